@@ -1,0 +1,114 @@
+/**
+ * How a job type is declared: its name, its queue, its payload schema, its handler and its options.
+ * One file per job type in `functions/jobs/` calls {@link defineJob}; `functions/jobs/catalog.ts` lists them.
+ */
+import type * as z from 'zod/mini';
+import { ConfigurationError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+/** How often and how far apart a job is retried. */
+export interface RetryPolicy {
+  /** Total attempts including the first (1 = never retried). Must not exceed the queue's maxReceiveCount. */
+  readonly maxAttempts: number;
+  /** Delay before the second attempt, in seconds. */
+  readonly baseDelaySeconds: number;
+  /** Upper bound of any delay, in seconds (SQS allows at most 43,200). */
+  readonly maxDelaySeconds: number;
+  /** `full`: a uniform delay in [0, computed] (AWS's "full jitter"); `none`: exactly the computed delay. */
+  readonly jitter: 'full' | 'none';
+}
+
+/** Whether and how a job is deduplicated across deliveries. */
+export interface IdempotencyOptions {
+  /** The key that identifies one job. Default: the producer's job id (`jobId` in the message). */
+  readonly key?: (payload: unknown, message: { jobId?: string | undefined; messageId: string }) => string | undefined;
+  /** How long a completion is remembered, in seconds. Default 7 days. */
+  readonly ttlSeconds?: number;
+}
+
+/** What a running job gets besides its payload. */
+export interface JobContext {
+  /** Fires when the job's timeout or the Lambda's remaining time runs out. Pass it to every I/O call. */
+  readonly signal: AbortSignal;
+  /** The SQS message id. */
+  readonly messageId: string;
+  /** The producer's job id, when it set one. */
+  readonly jobId: string | undefined;
+  /** 1 for the first delivery, from `ApproximateReceiveCount`. */
+  readonly attempt: number;
+  /** A logger whose lines carry the job type, message id, receive count and request id. */
+  readonly logger: Logger;
+}
+
+/** The declaration of one job type. */
+export interface JobDefinition<Type extends string = string, Payload = unknown> {
+  /** The `type` field of the message body. */
+  readonly type: Type;
+  /** The logical queue the job is sent to (`default`, `webhooks`, ...); the stack creates one per name. */
+  readonly queue: string;
+  /** Validates the payload; its output type is the handler's payload type. */
+  readonly schema: z.ZodMiniType<Payload>;
+  /** Runs the job. Throw `PermanentJobError` when retrying cannot help; any other error retries. */
+  readonly handler: (payload: Payload, context: JobContext) => Promise<void>;
+  /** Milliseconds the job may run before its signal aborts. */
+  readonly timeoutMs: number;
+  /** Retry policy; defaults filled in by {@link defineJob}. */
+  readonly retry: RetryPolicy;
+  /** Set to deduplicate deliveries of the same job; absent = not idempotent. */
+  readonly idempotency: IdempotencyOptions | undefined;
+}
+
+/** What {@link defineJob} accepts: a definition with optional timeout and partial retry policy. */
+export interface JobOptions<Type extends string, Payload> {
+  readonly type: Type;
+  readonly queue?: string;
+  readonly schema: z.ZodMiniType<Payload>;
+  readonly handler: (payload: Payload, context: JobContext) => Promise<void>;
+  readonly timeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly idempotency?: IdempotencyOptions | boolean;
+}
+
+/** Defaults for every job type: 5 attempts, 10 s doubling up to 15 min, full jitter, 30 s timeout. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 5,
+  baseDelaySeconds: 10,
+  maxDelaySeconds: 900,
+  jitter: 'full',
+};
+/** Default job timeout. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** SQS's limit for a message's visibility timeout. */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+const JOB_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+const QUEUE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * Declares a job type. Options are validated here, once, at module load: a bad option is a
+ * {@link ConfigurationError} when the catalog is imported, never a surprise per record.
+ */
+export function defineJob<const Type extends string, Payload>(options: JobOptions<Type, Payload>): JobDefinition<Type, Payload> {
+  if (!JOB_TYPE_PATTERN.test(options.type)) {
+    throw new ConfigurationError(`job type "${options.type}" must be lower-case kebab-case, at most 63 characters`);
+  }
+  const queue = options.queue ?? 'default';
+  if (!QUEUE_NAME_PATTERN.test(queue)) {
+    throw new ConfigurationError(`job "${options.type}": queue "${queue}" must be lower-case kebab-case, at most 40 characters`);
+  }
+  const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+    throw new ConfigurationError(`job "${options.type}": retry.maxAttempts must be a whole number >= 1`);
+  }
+  if (!(retry.baseDelaySeconds >= 0) || !(retry.maxDelaySeconds >= retry.baseDelaySeconds) || retry.maxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+    throw new ConfigurationError(
+      `job "${options.type}": retry delays need 0 <= baseDelaySeconds <= maxDelaySeconds <= ${MAX_VISIBILITY_SECONDS}`,
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new ConfigurationError(`job "${options.type}": timeoutMs must be a positive number`);
+  }
+  const idempotency = options.idempotency === true ? {} : options.idempotency === false ? undefined : options.idempotency;
+  return { type: options.type, queue, schema: options.schema, handler: options.handler, timeoutMs, retry, idempotency };
+}

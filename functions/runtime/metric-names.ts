@@ -1,0 +1,69 @@
+/**
+ * The names, tag keys and bounded tag values of every custom metric the worker emits.
+ *
+ * Dashboards, monitors, the local DogStatsD listener and the tests import these constants
+ * instead of spelling the strings again. Every metric is a DogStatsD distribution (`|d`):
+ * the Datadog Lambda extension takes no other kind for custom metrics.
+ */
+
+/** Metric names. */
+export const METRIC = {
+  /** Value 1 per record, tagged job_type, queue, outcome and (when dead) reason. */
+  processed: 'jobs.processed',
+  /** Milliseconds spent running one job. */
+  duration: 'jobs.duration',
+  /** Milliseconds from the message's SentTimestamp to the start of its processing. */
+  queueLatency: 'jobs.queue_latency',
+  /** Bytes of V8 heap in use, once per invocation. */
+  heapUsed: 'jobs.runtime.heap_used',
+  /** Resident set size in bytes, once per invocation. */
+  rss: 'jobs.runtime.rss',
+  /** Open file descriptors of the process, once per invocation. */
+  openFds: 'jobs.runtime.open_fds',
+} as const;
+
+/** A metric name the worker emits. */
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** Metrics emitted once per record. */
+export const RECORD_METRICS = [METRIC.processed, METRIC.duration, METRIC.queueLatency] as const;
+/** Metrics emitted once per invocation. */
+export const RUNTIME_METRICS = [METRIC.heapUsed, METRIC.rss, METRIC.openFds] as const;
+
+/** Tag keys. */
+export const TAG = {
+  jobType: 'job_type',
+  queue: 'queue',
+  outcome: 'outcome',
+  reason: 'reason',
+  /** Global tag: the Lambda function name. */
+  functionName: 'functionname',
+  service: 'service',
+  env: 'env',
+  version: 'version',
+} as const;
+
+/** What happened to one record. */
+export const OUTCOMES = ['success', 'retry', 'dead', 'duplicate'] as const;
+/** What happened to one record. */
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Why a record went to the dead-letter queue. */
+export const DEAD_REASONS = [
+  'invalid_json',
+  'unknown_type',
+  'invalid_payload',
+  'permanent_error',
+  'retries_exhausted',
+] as const;
+/** Why a record went to the dead-letter queue. */
+export type DeadReason = (typeof DEAD_REASONS)[number];
+
+/** The job_type tag value used when a message names no known job type (keeps the tag bounded). */
+export const UNKNOWN_JOB_TYPE = 'unknown';
+
+/** Every value a `reason` tag may take, for checks that tag values stay bounded. */
+export const TAG_VALUES = {
+  outcome: OUTCOMES,
+  reason: DEAD_REASONS,
+} as const;
