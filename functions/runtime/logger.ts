@@ -9,12 +9,15 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 /** Extra keys of one log line: identifiers and counts, never payload values. */
 export type LogAttributes = Record<string, string | number | boolean | undefined>;
 
+/** Attributes of an error line: identifiers plus the error (its name and message are logged, not its data). */
+export type ErrorLogAttributes = { error?: unknown } & Record<string, unknown>;
+
 /** The logging surface handed to jobs. */
 export interface Logger {
   debug(message: string, attributes?: LogAttributes): void;
   info(message: string, attributes?: LogAttributes): void;
   warn(message: string, attributes?: LogAttributes): void;
-  error(message: string, attributes?: LogAttributes & { error?: unknown }): void;
+  error(message: string, attributes?: ErrorLogAttributes): void;
 }
 
 /** The process-wide logger. Level from `POWERTOOLS_LOG_LEVEL` / `LOG_LEVEL` (default INFO). */

@@ -13,6 +13,8 @@
  */
 import { readdirSync } from 'node:fs';
 import StatsD from 'hot-shots';
+
+type StatsDClient = InstanceType<typeof StatsD>;
 import { METRIC, TAG, type DeadReason, type Outcome } from './metric-names.ts';
 
 /**
@@ -79,7 +81,7 @@ export interface JobMetrics {
   /** Socket errors seen so far. */
   readonly errors: number;
   /** The underlying client, for tests that inspect it. */
-  readonly client: StatsD;
+  readonly client: StatsDClient;
 }
 
 function defaultGlobalTags(): Record<string, string> {

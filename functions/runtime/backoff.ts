@@ -1,0 +1,30 @@
+/**
+ * Retry delays: exponential backoff with (by default) full jitter, as AWS's architecture blog
+ * "Exponential Backoff And Jitter" recommends and asynq/BullMQ users expect.
+ */
+import { MAX_VISIBILITY_SECONDS, type RetryPolicy } from './job.ts';
+
+/** The un-jittered delay after `attempt` failed attempts: base x 2^(attempt-1), capped. */
+export function exponentialDelaySeconds(policy: RetryPolicy, attempt: number): number {
+  const exponent = Math.max(0, Math.min(attempt - 1, 30));
+  return Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** exponent);
+}
+
+/**
+ * The delay in whole seconds before the next attempt, after attempt number `attempt` (1-based) failed.
+ * Full jitter draws uniformly from [0, exponential delay]. `retryAfterSeconds` (a peer's `Retry-After`)
+ * wins when given. The result is always within SQS's visibility limit of 12 hours.
+ */
+export function retryDelaySeconds(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterSeconds?: number,
+  random: () => number = Math.random,
+): number {
+  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) {
+    return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(retryAfterSeconds)));
+  }
+  const ceiling = exponentialDelaySeconds(policy, attempt);
+  const delay = policy.jitter === 'full' ? random() * ceiling : ceiling;
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.round(delay));
+}

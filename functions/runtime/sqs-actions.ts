@@ -1,0 +1,158 @@
+/**
+ * The SQS calls the worker makes besides what Lambda does for it: sending dead messages to the DLQ and
+ * setting a failed message's visibility to its backoff delay. Only failures need them, so the SQS client
+ * is imported and created on first use (then kept at module scope): a batch that succeeds loads none of it.
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+
+type SqsModule = typeof import('@aws-sdk/client-sqs');
+let loaded: Promise<{ sdk: SqsModule; client: SQSClient }> | undefined;
+
+function sqs(): Promise<{ sdk: SqsModule; client: SQSClient }> {
+  loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({ sdk, client: new sdk.SQSClient({}) }));
+  return loaded;
+}
+
+/** SQS's limits for a batch call. */
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_BYTES = 1_048_576;
+
+/** One message to put on the dead-letter queue. */
+export interface DeadLetterEntry {
+  /** Caller's id for the entry (the source message id). */
+  readonly id: string;
+  /** The original body, unchanged. */
+  readonly body: string;
+  /** String attributes that say why (reason, error, job type, receive count...). */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** For a FIFO DLQ: the source message's group id. */
+  readonly groupId?: string | undefined;
+}
+
+/** One visibility change. */
+export interface VisibilityEntry {
+  readonly id: string;
+  readonly receiptHandle: string;
+  readonly visibilityTimeoutSeconds: number;
+}
+
+function entryBytes(entry: DeadLetterEntry): number {
+  let bytes = Buffer.byteLength(entry.body);
+  for (const [key, value] of Object.entries(entry.attributes)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 6;
+  return bytes;
+}
+
+function chunk<T>(items: readonly T[], size: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const itemBytes = size(item);
+    if (current.length > 0 && (current.length === MAX_BATCH_ENTRIES || bytes + itemBytes > MAX_BATCH_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += itemBytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * Sends entries to the dead-letter queue with SendMessageBatch. Resolves with the ids that were NOT sent
+ * (the caller returns those records as failures, so nothing is lost). Never rejects.
+ */
+export async function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>> {
+  const failed = new Set<string>();
+  if (entries.length === 0) return failed;
+  const fifo = queueUrl.endsWith('.fifo');
+  let api: { sdk: SqsModule; client: SQSClient };
+  try {
+    api = await sqs();
+  } catch {
+    for (const entry of entries) failed.add(entry.id);
+    return failed;
+  }
+  const { sdk, client } = api;
+  await Promise.all(
+    chunk(entries, entryBytes).map(async (batch) => {
+      try {
+        const result = await client.send(
+          new sdk.SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: batch.map((entry, index) => ({
+              Id: String(index),
+              MessageBody: entry.body,
+              MessageAttributes: Object.fromEntries(
+                Object.entries(entry.attributes).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
+              ),
+              ...(fifo ? { MessageGroupId: entry.groupId ?? 'dead-letter', MessageDeduplicationId: entry.id } : {}),
+            })),
+          }),
+        );
+        for (const failure of result.Failed ?? []) {
+          const entry = batch[Number(failure.Id)];
+          if (entry) failed.add(entry.id);
+        }
+      } catch {
+        for (const entry of batch) failed.add(entry.id);
+      }
+    }),
+  );
+  return failed;
+}
+
+/**
+ * Sets each message's visibility timeout (its backoff delay) with ChangeMessageVisibilityBatch.
+ * Resolves with the ids whose change failed; never rejects. A failed change is harmless: the record is
+ * still reported as failed and comes back after the queue's visibility timeout instead.
+ */
+export async function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
+  const failed = new Set<string>();
+  if (entries.length === 0) return failed;
+  let api: { sdk: SqsModule; client: SQSClient };
+  try {
+    api = await sqs();
+  } catch {
+    for (const entry of entries) failed.add(entry.id);
+    return failed;
+  }
+  const { sdk, client } = api;
+  await Promise.all(
+    chunk(entries, () => 1).map(async (batch) => {
+      try {
+        const result = await client.send(
+          new sdk.ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: batch.map((entry, index) => ({
+              Id: String(index),
+              ReceiptHandle: entry.receiptHandle,
+              VisibilityTimeout: entry.visibilityTimeoutSeconds,
+            })),
+          }),
+        );
+        for (const failure of result.Failed ?? []) {
+          const entry = batch[Number(failure.Id)];
+          if (entry) failed.add(entry.id);
+        }
+      } catch {
+        for (const entry of batch) failed.add(entry.id);
+      }
+    }),
+  );
+  return failed;
+}
+
+/**
+ * The URL of a queue from its ARN (`arn:aws:sqs:<region>:<account>:<name>`), on the endpoint the SDK
+ * would use: `AWS_ENDPOINT_URL_SQS` when set (local runs), else the regional SQS endpoint.
+ */
+export function queueUrlFromArn(arn: string, endpoint: string | undefined = process.env.AWS_ENDPOINT_URL_SQS): string | undefined {
+  const parts = arn.split(':');
+  if (parts.length !== 6 || parts[2] !== 'sqs') return undefined;
+  const [, , , region, account, name] = parts;
+  const base = endpoint ? endpoint.replace(/\/+$/, '') : `https://sqs.${region}.amazonaws.com`;
+  return `${base}/${account}/${name}`;
+}
