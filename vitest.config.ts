@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
+    // Job logs are JSON lines on stdout; tests read outcomes, not logs.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
   },
 });

@@ -1,0 +1,88 @@
+/**
+ * {@link IdempotencyStore} on a DynamoDB table (partition key `id`, TTL attribute `expiresAt` in epoch
+ * seconds), created by the stack. One conditional write takes the lease, so two concurrent deliveries of
+ * the same job never both run it.
+ *
+ * Why not Powertools' Idempotency utility: it memoises a function's *result* keyed by a hash of its
+ * event, and surfaces a concurrent run as an exception thrown out of the wrapped function; here the
+ * processor needs three explicit steps per record (lease, complete, release) that map onto outcomes
+ * (`duplicate`, retry) and a lazily loaded client that keeps DynamoDB off the cold-start path.
+ *
+ * Expiry is checked in the condition as well as left to DynamoDB's TTL: AWS deletes expired items lazily
+ * (up to days later), and the local stand-in (dynalite) has no TTL at all.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
+
+type DynamoModule = typeof import('@aws-sdk/client-dynamodb');
+
+/** Options of {@link createDynamoDbIdempotencyStore}. */
+export interface DynamoDbIdempotencyStoreOptions {
+  /** The table name (`IDEMPOTENCY_TABLE`). */
+  readonly tableName: string;
+  /** A client to use; default one created on first use with the SDK's standard configuration. */
+  readonly client?: DynamoDBClient;
+  /** Clock in ms (tests). */
+  readonly now?: () => number;
+}
+
+/** Creates the store. Nothing is loaded or connected until the first idempotent job runs. */
+export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOptions): IdempotencyStore {
+  const { tableName } = options;
+  const now = options.now ?? Date.now;
+  let loaded: Promise<{ sdk: DynamoModule; client: DynamoDBClient }> | undefined;
+  const dynamo = (): Promise<{ sdk: DynamoModule; client: DynamoDBClient }> => {
+    loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({ sdk, client: options.client ?? new sdk.DynamoDBClient({}) }));
+    return loaded;
+  };
+  const seconds = (ms: number): string => String(Math.ceil(ms / 1000));
+
+  return {
+    async begin(key: string, leaseMs: number): Promise<BeginResult> {
+      const { sdk, client } = await dynamo();
+      const at = now();
+      try {
+        await client.send(
+          new sdk.PutItemCommand({
+            TableName: tableName,
+            Item: { id: { S: key }, status: { S: 'in_progress' }, expiresAt: { N: seconds(at + leaseMs) } },
+            ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :now',
+            ExpressionAttributeValues: { ':now': { N: seconds(at) } },
+          }),
+        );
+        return 'started';
+      } catch (error) {
+        if (!(error instanceof sdk.ConditionalCheckFailedException)) throw error;
+      }
+      const existing = await client.send(new sdk.GetItemCommand({ TableName: tableName, Key: { id: { S: key } }, ConsistentRead: true }));
+      // Gone between the two calls (released by a failed run): let the retry take the lease.
+      if (!existing.Item) return 'in_progress';
+      return existing.Item.status?.S === 'completed' ? 'completed' : 'in_progress';
+    },
+    async complete(key: string, ttlSeconds: number): Promise<void> {
+      const { sdk, client } = await dynamo();
+      await client.send(
+        new sdk.PutItemCommand({
+          TableName: tableName,
+          Item: { id: { S: key }, status: { S: 'completed' }, expiresAt: { N: seconds(now() + ttlSeconds * 1000) } },
+        }),
+      );
+    },
+    async release(key: string): Promise<void> {
+      const { sdk, client } = await dynamo();
+      try {
+        await client.send(
+          new sdk.DeleteItemCommand({
+            TableName: tableName,
+            Key: { id: { S: key } },
+            ConditionExpression: '#status = :inProgress',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof sdk.ConditionalCheckFailedException)) throw error;
+      }
+    },
+  };
+}
