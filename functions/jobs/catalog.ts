@@ -20,7 +20,7 @@ export type JobType = keyof Catalog;
 export type PayloadOf<T extends JobType> = Catalog[T] extends JobDefinition<string, infer P> ? P : never;
 
 /** The distinct logical queues the catalog needs (each gets a queue, a DLQ and a worker). */
-export const queueNames: readonly string[] = [...new Set(Object.values(catalog).map((job) => job.queue))].sort();
+export const queueNames: readonly string[] = [...new Set(Object.values(catalog).map((job) => job.queue))].toSorted();
 
 /** Looks a job up by type; `undefined` for a type the catalog does not know. */
 export function findJob(type: string): JobDefinition | undefined {

@@ -9,12 +9,14 @@ import { defineJob } from '../runtime/job.ts';
 import { deliver } from './webhook-transport.ts';
 
 /** The payload of `deliver-webhook`. */
-export const deliverWebhookSchema = z.object({
-  url: z.url({ protocol: /^https?$/ }),
-  body: z.optional(z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])),
-  headers: z.optional(z.record(z.string(), z.string())),
-  method: z.optional(z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET'])),
-});
+export const deliverWebhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }),
+    body: z.optional(z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])),
+    headers: z.optional(z.record(z.string(), z.string())),
+    method: z.optional(z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET'])),
+  })
+  .check(z.refine((p) => !(p.method === 'GET' && p.body !== undefined), { message: 'a GET request cannot have a body' }));
 
 /** The payload of `deliver-webhook`. */
 export type DeliverWebhookPayload = z.infer<typeof deliverWebhookSchema>;
