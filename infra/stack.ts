@@ -1,0 +1,245 @@
+/**
+ * The serverless-jobs stack: one {@link JobQueue} per queue the job catalog needs, the idempotency table,
+ * Datadog on every worker, and the queue URLs handed to producers (stack outputs and SSM parameters).
+ */
+import path from 'node:path';
+import { AssetHashType, CfnOutput, DockerImage, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import type { JobType } from '../functions/jobs/catalog.ts';
+import { ConfigurationError } from '../functions/runtime/errors.ts';
+import type { JobDefinition } from '../functions/runtime/job.ts';
+import { bundleWorker, REPO_ROOT } from './bundling.ts';
+import { annotateMonitoringOff, DatadogInstrumentation, type DatadogSettings } from './datadog.ts';
+import { JOB_PERMISSIONS, parseSender } from './job-permissions.ts';
+import { JobQueue, pascalCase } from './job-queue.ts';
+import { checkOverriddenQueues, QUEUE_SETTINGS, resolveQueueSettings, type QueueSettings } from './queue-settings.ts';
+
+/** What monitoring (and anything else that watches the queues) gets for each queue. */
+export interface JobQueueResources {
+  /** Logical queue name. */
+  readonly queueName: string;
+  /** Job types carried by the queue. */
+  readonly jobTypes: readonly string[];
+  readonly queue: JobQueue['queue'];
+  readonly deadLetterQueue: JobQueue['deadLetterQueue'];
+  readonly worker: JobQueue['worker'];
+  /** The construct itself (settings, alarms, grantEnqueue). */
+  readonly jobQueue: JobQueue;
+  /** What producers read: stack outputs and SSM parameters. */
+  readonly producer: ProducerHandles;
+}
+
+/** How producers find a queue. */
+export interface ProducerHandles {
+  /** Stack output `<Queue>QueueUrl`. */
+  readonly queueUrlOutput: CfnOutput;
+  /** Stack output `<Queue>DeadLetterQueueUrl`. */
+  readonly deadLetterQueueUrlOutput: CfnOutput;
+  /** SSM parameter `/<service>/<stage>/queues/<queue>/url`. */
+  readonly queueUrlParameter: ssm.StringParameter;
+  /** SSM parameter `/<service>/<stage>/queues/<queue>/arn`. */
+  readonly queueArnParameter: ssm.StringParameter;
+}
+
+/** Adds monitoring for the queues (dashboards, monitors...); see infra/monitoring/. */
+export type MonitoringFactory = (stack: ServerlessJobsStack, queues: readonly JobQueueResources[]) => void;
+
+/** Stack properties. */
+export interface ServerlessJobsStackProps extends StackProps {
+  /** Deployment stage (`dev`, `prod`, ...): part of every physical name and the DD_ENV tag. */
+  readonly stage: string;
+  /** DD_SERVICE; default `serverless-jobs`. */
+  readonly service?: string;
+  /** DD_VERSION. */
+  readonly version: string;
+  /** Sender address of `send-email` (EMAIL_FROM). */
+  readonly emailFrom: string;
+  /** The job definitions; their `queue` names decide which queues exist. */
+  readonly jobs: readonly JobDefinition[];
+  /** Per-queue setting overrides on top of `QUEUE_SETTINGS`. */
+  readonly queueSettings?: Readonly<Record<string, Partial<QueueSettings>>>;
+  /** Datadog on the workers; undefined = monitoring off (the stack says so). */
+  readonly datadog?: DatadogSettings | undefined;
+  /** ARN of an SNS topic every alarm notifies. */
+  readonly alarmTopicArn?: string | undefined;
+  /** Keep the queues, the idempotency table, keys and logs when the stack is deleted (default: stage is `prod`). */
+  readonly retainData?: boolean;
+  /** Adds monitoring for the queues. */
+  readonly monitoring?: MonitoringFactory;
+}
+
+/** What a stage name may look like: it is part of every physical name. */
+export const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+/** Lambda function names are at most 64 characters. */
+const MAX_FUNCTION_NAME = 64;
+
+/** Throws a {@link ConfigurationError} when `stage` cannot be part of resource names. */
+export function checkStage(stage: string): string {
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new ConfigurationError(`stage "${stage}" must be lower-case letters, digits and dashes, starting with a letter, at most 16 characters`);
+  }
+  return stage;
+}
+
+/** The stack. */
+export class ServerlessJobsStack extends Stack {
+  /** `serverless-jobs-<stage>`: prefix of every physical name. */
+  readonly namePrefix: string;
+  /** One entry per queue, in queue-name order. */
+  readonly jobQueues: readonly JobQueueResources[];
+  /** The idempotency table (partition key `id`, TTL attribute `expiresAt`). */
+  readonly idempotencyTable: dynamodb.Table;
+  /** Datadog instrumentation, when monitoring is on. */
+  readonly datadog: DatadogInstrumentation | undefined;
+
+  constructor(scope: Construct, id: string, props: ServerlessJobsStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    checkStage(stage);
+    const sender = parseSender(props.emailFrom);
+    if (!sender) throw new ConfigurationError(`emailFrom "${props.emailFrom}" is not an email address (one ASCII line: address or "Name <address>")`);
+    const service = props.service ?? 'serverless-jobs';
+    this.namePrefix = `serverless-jobs-${stage}`;
+    const retain = props.retainData ?? stage === 'prod';
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    // Which queues: the catalog's. How: queue-settings.ts (+ overrides). Checked before anything is created.
+    const jobsByQueue = new Map<string, JobDefinition[]>();
+    for (const job of props.jobs) jobsByQueue.set(job.queue, [...(jobsByQueue.get(job.queue) ?? []), job]);
+    const queueNames = [...jobsByQueue.keys()].toSorted();
+    if (queueNames.length === 0) throw new ConfigurationError('the job catalog is empty: there is no queue to create');
+    checkOverriddenQueues(queueNames, QUEUE_SETTINGS, props.queueSettings ?? {});
+    const resolved = queueNames.map((name) =>
+      resolveQueueSettings(name, jobsByQueue.get(name) ?? [], props.queueSettings?.[name] ?? {}),
+    );
+    for (const settings of resolved) {
+      const functionName = `${this.namePrefix}-${settings.queueName}-worker`;
+      if (functionName.length > MAX_FUNCTION_NAME) {
+        throw new ConfigurationError(`worker name "${functionName}" is longer than ${MAX_FUNCTION_NAME} characters: shorten the stage or the queue name`);
+      }
+    }
+
+    // Idempotency records (issue 5): one table for the stack, only the workers with idempotent jobs use it.
+    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      tableName: `${this.namePrefix}-idempotency`,
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: retain,
+      removalPolicy,
+    });
+
+    // One bundle, shared by every worker: esbuild, locally, with the shared options (infra/bundling.ts).
+    const code = lambda.Code.fromAsset(path.join(REPO_ROOT, 'functions'), {
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        // Never used: local bundling always succeeds or throws esbuild's error. Docker is not a fallback.
+        image: DockerImage.fromRegistry('local-esbuild-bundling-only'),
+        local: {
+          tryBundle(outputDir: string): boolean {
+            bundleWorker(outputDir);
+            return true;
+          },
+        },
+      },
+    });
+
+    const alarmActions = props.alarmTopicArn
+      ? [new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn))]
+      : [];
+
+    const common: Record<string, string> = {
+      DD_SERVICE: service,
+      DD_ENV: stage,
+      DD_VERSION: props.version,
+      EMAIL_FROM: props.emailFrom,
+    };
+
+    const jobQueues: JobQueueResources[] = [];
+    for (const settings of resolved) {
+      const jobs = jobsByQueue.get(settings.queueName) ?? [];
+      const idempotent = jobs.some((job) => job.idempotency !== undefined);
+      const extraStatements = jobs.flatMap(
+        (job) => JOB_PERMISSIONS[job.type as JobType]?.({ scope: this, sender }) ?? [],
+      );
+      const jobQueue = new JobQueue(this, `${pascalCase(settings.queueName)}JobQueue`, {
+        settings,
+        namePrefix: this.namePrefix,
+        code,
+        jobTypes: jobs.map((job) => job.type),
+        environment: idempotent ? { ...common, IDEMPOTENCY_TABLE: this.idempotencyTable.tableName } : common,
+        extraStatements,
+        alarmActions,
+        removalPolicy,
+      });
+      if (idempotent) {
+        // Exactly the item calls the idempotency store makes, on this table only (no Scan/Query, no indexes).
+        this.idempotencyTable.grant(
+          jobQueue.workerRole,
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        );
+      }
+      // Producers: the queue URL and ARN as stack outputs and SSM parameters.
+      const base = pascalCase(settings.queueName);
+      const producerHandles: ProducerHandles = {
+        queueUrlOutput: new CfnOutput(this, `${base}QueueUrl`, {
+          description: `URL of the "${settings.queueName}" job queue (job types: ${jobQueue.jobTypes.join(', ')})`,
+          value: jobQueue.queue.queueUrl,
+        }),
+        deadLetterQueueUrlOutput: new CfnOutput(this, `${base}DeadLetterQueueUrl`, {
+          description: `URL of the "${settings.queueName}" dead-letter queue`,
+          value: jobQueue.deadLetterQueue.queueUrl,
+        }),
+        queueUrlParameter: new ssm.StringParameter(this, `${base}QueueUrlParameter`, {
+          parameterName: `/${service}/${stage}/queues/${settings.queueName}/url`,
+          description: `URL of the "${settings.queueName}" job queue`,
+          stringValue: jobQueue.queue.queueUrl,
+        }),
+        queueArnParameter: new ssm.StringParameter(this, `${base}QueueArnParameter`, {
+          parameterName: `/${service}/${stage}/queues/${settings.queueName}/arn`,
+          description: `ARN of the "${settings.queueName}" job queue (for IAM policies of producers)`,
+          stringValue: jobQueue.queue.queueArn,
+        }),
+      };
+      jobQueues.push({
+        queueName: settings.queueName,
+        jobTypes: jobQueue.jobTypes,
+        queue: jobQueue.queue,
+        deadLetterQueue: jobQueue.deadLetterQueue,
+        worker: jobQueue.worker,
+        jobQueue,
+        producer: producerHandles,
+      });
+    }
+    this.jobQueues = jobQueues;
+
+    // Datadog extension on every worker, or a clear statement that monitoring is off.
+    if (props.datadog) {
+      this.datadog = new DatadogInstrumentation(this, 'Datadog', props.datadog, { service, env: stage, version: props.version });
+      this.datadog.addWorkers(jobQueues.map((entry) => entry.worker));
+    } else {
+      this.datadog = undefined;
+      annotateMonitoringOff(this);
+    }
+
+    // Monitoring (issue 7): infra/monitoring/ builds dashboards and monitors from `jobQueues`.
+    props.monitoring?.(this, jobQueues);
+  }
+
+  /** Lets a producer enqueue jobs on one queue (by logical name). */
+  grantEnqueue(grantee: iam.IGrantable, queueName: string): iam.Grant {
+    const entry = this.jobQueues.find((candidate) => candidate.queueName === queueName);
+    if (!entry) throw new ConfigurationError(`no queue "${queueName}" (queues: ${this.jobQueues.map((q) => q.queueName).join(', ')})`);
+    return entry.jobQueue.grantEnqueue(grantee);
+  }
+}
