@@ -1,0 +1,269 @@
+/**
+ * `jobs dlq redrive <queue> [--type T] [--limit N] [--rate R]`: moves dead-letter messages back to their
+ * source queue, body unchanged, with a `redrivenFrom=<DLQ message id>` attribute (the worker's reason
+ * attributes are dropped).
+ *
+ * Safe to stop at any point (Ctrl-C, a crash, a lost connection): nothing lost, nothing duplicated.
+ * - Send, then delete: a DLQ message is deleted only after SQS accepted its copy, using the receipt handle
+ *   of the same receive (held under a lease, `--lease`, default 120 s). Dying before the delete leaves the
+ *   message in the DLQ: nothing is lost.
+ * - A journal (`.local/redrive/...jsonl`, synced to disk) records `sending` before each send, `sent` after
+ *   it, `deleted` after the delete. A later run that finds a message already `sent` deletes it without
+ *   sending it again: nothing is duplicated. Only a death inside the send call itself (`sending` with no
+ *   outcome) leaves it unknown whether SQS took the copy; that message is sent again and reported: same
+ *   body, same job id, so the worker's idempotency absorbs it. FIFO queues also get the DLQ message id as
+ *   the deduplication id, so SQS itself drops such a resend within 5 minutes.
+ * - Ctrl-C stops receiving, finishes the batch in hand (send, journal, delete), and makes every message it
+ *   still holds (other job types, failed sends) visible again.
+ */
+import { DeleteMessageBatchCommand, SendMessageBatchCommand, type Message, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { resolve } from 'node:path';
+import { packBatches } from '../../client/batch-send.ts';
+import { messageBytes } from '../../client/message.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../../runtime/processor.ts';
+import { numberOption, stringOption } from '../args.ts';
+import { jobTypeOf, receiveLeased, releaseLeases } from '../dead-letters.ts';
+import { UsageError } from '../errors.ts';
+import { println, type CliIo, type ParsedValues } from '../io.ts';
+import { RedriveJournal } from '../journal.ts';
+import { LOCAL_STATE_DIR } from '../paths.ts';
+import { createProgress } from '../progress.ts';
+import { locateDeadLetterQueue, locateQueue, type LocatedQueue, type Target } from '../target.ts';
+import { queueDepth } from './queues.ts';
+
+/** The message attribute a redriven copy carries: the id of the DLQ message it came from. */
+export const REDRIVEN_FROM_ATTRIBUTE = 'redrivenFrom';
+/** Default lease on received DLQ messages, in seconds. */
+export const DEFAULT_LEASE_SECONDS = 120;
+/** Receives in a row that bring nothing new before the run ends (messages held past their lease come back). */
+const MAX_STALE_RECEIVES = 3;
+
+/** Attributes not copied: the worker's reasons (the copy is a fresh attempt) and an earlier redrive mark. */
+const DROPPED_ATTRIBUTES = new Set<string>([...Object.values(DEAD_LETTER_ATTRIBUTE), REDRIVEN_FROM_ATTRIBUTE]);
+
+/** What one redrive run did. */
+export interface RedriveReport {
+  readonly from: string;
+  readonly to: string;
+  /** Copies sent to the source queue by this run. */
+  readonly sent: number;
+  /** Copies sent by an earlier run, deleted from the DLQ by this one (not sent again). */
+  readonly completed: number;
+  /** Messages of another job type, left in the DLQ. */
+  readonly skipped: number;
+  /** Messages SQS refused to take back; still in the DLQ. */
+  readonly failed: number;
+  /** Copies sent whose DLQ delete failed; the next run deletes them without resending. */
+  readonly deletePending: number;
+  /** Messages an interrupted run may have sent, sent again (same job id). */
+  readonly resentAfterInterruptedSend: number;
+  readonly interrupted: boolean;
+  readonly errors: readonly string[];
+  readonly journal: string;
+}
+
+/** The default journal file of a DLQ: one per endpoint host, account and queue. */
+export function defaultJournalPath(dlq: LocatedQueue): string {
+  const url = new URL(dlq.url);
+  return resolve(LOCAL_STATE_DIR, 'redrive', `${`${url.host}${url.pathname}`.replace(/[^\w.-]+/g, '_')}.jsonl`);
+}
+
+function copyAttributes(message: Message): Record<string, MessageAttributeValue> {
+  const copied: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    if (DROPPED_ATTRIBUTES.has(name) || !value.DataType) continue;
+    copied[name] = {
+      DataType: value.DataType,
+      ...(value.StringValue === undefined ? {} : { StringValue: value.StringValue }),
+      ...(value.BinaryValue === undefined ? {} : { BinaryValue: value.BinaryValue }),
+    };
+  }
+  copied[REDRIVEN_FROM_ATTRIBUTE] = { DataType: 'String', StringValue: message.MessageId ?? '' };
+  return copied;
+}
+
+const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise((done) => {
+    if (ms <= 0 || signal?.aborted) return done();
+    const timer = setTimeout(finish, ms);
+    function finish(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      done();
+    }
+    signal?.addEventListener('abort', finish, { once: true });
+  });
+
+/** Redrives a DLQ into its source queue (see the module doc for the guarantees). */
+export async function redrive(
+  target: Target,
+  source: LocatedQueue,
+  dlq: LocatedQueue,
+  options: { type?: string | undefined; limit: number; rate?: number | undefined; leaseSeconds: number; journalPath: string; signal?: AbortSignal | undefined; onProgress?: (moved: number) => void },
+): Promise<RedriveReport> {
+  const journal = RedriveJournal.open(options.journalPath);
+  const held = new Map<string, string>();
+  const seen = new Set<string>();
+  const errors: string[] = [];
+  let sent = 0;
+  let completed = 0;
+  let skipped = 0;
+  let failed = 0;
+  let deletePending = 0;
+  let resent = 0;
+  let stale = 0;
+  const started = Date.now();
+  const moved = (): number => sent + completed;
+
+  try {
+    while (!options.signal?.aborted && moved() < options.limit) {
+      if (options.rate !== undefined) await sleep(started + (sent / options.rate) * 1000 - Date.now(), options.signal);
+      if (options.signal?.aborted) break;
+      const want = Math.min(10, options.limit - moved(), options.rate === undefined ? 10 : Math.max(1, Math.floor(options.rate)));
+      const messages = await receiveLeased(target, dlq, want, options.leaseSeconds);
+      if (messages.length === 0) break;
+
+      let fresh = 0;
+      const toSend: Message[] = [];
+      const toDelete: Message[] = [];
+      for (const message of messages) {
+        const id = message.MessageId ?? '';
+        const handle = message.ReceiptHandle ?? '';
+        if (held.has(id)) {
+          held.set(id, handle); // back after its lease: keep holding it under the new receipt handle
+          continue;
+        }
+        if (!seen.has(id)) fresh += 1;
+        seen.add(id);
+        const state = journal.state(id);
+        if (state === 'sent' || state === 'deleted') {
+          toDelete.push(message);
+        } else if (options.type !== undefined && jobTypeOf(message) !== options.type) {
+          skipped += 1;
+          held.set(id, handle);
+        } else {
+          if (state === 'sending') resent += 1;
+          toSend.push(message);
+        }
+      }
+      stale = fresh === 0 && toSend.length === 0 && toDelete.length === 0 ? stale + 1 : 0;
+      if (stale >= MAX_STALE_RECEIVES) break;
+
+      // Send, journalled on both sides of the call.
+      const copied: Message[] = [];
+      const batches = packBatches(toSend.map((message) => {
+        const attributes = copyAttributes(message);
+        return { message, attributes, bytes: messageBytes(message.Body ?? '', attributes) };
+      }));
+      for (const batch of batches) {
+        journal.record(batch.map(({ message }) => ({ id: message.MessageId ?? '', state: 'sending' })));
+        let result;
+        try {
+          result = await target.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: source.url,
+              Entries: batch.map(({ message, attributes }, index) => ({
+                Id: String(index),
+                MessageBody: message.Body ?? '',
+                MessageAttributes: attributes,
+                ...(source.fifo ? { MessageGroupId: message.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: message.MessageId ?? '' } : {}),
+              })),
+            }),
+          );
+        } catch (error) {
+          // Unknown whether SQS took them: they stay `sending`, are released below, and a rerun sends them again.
+          for (const { message } of batch) held.set(message.MessageId ?? '', message.ReceiptHandle ?? '');
+          throw error;
+        }
+        const accepted = (result.Successful ?? []).flatMap((success) => {
+          const entry = batch[Number(success.Id)];
+          return entry ? [{ id: entry.message.MessageId ?? '', state: 'sent' as const, messageId: success.MessageId ?? '' }] : [];
+        });
+        journal.record(accepted);
+        const refused = (result.Failed ?? []).flatMap((failure) => {
+          const entry = batch[Number(failure.Id)];
+          if (!entry) return [];
+          if (errors.length < 5) errors.push(`${failure.Code ?? 'Error'}: ${failure.Message ?? ''}`);
+          held.set(entry.message.MessageId ?? '', entry.message.ReceiptHandle ?? '');
+          return [{ id: entry.message.MessageId ?? '', state: 'failed' as const }];
+        });
+        journal.record(refused);
+        failed += refused.length;
+        const acceptedIds = new Set(accepted.map((entry) => entry.id));
+        for (const { message } of batch) if (acceptedIds.has(message.MessageId ?? '')) copied.push(message);
+        sent += accepted.length;
+      }
+
+      // Delete what is safely in the source queue, with the handles of this receive.
+      const deletable = [...copied, ...toDelete];
+      completed += toDelete.length;
+      for (let start = 0; start < deletable.length; start += 10) {
+        const slice = deletable.slice(start, start + 10);
+        let result;
+        try {
+          result = await target.sqs.send(
+            new DeleteMessageBatchCommand({ QueueUrl: dlq.url, Entries: slice.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })) }),
+          );
+        } catch (error) {
+          deletePending += deletable.length - start;
+          throw error;
+        }
+        journal.record((result.Successful ?? []).map((success) => ({ id: slice[Number(success.Id)]?.MessageId ?? '', state: 'deleted' as const })));
+        deletePending += result.Failed?.length ?? 0;
+      }
+      options.onProgress?.(moved());
+    }
+  } finally {
+    journal.close();
+    await releaseLeases(target, dlq, [...held.values()]);
+  }
+  return {
+    from: dlq.name,
+    to: source.name,
+    sent,
+    completed,
+    skipped,
+    failed,
+    deletePending,
+    resentAfterInterruptedSend: resent,
+    interrupted: options.signal?.aborted === true,
+    errors,
+    journal: options.journalPath,
+  };
+}
+
+/** Runs `dlq redrive`. Exit code: 0 done, 1 something left to do (failures, pending deletes), 130 interrupted. */
+export async function dlqRedriveCommand(target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo): Promise<number> {
+  const [queueName, ...extra] = positionals;
+  if (!queueName || extra.length > 0) throw new UsageError('usage: jobs dlq redrive <queue> [--type T] [--limit N] [--rate R]');
+  const limit = numberOption(values, 'limit', 1, Number.MAX_SAFE_INTEGER) ?? Number.POSITIVE_INFINITY;
+  const rate = numberOption(values, 'rate', 0.1, 10_000, true);
+  const leaseSeconds = numberOption(values, 'lease', 1, 43_200) ?? DEFAULT_LEASE_SECONDS;
+  const type = stringOption(values, 'type');
+  const source = await locateQueue(target, queueName);
+  const dlq = await locateDeadLetterQueue(target, source);
+  const journalOption = stringOption(values, 'journal');
+  const journalPath = journalOption === undefined ? defaultJournalPath(dlq) : resolve(io.cwd ?? process.cwd(), journalOption);
+
+  const depth = await queueDepth(target, dlq.url);
+  const progress = createProgress(io.stderr, `redrive ${dlq.name}`, Math.min(limit, depth.visible));
+  const report = await redrive(target, source, dlq, { type, limit, rate, leaseSeconds, journalPath, signal: io.signal, onProgress: (moved) => progress.update(moved) });
+  progress.finish();
+
+  if (values.json === true) {
+    println(io.stdout, JSON.stringify(report));
+  } else {
+    println(io.stdout, `redrove ${report.sent + report.completed} message(s) from ${report.from} to ${report.to}`);
+    if (report.completed > 0) println(io.stdout, `  ${report.completed} had been sent by an earlier run: deleted from the DLQ now, not sent again`);
+    if (report.skipped > 0) println(io.stdout, `  ${report.skipped} of another job type than ${type ?? '?'}: left in the DLQ`);
+    if (report.failed > 0) println(io.stdout, `  ${report.failed} could not be sent and are still in the DLQ: ${report.errors.join('; ')}`);
+    if (report.deletePending > 0) println(io.stdout, `  ${report.deletePending} sent but not yet deleted from the DLQ: run again to finish (they will not be sent twice)`);
+    if (report.resentAfterInterruptedSend > 0) {
+      println(io.stdout, `  ${report.resentAfterInterruptedSend} were in an interrupted send: sent again (same job id; the worker's idempotency absorbs a duplicate)`);
+    }
+    if (report.interrupted) println(io.stdout, '  interrupted: the rest is still in the DLQ; run the same command again to continue');
+    println(io.stdout, `  journal: ${report.journal}`);
+  }
+  if (report.interrupted) return 130;
+  return report.failed > 0 || report.deletePending > 0 ? 1 : 0;
+}

@@ -1,0 +1,126 @@
+/**
+ * The `jobs` CLI: argument parsing, dispatch, and error reporting (one line, no stack trace; JOBS_DEBUG=1
+ * prints it). `runCli` takes its world as {@link CliIo}, so tests run it in-process.
+ */
+import { parseArgs } from 'node:util';
+import { dlqListCommand } from './commands/dlq-list.ts';
+import { dlqPurgeCommand } from './commands/dlq-purge.ts';
+import { dlqRedriveCommand } from './commands/dlq-redrive.ts';
+import { enqueueCommand } from './commands/enqueue.ts';
+import { queuesCommand } from './commands/queues.ts';
+import { CliError, explainError, UsageError } from './errors.ts';
+import { println, type CliIo, type ParsedValues } from './io.ts';
+import { resolveTarget, type Target } from './target.ts';
+
+/** Usage text. */
+export const USAGE = `Usage: jobs <command> [options]
+
+Commands:
+  enqueue <type> <json|@file|@->     send one job (payload as JSON, a file, or stdin)
+  enqueue <type> --from <file.jsonl> send one job per line (a payload per line), in batches
+  queues                             visible / in flight / delayed / DLQ counts of every queue
+  dlq list <queue>                   show dead-letter messages (job type, reason, error) without consuming them
+  dlq redrive <queue>                move dead-letter messages back to the queue (safe to stop and rerun)
+  dlq purge <queue>                  delete every dead-letter message (asks first)
+
+Where (default: the local environment, http://127.0.0.1:9324 or $LOCAL_SQS_PORT, stage "local"):
+  --stage <stage>       a deployed stage on AWS (credentials and region from the usual AWS environment)
+  --local               the local environment even with --stage
+  --endpoint <url>      another SQS endpoint (implies --local)
+  --region <region>
+
+enqueue options:  --delay <0-900>  --job-id <id>  --group <id>  --dedup-id <id>  --job-id-prefix <p> (with --from)
+dlq list:         --limit <n> (default 50)
+dlq redrive:      --type <job type>  --limit <n>  --rate <messages/s>  --lease <seconds>  --journal <file>
+dlq purge:        --yes
+Everywhere:       --json (machine-readable output), --help
+
+<queue> is a logical queue name of the job catalog (default, webhooks).`;
+
+const OPTIONS = {
+  stage: { type: 'string' },
+  local: { type: 'boolean' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  from: { type: 'string' },
+  delay: { type: 'string' },
+  'job-id': { type: 'string' },
+  'job-id-prefix': { type: 'string' },
+  group: { type: 'string' },
+  'dedup-id': { type: 'string' },
+  type: { type: 'string' },
+  limit: { type: 'string' },
+  rate: { type: 'string' },
+  lease: { type: 'string' },
+  journal: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+} as const;
+
+const COMMON = ['stage', 'local', 'endpoint', 'region', 'json', 'help'];
+
+type Command = (target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { run: Command; options: readonly string[] }>> = {
+  enqueue: { run: enqueueCommand, options: ['from', 'delay', 'job-id', 'job-id-prefix', 'group', 'dedup-id'] },
+  queues: { run: queuesCommand, options: [] },
+  'dlq list': { run: dlqListCommand, options: ['limit'] },
+  'dlq redrive': { run: dlqRedriveCommand, options: ['type', 'limit', 'rate', 'lease', 'journal'] },
+  'dlq purge': { run: dlqPurgeCommand, options: ['yes'] },
+};
+
+function parse(argv: readonly string[]): { values: ParsedValues; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    return { values: values as ParsedValues, positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+}
+
+/** Runs the CLI; resolves with the process exit code. Never rejects. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let target: Target | undefined;
+  try {
+    const { values, positionals } = parse(argv);
+    if (positionals.length === 0) {
+      if (values.help === true) {
+        println(io.stdout, USAGE);
+        return 0;
+      }
+      throw new UsageError('no command given');
+    }
+    const [first = '', second = ''] = positionals;
+    const key = first === 'dlq' ? `dlq ${second}` : first;
+    const command = COMMANDS[key];
+    if (!command) throw new UsageError(first === 'dlq' ? `unknown dlq command "${second}" (list, redrive, purge)` : `unknown command "${first}"`);
+    if (values.help === true) {
+      println(io.stdout, USAGE);
+      return 0;
+    }
+    const allowed = new Set([...COMMON, ...command.options]);
+    const stray = Object.keys(values).find((name) => !allowed.has(name));
+    if (stray) throw new UsageError(`--${stray} does not apply to "${key}"`);
+
+    target = resolveTarget(
+      {
+        stage: typeof values.stage === 'string' ? values.stage : undefined,
+        local: values.local === true,
+        endpoint: typeof values.endpoint === 'string' ? values.endpoint : undefined,
+        region: typeof values.region === 'string' ? values.region : undefined,
+      },
+      io.env,
+      io.sqs,
+    );
+    return await command.run(target, positionals.slice(first === 'dlq' ? 2 : 1), values, io);
+  } catch (error) {
+    const context = target ?? { target: 'SQS', local: true };
+    println(io.stderr, `jobs: ${explainError(error, context)}`);
+    if (error instanceof UsageError) println(io.stderr, 'Run `jobs --help` for usage.');
+    if (io.env.JOBS_DEBUG && error instanceof Error && error.stack) println(io.stderr, error.stack);
+    return error instanceof CliError ? error.exitCode : 1;
+  } finally {
+    if (target && target.sqs !== io.sqs) target.sqs.destroy();
+  }
+}

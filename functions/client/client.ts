@@ -1,0 +1,201 @@
+/**
+ * The producer client: enqueue typed jobs on the job's queue. One SQSClient per producer client, created
+ * with the client and reused by every call; the module's default client is created on first use.
+ *
+ * The SQS endpoint is the SDK's own choice: the standard AWS configuration, including `AWS_ENDPOINT_URL_SQS`
+ * for a local SQS. Nothing here sets an endpoint unless you pass your own `sqs` client.
+ */
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { JobType, PayloadOf } from '../jobs/catalog.ts';
+import { ConfigurationError } from '../runtime/errors.ts';
+import { DEFAULT_BATCH_RETRY, sendInBatches, toSendFailedError, type BatchItem, type BatchRetryPolicy } from './batch-send.ts';
+import type { EnqueueError } from './errors.ts';
+import { prepareMessage, sendFields, type EnqueueOptions, type PreparedMessage } from './message.ts';
+import { createQueueUrlResolver } from './queue-urls.ts';
+
+/** Options of {@link createJobsClient}. */
+export interface JobsClientOptions {
+  /** The SQS client to use. Default: `new SQSClient({})` (standard AWS env, `AWS_ENDPOINT_URL_SQS` honoured). */
+  readonly sqs?: SQSClient;
+  /** Logical queue name -> queue URL. Wins over the environment. */
+  readonly queueUrls?: Readonly<Record<string, string | undefined>>;
+  /** Where `JOBS_QUEUE_URL_<QUEUE>` variables are read. Default: `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Retries of failed batch entries in `enqueueMany`. Default {@link DEFAULT_BATCH_RETRY}. */
+  readonly batchRetry?: Partial<BatchRetryPolicy>;
+  /** SendMessageBatch calls in flight at once per queue in `enqueueMany`. Default 4. */
+  readonly concurrency?: number;
+}
+
+/** What `enqueue` sent. */
+export interface EnqueueResult {
+  /** SQS's message id. */
+  readonly messageId: string;
+  /** The job id in the body (the worker's idempotency key). */
+  readonly jobId: string;
+  /** The queue URL it was sent to. */
+  readonly queueUrl: string;
+  /** FIFO queues: SQS's sequence number. */
+  readonly sequenceNumber?: string | undefined;
+}
+
+/** One job of `enqueueMany`, typed from the catalog. */
+export type JobRequest = { [T in JobType]: { readonly type: T; readonly payload: PayloadOf<T>; readonly options?: EnqueueOptions } }[JobType];
+
+/** One job of the untyped `enqueueManyUnchecked` (payloads from JSON). */
+export interface UncheckedJobRequest {
+  readonly type: string;
+  readonly payload: unknown;
+  readonly options?: EnqueueOptions;
+}
+
+/** The fate of one job of `enqueueMany`, at the same index as the input. */
+export type EnqueueManyEntry =
+  | { readonly index: number; readonly type: string; readonly ok: true; readonly jobId: string; readonly messageId: string; readonly attempts: number }
+  | { readonly index: number; readonly type: string; readonly ok: false; readonly jobId: string | undefined; readonly error: EnqueueError; readonly attempts: number };
+
+/** What `enqueueMany` did, per entry and in total. */
+export interface EnqueueManyResult {
+  readonly sent: number;
+  readonly failed: number;
+  /** One per input job, in input order. */
+  readonly entries: readonly EnqueueManyEntry[];
+}
+
+/** Options of one `enqueueMany` call. */
+export interface EnqueueManyOptions {
+  /** Called as entries settle (validation failures first, then per batch). */
+  readonly onProgress?: (settled: number, total: number) => void;
+}
+
+/** A producer client bound to one SQS client and one queue configuration. */
+export interface JobsClient {
+  /** The SQS client every call uses. */
+  readonly sqs: SQSClient;
+  /**
+   * Validates and sends one job. Rejects with {@link EnqueueError} subclasses: `JobValidationError`,
+   * `InvalidEnqueueOptionsError`, `MessageTooLargeError`, `QueueNotConfiguredError` (nothing sent) or
+   * `SendFailedError` (SQS's refusal).
+   */
+  enqueue<T extends JobType>(type: T, payload: PayloadOf<T>, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /** Like `enqueue` for a type and payload known only at run time (JSON input); the same checks apply. */
+  enqueueUnchecked(type: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /**
+   * Sends many jobs with SendMessageBatch (10 entries / 1 MiB per call), retrying only failed entries.
+   * Never rejects for a job's failure: each entry reports its message id or its error.
+   */
+  enqueueMany(jobs: readonly JobRequest[], options?: EnqueueManyOptions): Promise<EnqueueManyResult>;
+  /** `enqueueMany` for jobs known only at run time. */
+  enqueueManyUnchecked(jobs: readonly UncheckedJobRequest[], options?: EnqueueManyOptions): Promise<EnqueueManyResult>;
+  /** The queue URL a job type is sent to (throws `QueueNotConfiguredError`). */
+  queueUrlOf(queue: string): string;
+}
+
+function checkRetryPolicy(policy: BatchRetryPolicy): BatchRetryPolicy {
+  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1 || policy.maxAttempts > 20) {
+    throw new ConfigurationError('batchRetry.maxAttempts must be a whole number from 1 to 20');
+  }
+  if (!(policy.baseDelayMs >= 0) || !(policy.maxDelayMs >= policy.baseDelayMs) || policy.maxDelayMs > 60_000) {
+    throw new ConfigurationError('batchRetry needs 0 <= baseDelayMs <= maxDelayMs <= 60000');
+  }
+  return policy;
+}
+
+/**
+ * Creates a producer client. Options are validated here, once. Keep the client for the life of the
+ * process (module scope): it holds the SQS client and its connections.
+ */
+export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
+  const sqs = options.sqs ?? new SQSClient({});
+  const queueUrlOf = createQueueUrlResolver(options.queueUrls, options.env);
+  const policy = checkRetryPolicy({ ...DEFAULT_BATCH_RETRY, ...options.batchRetry });
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigurationError('concurrency must be a whole number from 1 to 64');
+
+  async function enqueueUnchecked(type: string, payload: unknown, enqueueOptions?: EnqueueOptions): Promise<EnqueueResult> {
+    const message = prepareMessage(type, payload, enqueueOptions);
+    const queueUrl = queueUrlOf(message.queue);
+    const fields = sendFields(message, queueUrl);
+    let result;
+    try {
+      result = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...fields }));
+    } catch (error) {
+      throw toSendFailedError(error);
+    }
+    return { messageId: result.MessageId ?? '', jobId: message.jobId, queueUrl, sequenceNumber: result.SequenceNumber };
+  }
+
+  async function enqueueManyUnchecked(jobs: readonly UncheckedJobRequest[], manyOptions: EnqueueManyOptions = {}): Promise<EnqueueManyResult> {
+    const total = jobs.length;
+    const entries: EnqueueManyEntry[] = Array.from({ length: total });
+    let settled = 0;
+    const progress = (count: number): void => {
+      settled += count;
+      manyOptions.onProgress?.(settled, total);
+    };
+    const prepared = new Map<number, PreparedMessage>();
+    const byQueue = new Map<string, BatchItem[]>();
+    let refused = 0;
+    jobs.forEach((job, index) => {
+      try {
+        const message = prepareMessage(job.type, job.payload, job.options);
+        const queueUrl = queueUrlOf(message.queue);
+        const item: BatchItem = { key: index, bytes: message.bytes, fields: sendFields(message, queueUrl) };
+        prepared.set(index, message);
+        const items = byQueue.get(queueUrl) ?? [];
+        items.push(item);
+        byQueue.set(queueUrl, items);
+      } catch (error) {
+        entries[index] = { index, type: job.type, ok: false, jobId: job.options?.jobId, error: error as EnqueueError, attempts: 0 };
+        refused += 1;
+      }
+    });
+    if (refused > 0) progress(refused);
+    await Promise.all(
+      [...byQueue].map(([queueUrl, items]) =>
+        sendInBatches(sqs, queueUrl, items, {
+          policy,
+          concurrency,
+          onSettled: (outcomes) => {
+            for (const outcome of outcomes) {
+              const message = prepared.get(outcome.key) as PreparedMessage;
+              entries[outcome.key] = outcome.ok
+                ? { index: outcome.key, type: message.type, ok: true, jobId: message.jobId, messageId: outcome.messageId, attempts: outcome.attempts }
+                : { index: outcome.key, type: message.type, ok: false, jobId: message.jobId, error: outcome.error, attempts: outcome.attempts };
+            }
+            progress(outcomes.length);
+          },
+        }),
+      ),
+    );
+    const sent = entries.filter((entry) => entry.ok).length;
+    return { sent, failed: total - sent, entries };
+  }
+
+  return {
+    sqs,
+    enqueue: (type, payload, enqueueOptions) => enqueueUnchecked(type, payload, enqueueOptions),
+    enqueueUnchecked,
+    enqueueMany: (jobs, manyOptions) => enqueueManyUnchecked(jobs, manyOptions),
+    enqueueManyUnchecked,
+    queueUrlOf,
+  };
+}
+
+let defaultClient: JobsClient | undefined;
+
+/** The process's default producer client (created on first use, then reused): env configuration. */
+export function defaultJobsClient(): JobsClient {
+  defaultClient ??= createJobsClient();
+  return defaultClient;
+}
+
+/** Enqueues one typed job with the default client. See {@link JobsClient.enqueue}. */
+export function enqueue<T extends JobType>(type: T, payload: PayloadOf<T>, options?: EnqueueOptions): Promise<EnqueueResult> {
+  return defaultJobsClient().enqueue(type, payload, options);
+}
+
+/** Enqueues many typed jobs with the default client. See {@link JobsClient.enqueueMany}. */
+export function enqueueMany(jobs: readonly JobRequest[], options?: EnqueueManyOptions): Promise<EnqueueManyResult> {
+  return defaultJobsClient().enqueueMany(jobs, options);
+}

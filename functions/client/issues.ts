@@ -1,0 +1,51 @@
+/**
+ * Readable payload problems from zod issues. zod/mini ships no messages of its own ("Invalid input"), and
+ * loading a locale would change zod's global configuration for the whole process; this reads the issue's
+ * structured fields instead. The payload's values are never quoted (they may hold personal data).
+ */
+import type * as z from 'zod/mini';
+import type { PayloadIssue } from './errors.ts';
+
+type Issue = z.core.$ZodIssue;
+
+const GENERIC = 'Invalid input';
+
+function describe(issue: Issue): string {
+  if (issue.message && issue.message !== GENERIC) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_format':
+      return `not a valid ${issue.format}`;
+    case 'too_small':
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `must have ${issue.exact ? 'exactly' : 'at least'} ${String(issue.minimum)} ${issue.origin === 'string' ? 'character(s)' : 'item(s)'}`
+        : `must be ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `must have at most ${String(issue.maximum)} ${issue.origin === 'string' ? 'character(s)' : 'item(s)'}`
+        : `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown key(s) ${issue.keys.join(', ')}`;
+    case 'invalid_union':
+      return 'matches none of the allowed shapes';
+    case 'invalid_key':
+      return 'has an invalid key';
+    case 'invalid_element':
+      return 'has an invalid element';
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return issue.message || GENERIC;
+  }
+}
+
+/** The issues of a failed parse as `{path, message}`, path dotted (`headers.x-api-key`), empty for the root. */
+export function payloadIssues(issues: readonly Issue[]): PayloadIssue[] {
+  return issues.map((issue) => ({
+    path: issue.path.map((key) => (typeof key === 'symbol' ? key.toString() : String(key))).join('.'),
+    message: describe(issue),
+  }));
+}
