@@ -3,7 +3,7 @@
  * receive count as the worker attached them), and handing leases back.
  */
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_ATTRIBUTE } from '../runtime/processor.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../runtime/dead-letter-attributes.ts';
 import type { LocatedQueue, Target } from './target.ts';
 
 /** What the CLI shows of a dead-letter message. */

@@ -2,18 +2,13 @@
  * Errors the producer client throws (or reports per entry from `enqueueMany`). Every refusal happens
  * before anything is sent, except {@link SendFailedError}, which is SQS's own answer.
  */
+import type { PayloadIssue } from '../runtime/payload-issues.ts';
+
+export type { PayloadIssue };
 
 /** The base class of every producer-client error. */
 export class EnqueueError extends Error {
   override readonly name: string = 'EnqueueError';
-}
-
-/** One problem with a payload, as the job's schema reported it. */
-export interface PayloadIssue {
-  /** Where in the payload, e.g. `to` or `headers.x-api-key`; empty for the payload itself. */
-  readonly path: string;
-  /** What is wrong. */
-  readonly message: string;
 }
 
 /** A job type that the catalog does not know (only possible through the untyped API, e.g. the CLI). */

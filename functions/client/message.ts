@@ -7,7 +7,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { safeParse } from 'zod/mini';
 import { catalog, findJob } from '../jobs/catalog.ts';
 import { InvalidEnqueueOptionsError, JobValidationError, MessageTooLargeError, UnknownJobError } from './errors.ts';
-import { payloadIssues } from './issues.ts';
+import { payloadIssues } from '../runtime/payload-issues.ts';
 
 /** SQS's size limit for one message and for one SendMessageBatch call: 1 MiB of body + attributes. */
 export const MAX_MESSAGE_BYTES = 1_048_576;

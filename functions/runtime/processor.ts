@@ -26,11 +26,13 @@ import {
   RetryableJobError,
   UnknownJobTypeError,
 } from './errors.ts';
+import { DEAD_LETTER_ATTRIBUTE } from './dead-letter-attributes.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import type { JobDefinition } from './job.ts';
 import { bindLogger, rootLogger, type Logger } from './logger.ts';
 import { UNKNOWN_JOB_TYPE, type DeadReason, type Outcome } from './metric-names.ts';
 import type { JobMetrics } from './metrics.ts';
+import { summarizeIssues } from './payload-issues.ts';
 import {
   changeVisibility as sqsChangeVisibility,
   queueUrlFromArn,
@@ -38,16 +40,6 @@ import {
   type DeadLetterEntry,
   type VisibilityEntry,
 } from './sqs-actions.ts';
-
-/** The message attributes the worker puts on a dead-lettered message. */
-export const DEAD_LETTER_ATTRIBUTE = {
-  reason: 'reason',
-  error: 'error',
-  jobType: 'jobType',
-  receiveCount: 'receiveCount',
-  sourceQueue: 'sourceQueue',
-  failedAt: 'failedAt',
-} as const;
 
 /** Longest error message kept on a dead-lettered message. */
 const MAX_ERROR_ATTRIBUTE_LENGTH = 1024;
@@ -118,13 +110,6 @@ const messageSchema = z.looseObject({
 function errorMessage(error: unknown): string {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return message.length > MAX_ERROR_ATTRIBUTE_LENGTH ? `${message.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH - 1)}…` : message;
-}
-
-function zodSummary(error: z.core.$ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
 }
 
 /** Runs `task` until it settles or `signal` aborts, whichever is first. */
@@ -207,7 +192,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     }
     const message = messageSchema.safeParse(parsed);
     if (!message.success) {
-      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not a job message {type, payload}: ${zodSummary(message.error)}`), started: false };
+      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not a job message {type, payload}: ${summarizeIssues(message.error.issues)}`), started: false };
     }
     const job = findJob(message.data.type);
     if (!job) {
@@ -215,7 +200,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     }
     const payload = job.schema.safeParse(message.data.payload);
     if (!payload.success) {
-      return { outcome: 'dead', reason: 'invalid_payload', jobType: job.type, error: new InvalidPayloadError(`invalid ${job.type} payload: ${zodSummary(payload.error)}`), started: false };
+      return { outcome: 'dead', reason: 'invalid_payload', jobType: job.type, error: new InvalidPayloadError(`invalid ${job.type} payload: ${summarizeIssues(payload.error.issues)}`), started: false };
     }
 
     const logger: Logger = bindLogger({

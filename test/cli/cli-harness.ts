@@ -6,7 +6,7 @@ import { CreateQueueCommand, SendMessageBatchCommand, type SQSClient } from '@aw
 import { physicalQueueName } from '../../functions/client/queue-names.ts';
 import type { CliIo } from '../../functions/cli/io.ts';
 import { runCli } from '../../functions/cli/main.ts';
-import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/processor.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/dead-letter-attributes.ts';
 import { ACCOUNT, REGION, type LocalSqs } from '../client/local-sqs.ts';
 
 /** Output collected from one stream. */

@@ -3,7 +3,8 @@ import * as z from 'zod/mini';
 import { PermanentJobError, RetryableJobError } from '../../functions/runtime/errors.ts';
 import type { BeginResult, IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
 import { defineJob, type JobDefinition } from '../../functions/runtime/job.ts';
-import { createBatchProcessor, DEAD_LETTER_ATTRIBUTE, type ProcessorOptions } from '../../functions/runtime/processor.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/dead-letter-attributes.ts';
+import { createBatchProcessor, type ProcessorOptions } from '../../functions/runtime/processor.ts';
 import { job, lambdaContext, sqsEvent, sqsRecord } from '../support/lambda.ts';
 import { recordedSqsActions, recordingMetrics } from '../support/recorders.ts';
 

@@ -4,7 +4,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/c
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqsServer, type LocalSqsServer } from '../../functions/local/sqs-server.ts';
-import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/processor.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/dead-letter-attributes.ts';
 import { job, lambdaContext, sqsEvent, sqsRecord } from '../support/lambda.ts';
 import { loadWorker, workerEnv } from '../support/worker-module.ts';
 

@@ -20,7 +20,7 @@ import { DeleteMessageBatchCommand, SendMessageBatchCommand, type Message, type 
 import { resolve } from 'node:path';
 import { packBatches } from '../../client/batch-send.ts';
 import { messageBytes } from '../../client/message.ts';
-import { DEAD_LETTER_ATTRIBUTE } from '../../runtime/processor.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../../runtime/dead-letter-attributes.ts';
 import { numberOption, stringOption } from '../args.ts';
 import { jobTypeOf, receiveLeased, releaseLeases } from '../dead-letters.ts';
 import { UsageError } from '../errors.ts';

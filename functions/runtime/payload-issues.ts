@@ -4,9 +4,16 @@
  * structured fields instead. The payload's values are never quoted (they may hold personal data).
  */
 import type * as z from 'zod/mini';
-import type { PayloadIssue } from './errors.ts';
 
 type Issue = z.core.$ZodIssue;
+
+/** One problem of a payload: where, and what is wrong (never the value itself). */
+export interface PayloadIssue {
+  /** Where in the payload, e.g. `to` or `headers.x-api-key`; empty for the payload itself. */
+  readonly path: string;
+  /** What is wrong. */
+  readonly message: string;
+}
 
 const GENERIC = 'Invalid input';
 
@@ -48,4 +55,11 @@ export function payloadIssues(issues: readonly Issue[]): PayloadIssue[] {
     path: issue.path.map((key) => (typeof key === 'symbol' ? key.toString() : String(key))).join('.'),
     message: describe(issue),
   }));
+}
+
+/** The first issues as one line, `to: not a valid email; subject: expected string`, for errors and DLQ attributes. */
+export function summarizeIssues(issues: readonly Issue[], limit = 5): string {
+  return payloadIssues(issues.slice(0, limit))
+    .map((issue) => `${issue.path || '(root)'}: ${issue.message}`)
+    .join('; ');
 }
