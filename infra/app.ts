@@ -17,7 +17,6 @@
  * | `retainData` | `true` on `prod` | keep queues, idempotency table, keys and logs on stack deletion |
  * | `nag` | `true` | run the cdk-nag AwsSolutions checks at synth |
  * | `datadogMonitoring` | `false` | add the Datadog dashboard and monitors (infra/monitoring/) |
- * | `datadogMonitoring` | `false` | deploy the Datadog dashboard and monitors (`Datadog::*` registry types, activated in the account) |
  * | `datadogMonitoringNotify` | none | notification handles for the monitors, comma-separated (`@slack-jobs,@pagerduty-jobs`) |
  * | `datadogRunbookUrl` | `README.md` | README address the monitor messages link their runbook entries to |
  *
