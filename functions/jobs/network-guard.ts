@@ -2,10 +2,10 @@
  * The webhook SSRF guard: which destinations a webhook may not reach (loopback, private, link-local, cloud
  * metadata, ...), checked on every address a host name resolves to, inside the connection itself.
  *
- * {@link createGuardedLookup} makes the `lookup` of the webhook agent's sockets, so the address that was checked is the
- * address that is connected to (no gap between the check and the connection for DNS rebinding to use).
- * IP literals never reach a `lookup` (Node connects to them directly), so the agent checks them with
- * {@link refusedAddressReason} before connecting.
+ * {@link createGuardedLookup} makes the `lookup` the webhook transport passes to `http.request` / `https.request`
+ * (which hand it to `net.connect`), so the address that was checked is the address that is connected to (no gap
+ * between the check and the connection for DNS rebinding to use). IP literals never reach a `lookup` (Node
+ * connects to them directly), so the transport checks them with {@link assertHostAllowed} before the request.
  */
 import type { LookupAddress, LookupAllOptions, LookupOptions } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns';
@@ -114,11 +114,11 @@ export type Resolver = (
   callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
 ) => void;
 
-/** The `lookup` signature `net.connect` and undici's connector call. */
+/** The `lookup` signature `net.connect` calls (the `lookup` option of `http.request` / `https.request`). */
 export type GuardedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
 /**
- * Makes a `lookup` for `net.connect` / undici's connector: resolves every address of the host with `resolve`
+ * Makes a `lookup` for `net.connect` / `http.request`: resolves every address of the host with `resolve`
  * and fails with {@link DestinationRefusedError} when the name or ANY of its addresses is refused (with several
  * addresses, the socket may try each one). Answers in the shape asked for (`all: true` or a single address).
  */

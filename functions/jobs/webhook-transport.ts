@@ -1,26 +1,26 @@
 /**
- * The `deliver-webhook` transport: one HTTP request per job, through ONE module-scope undici agent whose
- * sockets only ever connect to addresses the SSRF guard (./network-guard.ts) has checked.
+ * The `deliver-webhook` transport: one HTTP request per job with Node's own `node:http` / `node:https`, through
+ * ONE keep-alive agent per protocol, whose sockets only ever connect to addresses the SSRF guard
+ * (./network-guard.ts) has checked: the request's `lookup` is the guarded one, so the address that was checked is
+ * the address connected to. IP-literal hosts never reach a `lookup`; they are checked before the request.
  *
  * - 2xx succeeds; 408, 429, 5xx and network errors retry (429/503 honour `Retry-After`); a 3xx is permanent
  *   (redirects are not followed: one could lead to a private address); any other 4xx is permanent.
- * - One timer per request, cleared as soon as the request ends (an `AbortSignal.timeout()` per request would
- *   keep its timer alive for the full period), combined with the job's own signal.
- * - The response body is read up to a small limit, then cancelled, so the socket is freed.
+ * - One timer per request, cleared as soon as the request ends, and one listener on the job's signal, removed
+ *   when the request ends (an `AbortSignal.timeout()` per request would keep its timer alive for the full period).
+ * - The response body is read up to a small limit; beyond it, the response (and its socket) is destroyed.
  *
- * Why undici's own `fetch` and not Node's global one: the guard needs an `Agent` with a custom connector, and an
- * `Agent` from the `undici` package does not work with the `fetch` bundled in Node 24 (undici 8 agent + Node's
- * undici 7 fetch fails with "invalid onRequestStart method"). Using `fetch` and `Agent` from the same package
- * keeps them in step. undici is loaded on the first delivery only, so workers that never deliver a webhook do
- * not pay for it at cold start.
+ * `node:http` and `node:https` are loaded (with `process.getBuiltinModule`) and the two agents created on the
+ * first delivery, so workers that never deliver a webhook do not pay for them at cold start.
  */
-import type { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Agent as HttpAgent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import { ConfigurationError, JobTimeoutError, PermanentJobError, RetryableJobError } from '../runtime/errors.ts';
 import type { JobContext } from '../runtime/job.ts';
 import { MAX_VISIBILITY_SECONDS } from '../runtime/job.ts';
 import type { DeliverWebhookPayload } from './deliver-webhook.ts';
-import type { Resolver } from './network-guard.ts';
-import { assertHostAllowed, createGuardedLookup, DestinationRefusedError, refusedAddressReason } from './network-guard.ts';
+import type { GuardedLookup, Resolver } from './network-guard.ts';
+import { assertHostAllowed, createGuardedLookup, DestinationRefusedError } from './network-guard.ts';
 
 /** Options of {@link createWebhookTransport}; validated once, when the transport is created. */
 export interface WebhookTransportOptions {
@@ -28,17 +28,17 @@ export interface WebhookTransportOptions {
   readonly allowPrivateNetworks?: boolean;
   /** Milliseconds one request may take, from connecting to the end of the response. Default 8,000 (under the job's 10 s). */
   readonly timeoutMs?: number;
-  /** Bytes of a response body read before the rest is cancelled. Default 65,536. */
+  /** Bytes of a response body read before the rest is discarded (the response destroyed). Default 65,536. */
   readonly maxResponseBytes?: number;
   /** Resolves host names for the guard (default `dns.lookup`); tests map a name to an address with it. */
   readonly resolve?: Resolver;
 }
 
-/** A webhook transport: an agent (created on first use) and the function that delivers one webhook through it. */
+/** A webhook transport: two keep-alive agents (created on first use) and the function that delivers one webhook through them. */
 export interface WebhookTransport {
   /** Sends the request; resolves on 2xx, throws {@link RetryableJobError} or {@link PermanentJobError} otherwise. */
   deliver(payload: DeliverWebhookPayload, context: JobContext): Promise<void>;
-  /** Closes the agent's sockets (tests, shutdown). */
+  /** Closes the agents' sockets (tests, shutdown). A later delivery creates new agents. */
   close(): Promise<void>;
 }
 
@@ -50,8 +50,22 @@ export type ResponseVerdict =
 
 /** Default request timeout, under `deliver-webhook`'s 10 s job timeout so the request's own error wins. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 8_000;
-/** Default number of response-body bytes read before the rest is cancelled. */
+/** Default number of response-body bytes read before the rest is discarded. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 65_536;
+
+/**
+ * Idle keep-alive sockets are closed after this long (the idle timeout this transport had before, with its
+ * previous HTTP client), or sooner when the server's `Keep-Alive: timeout=N` asks (less {@link KEEP_ALIVE_BUFFER_MS}),
+ * so a socket the server has already closed is rarely reused.
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+/** Margin taken off a server's announced keep-alive timeout (as before, too). */
+const KEEP_ALIVE_BUFFER_MS = 2_000;
+
+/** Headers the transport writes itself: a caller's `Host` or `Content-Length` is dropped (the URL and the body decide). */
+const HEADERS_SET_BY_TRANSPORT: ReadonlySet<string> = new Set(['host', 'content-length']);
+/** Headers that would change how the message is framed or what the connection becomes: refused, permanently. */
+const REFUSED_HEADERS: ReadonlySet<string> = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
 
 /**
  * Parses a `Retry-After` header: delay-seconds or an HTTP-date, as whole seconds from `now`, capped at SQS's
@@ -82,14 +96,36 @@ export function classifyResponse(status: number, retryAfter: string | null | und
   return { kind: 'retry', retryAfterSeconds: undefined };
 }
 
-interface Undici {
-  readonly fetch: typeof undiciFetch;
-  readonly agent: Agent;
+/** `request` of `node:http` or `node:https`, with the agent of the same module. */
+interface Protocol {
+  readonly request: (url: URL, options: RequestOptions) => ClientRequest;
+  readonly agent: HttpAgent | HttpsAgent;
+}
+
+/** The transport's two agents, one per protocol. */
+interface Agents {
+  readonly 'http:': Protocol;
+  readonly 'https:': Protocol;
+}
+
+/** The status line and the one header the verdict needs. */
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+}
+
+/** What one request needs besides the `ClientRequest` itself. */
+interface Exchange {
+  readonly host: string;
+  readonly body: string | undefined;
+  readonly jobSignal: AbortSignal;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
 }
 
 /**
- * Creates a transport. The agent is created on the first delivery and reused by every later one; create one
- * transport per process (this module's {@link deliver} uses one made at module load).
+ * Creates a transport. Its two agents (`http`, `https`, keep-alive) are created on the first delivery and reused
+ * by every later one; create one transport per process (this module's {@link deliver} uses one made at module load).
  */
 export function createWebhookTransport(options: WebhookTransportOptions = {}): WebhookTransport {
   const allowPrivateNetworks = options.allowPrivateNetworks ?? false;
@@ -99,107 +135,137 @@ export function createWebhookTransport(options: WebhookTransportOptions = {}): W
   if (!Number.isInteger(maxResponseBytes) || maxResponseBytes < 0) {
     throw new ConfigurationError('webhook maxResponseBytes must be a whole number >= 0');
   }
-
-  let loading: Promise<Undici> | undefined;
-  const undici = (): Promise<Undici> =>
-    (loading ??= loadUndici(allowPrivateNetworks, timeoutMs, options.resolve).catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    }));
+  // With the guard on, every socket resolves its host through the guard and connects to the address it checked.
+  const lookup: GuardedLookup | undefined = allowPrivateNetworks ? undefined : createGuardedLookup(options.resolve);
+  let agents: Agents | undefined;
 
   async function deliverOne(payload: DeliverWebhookPayload, context: JobContext): Promise<void> {
     const url = new URL(payload.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new PermanentJobError(`webhook URL scheme ${url.protocol} is not http or https`);
     }
+    if (url.username !== '' || url.password !== '') {
+      throw new PermanentJobError('webhook URL must not carry a user name or password (send credentials in a header)');
+    }
+    // IP literals never reach `lookup` (Node connects to them directly): they are checked here.
     if (!allowPrivateNetworks) assertHostAllowed(url.hostname);
-    const { fetch, agent } = await undici();
     if (context.signal.aborted) throw deadlineError(context.signal);
 
-    const method = payload.method ?? 'POST';
-    const headers: Record<string, string> = { ...payload.headers };
-    let body: string | undefined;
-    if (typeof payload.body === 'string') {
-      body = payload.body;
-    } else if (payload.body !== undefined) {
-      body = JSON.stringify(payload.body);
-      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    const { headers, body } = requestParts(payload);
+    const protocol = (agents ??= createAgents())[url.protocol];
+    let request: ClientRequest;
+    try {
+      request = protocol.request(url, { method: payload.method ?? 'POST', headers, agent: protocol.agent, lookup });
+    } catch {
+      // Node's message can quote a header name or value, which may be a secret: keep it out of logs and the DLQ.
+      throw new PermanentJobError('webhook request could not be built (invalid method, header or body)');
     }
 
-    const controller = new AbortController();
-    const onJobAbort = (): void => controller.abort();
-    context.signal.addEventListener('abort', onJobAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
     const started = performance.now();
-    try {
-      let response: Awaited<ReturnType<typeof fetch>>;
-      try {
-        response = await fetch(payload.url, { method, headers, body, redirect: 'manual', signal: controller.signal, dispatcher: agent });
-      } catch (error) {
-        throw requestError(error, url.host, context.signal, controller.signal, timeoutMs);
-      }
-      await discardBody(response.body, maxResponseBytes);
-      const verdict = classifyResponse(response.status, response.headers.get('retry-after'));
-      context.logger.debug('webhook answered', { status: response.status, durationMs: Math.round(performance.now() - started) });
-      if (verdict.kind === 'success') return;
-      if (verdict.kind === 'retry') {
-        throw new RetryableJobError(`webhook ${url.host} answered ${response.status}`, { retryAfterSeconds: verdict.retryAfterSeconds });
-      }
-      throw new PermanentJobError(
-        verdict.redirect
-          ? `webhook ${url.host} answered ${response.status} (a redirect; redirects are not followed)`
-          : `webhook ${url.host} answered ${response.status}`,
-      );
-    } finally {
-      clearTimeout(timer);
-      context.signal.removeEventListener('abort', onJobAbort);
+    const { status, retryAfter } = await exchange(request, { host: url.host, body, jobSignal: context.signal, timeoutMs, maxResponseBytes });
+    const verdict = classifyResponse(status, retryAfter);
+    context.logger.debug('webhook answered', { status, durationMs: Math.round(performance.now() - started) });
+    if (verdict.kind === 'success') return;
+    if (verdict.kind === 'retry') {
+      throw new RetryableJobError(`webhook ${url.host} answered ${status}`, { retryAfterSeconds: verdict.retryAfterSeconds });
     }
+    throw new PermanentJobError(
+      verdict.redirect
+        ? `webhook ${url.host} answered ${status} (a redirect; redirects are not followed)`
+        : `webhook ${url.host} answered ${status}`,
+    );
   }
 
   return {
     deliver: deliverOne,
-    close: async () => {
-      const current = loading;
-      loading = undefined;
-      if (current !== undefined) await (await current).agent.close();
+    close: () => {
+      const current = agents;
+      agents = undefined;
+      current?.['http:'].agent.destroy();
+      current?.['https:'].agent.destroy();
+      return Promise.resolve();
     },
   };
 }
 
-/** Loads undici and builds the agent: with the guard, every socket is checked before it connects. */
-async function loadUndici(allowPrivateNetworks: boolean, connectTimeoutMs: number, resolve: Resolver | undefined): Promise<Undici> {
-  const { Agent, buildConnector, fetch } = await import('undici');
-  if (allowPrivateNetworks) {
-    return { fetch, agent: new Agent({ connect: { timeout: connectTimeoutMs } }) };
-  }
-  const connectChecked = buildConnector({ timeout: connectTimeoutMs, lookup: createGuardedLookup(resolve) });
-  const connect: buildConnector.connector = (options, callback) => {
-    // IP literals never reach `lookup`: check them here, just before the socket is made.
-    const reason = refusedAddressReason(options.hostname);
-    if (reason !== undefined && reason !== 'not an IP address') {
-      callback(new DestinationRefusedError(`webhook destination refused: ${options.hostname} (${reason})`), null);
-      return;
-    }
-    connectChecked(options, callback);
+/** Loads `node:http` / `node:https` and creates one keep-alive agent each. */
+function createAgents(): Agents {
+  const http = process.getBuiltinModule('node:http');
+  const https = process.getBuiltinModule('node:https');
+  const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS, agentKeepAliveTimeoutBuffer: KEEP_ALIVE_BUFFER_MS };
+  return {
+    'http:': { request: (url, options) => http.request(url, options), agent: new http.Agent(agentOptions) },
+    'https:': { request: (url, options) => https.request(url, options), agent: new https.Agent(agentOptions) },
   };
-  return { fetch, agent: new Agent({ connect }) };
 }
 
-/** Reads up to `limit` bytes of a body, then cancels the rest; errors are ignored (the status decides). */
-async function discardBody(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
-  if (body === null) return;
-  const reader = body.getReader();
-  try {
-    let read = 0;
-    while (read <= limit) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += chunk.value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    await reader.cancel().catch(() => undefined);
+/**
+ * The headers and body of a payload: an object or array body is sent as JSON (with `content-type:
+ * application/json` unless the caller set one), a string body as is. Framing headers are refused.
+ */
+function requestParts(payload: DeliverWebhookPayload): { headers: Record<string, string>; body: string | undefined } {
+  const headers = Object.create(null) as Record<string, string>;
+  let hasContentType = false;
+  for (const [name, value] of Object.entries(payload.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (REFUSED_HEADERS.has(lower)) throw new PermanentJobError(`webhook header ${lower} is not allowed (the transport frames the request)`);
+    if (HEADERS_SET_BY_TRANSPORT.has(lower)) continue;
+    if (lower === 'content-type') hasContentType = true;
+    headers[name] = value;
   }
+  if (typeof payload.body === 'string' || payload.body === undefined) return { headers, body: payload.body };
+  if (!hasContentType) headers['content-type'] = 'application/json';
+  return { headers, body: JSON.stringify(payload.body) };
+}
+
+/**
+ * Sends the body, waits for the response, reads at most `maxResponseBytes` of its body (destroying the response,
+ * and so its socket, beyond that) and resolves with the status. One timer and one job-signal listener, both
+ * released as soon as the exchange settles. Once the status is in, a timeout or an error while reading the body
+ * no longer matters: the status decides.
+ */
+function exchange(request: ClientRequest, { host, body, jobSignal, timeoutMs, maxResponseBytes }: Exchange): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    let answered = false;
+    let settled = false;
+    const settle = (error: Error | undefined, answer?: Answer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      jobSignal.removeEventListener('abort', onJobAbort);
+      if (answer === undefined) reject(error);
+      else resolve(answer);
+    };
+    const stop = (error: Error): void => {
+      if (!answered) settle(error);
+      request.destroy();
+    };
+    const onJobAbort = (): void => stop(deadlineError(jobSignal));
+    const timer = setTimeout(() => stop(new RetryableJobError(`webhook request to ${host} timed out after ${timeoutMs} ms`)), timeoutMs);
+    jobSignal.addEventListener('abort', onJobAbort, { once: true });
+
+    // Kept for the request's whole life: a late socket error after settling must not go unhandled.
+    request.on('error', (error) => {
+      if (!answered) settle(requestError(error, host));
+    });
+    request.on('response', (response: IncomingMessage) => {
+      answered = true;
+      const answer: Answer = { status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] };
+      const done = (): void => settle(undefined, answer);
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.byteLength;
+        if (read > maxResponseBytes) {
+          response.destroy();
+          done();
+        }
+      });
+      response.on('end', done);
+      response.on('error', done);
+      response.on('close', done);
+    });
+    request.end(body);
+  });
 }
 
 /** The job's deadline passed (its own timeout or the Lambda's remaining time). */
@@ -207,19 +273,12 @@ function deadlineError(jobSignal: AbortSignal): JobTimeoutError {
   return new JobTimeoutError('webhook request stopped: the job deadline passed', { cause: jobSignal.reason });
 }
 
-/** Turns a rejected `fetch` into the job error it means. */
-function requestError(error: unknown, host: string, jobSignal: AbortSignal, requestSignal: AbortSignal, timeoutMs: number): Error {
+/** Turns a request error (before any response) into the job error it means: refused, or a retryable network error. */
+function requestError(error: Error, host: string): Error {
   const refused = findInChain(error, (e) => e instanceof DestinationRefusedError);
   if (refused !== undefined) return refused;
-  if (jobSignal.aborted) return deadlineError(jobSignal);
-  if (requestSignal.aborted) return new RetryableJobError(`webhook request to ${host} timed out after ${timeoutMs} ms`);
-  const invalid = findInChain(error, (e) => (e as { code?: unknown }).code === 'UND_ERR_INVALID_ARG');
-  if (invalid !== undefined || (error instanceof TypeError && error.cause === undefined)) {
-    // undici's own message can quote a header value, which may be a secret: keep it out of logs and the DLQ.
-    return new PermanentJobError('webhook request could not be built (invalid method, header or body)');
-  }
   const coded = findInChain(error, (e) => typeof (e as { code?: unknown }).code === 'string') as (Error & { code: string }) | undefined;
-  const code = coded?.code ?? (error instanceof Error ? error.name : 'unknown error');
+  const code = coded?.code ?? error.name;
   return new RetryableJobError(`webhook request to ${host} failed: ${code}`, { cause: error });
 }
 

@@ -89,6 +89,13 @@ describe('with the guard on, a webhook is refused (permanently) and nothing is s
     expect(victim.requests).toHaveLength(0);
   });
 
+  it('an https URL whose host name resolves to loopback (the TLS connection is guarded too)', async () => {
+    const error = await refusal(`https://hooks.example.com:${victim.port}/hook`);
+    expect(error).toBeInstanceOf(DestinationRefusedError);
+    expect(error.message).toContain('127.0.0.1');
+    expect(victim.requests).toHaveLength(0);
+  });
+
   it('a host name with one public and one private address', async () => {
     const error = await refusal(`http://mixed.example.com:${victim.port}/hook`);
     expect(error).toBeInstanceOf(DestinationRefusedError);

@@ -6,18 +6,21 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, JobTimeoutError, PermanentJobError, RetryableJobError } from '../../functions/runtime/errors.ts';
 import { deliverWebhookSchema } from '../../functions/jobs/deliver-webhook.ts';
 import type { WebhookTransport } from '../../functions/jobs/webhook-transport.ts';
 import { classifyResponse, createWebhookTransport, parseRetryAfter } from '../../functions/jobs/webhook-transport.ts';
-import { jobContext, startRecordingServer } from './job-context.ts';
+import { jobContext, startRecordingServer, TEST_TLS } from './job-context.ts';
 
 type Server = Awaited<ReturnType<typeof startRecordingServer>>;
 
 let server: Server;
 let transport: WebhookTransport;
 const hanging = new Set<() => void>();
+/** Bytes the `/endless` route has written so far. */
+let endlessBytesWritten = 0;
 
 beforeAll(async () => {
   server = await startRecordingServer((request, response) => {
@@ -25,6 +28,18 @@ beforeAll(async () => {
     const [, route, code] = url.pathname.split('/');
     if (route === 'slow') {
       hanging.add(() => response.end());
+      return;
+    }
+    if (route === 'endless') {
+      // Writes until the client goes away: only a reader that stops at its limit gets to the end of the delivery.
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(16 * 1024, 0x62);
+      const write = (): void => {
+        if (response.destroyed || response.writableEnded) return;
+        endlessBytesWritten += chunk.byteLength;
+        response.write(chunk, () => setImmediate(write));
+      };
+      write();
       return;
     }
     if (route === 'big') {
@@ -107,6 +122,37 @@ describe('what is sent', () => {
     const error = await failure(transport.deliver({ url: `${server.origin}/status/200`, headers: { 'bad header': 'token-123' } }, jobContext()));
     expect(error).toBeInstanceOf(PermanentJobError);
     expect(error.message).not.toContain('token-123');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('sets Host and Content-Length itself, from the URL and the UTF-8 body, whatever the caller sends', async () => {
+    await transport.deliver(
+      { url: `${server.origin}/status/200`, body: 'héllo 😀', headers: { Host: 'internal.example', 'Content-Length': '2' } },
+      jobContext(),
+    );
+    const [request] = server.requests;
+    expect(request?.headers.host).toBe(new URL(server.origin).host);
+    expect(request?.headers['content-length']).toBe(String(Buffer.byteLength('héllo 😀')));
+    expect(request?.body).toBe('héllo 😀');
+  });
+
+  it.each(['Transfer-Encoding', 'Expect', 'Upgrade', 'Keep-Alive'])(
+    'refuses a %s header (it would change how the request is framed) as permanent, before anything is sent',
+    async (name) => {
+      const error = await failure(transport.deliver({ url: `${server.origin}/status/200`, body: 'x', headers: { [name]: 'secret-value' } }, jobContext()));
+      expect(error).toBeInstanceOf(PermanentJobError);
+      expect(error.message).not.toContain('secret-value');
+      expect(server.requests).toHaveLength(0);
+    },
+  );
+
+  it('refuses a URL with a user name and password as permanent, without quoting them, before anything is sent', async () => {
+    const url = new URL(`${server.origin}/status/200`);
+    url.username = 'user';
+    url.password = 'pa55word';
+    const error = await failure(transport.deliver({ url: url.href }, jobContext()));
+    expect(error).toBeInstanceOf(PermanentJobError);
+    expect(error.message).not.toContain('pa55word');
     expect(server.requests).toHaveLength(0);
   });
 });
@@ -203,6 +249,37 @@ describe('resources', () => {
     }
   });
 
+  it('stops reading a response body at maxResponseBytes and hangs up (an endless body still ends the delivery)', async () => {
+    // The request timeout is longer than the test's: a reader that did not stop would fail the test, not pass on a timeout.
+    const own = createWebhookTransport({ allowPrivateNetworks: true, timeoutMs: 600_000, maxResponseBytes: 1_024 });
+    endlessBytesWritten = 0;
+    try {
+      await expect(own.deliver({ url: `${server.origin}/endless` }, jobContext())).resolves.toBeUndefined();
+    } finally {
+      await own.close();
+    }
+    // At most what the socket buffers held when the client hung up (a few MiB on loopback), not an endless stream.
+    expect(endlessBytesWritten).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('reuses one kept-alive connection for consecutive deliveries, instead of opening one per request', async () => {
+    const own = createWebhookTransport({ allowPrivateNetworks: true, timeoutMs: 5_000 });
+    let opened = 0;
+    const count = (): void => {
+      opened += 1;
+    };
+    server.server.on('connection', count);
+    try {
+      for (let i = 0; i < 5; i += 1) await own.deliver({ url: `${server.origin}/status/200` }, jobContext());
+      await failure(own.deliver({ url: `${server.origin}/status/500` }, jobContext()));
+      expect(server.requests).toHaveLength(6);
+      expect(opened).toBe(1);
+    } finally {
+      server.server.off('connection', count);
+      await own.close();
+    }
+  });
+
   it('clears its one timeout timer as each request ends, instead of leaving it to run for the full timeout', async () => {
     const timeoutMs = 612_345;
     const long = createWebhookTransport({ allowPrivateNetworks: true, timeoutMs });
@@ -236,6 +313,47 @@ describe('resources', () => {
     const logged = JSON.stringify(context.logger.lines);
     expect(logged).not.toContain('s3cret');
     expect(logged).not.toContain('someone@example.com');
+  });
+});
+
+describe('over HTTPS', () => {
+  let secure: Server;
+  const defaultCAs = getCACertificates('default');
+
+  beforeAll(async () => {
+    secure = await startRecordingServer((_request, response) => response.end('ok'), { tls: true });
+  });
+
+  afterEach(() => {
+    setDefaultCACertificates(defaultCAs);
+    secure.requests.length = 0;
+  });
+
+  afterAll(async () => {
+    await secure.close();
+  });
+
+  it("delivers when the server's certificate is trusted", async () => {
+    setDefaultCACertificates([...defaultCAs, TEST_TLS.cert]);
+    const own = createWebhookTransport({ allowPrivateNetworks: true, timeoutMs: 5_000 });
+    try {
+      await own.deliver({ url: `${secure.origin}/hook`, body: { event: 'paid' } }, jobContext());
+    } finally {
+      await own.close();
+    }
+    expect(secure.requests).toMatchObject([{ method: 'POST', url: '/hook', body: '{"event":"paid"}' }]);
+  });
+
+  it('checks the certificate: one it does not trust is a retryable error naming the reason, and nothing is sent', async () => {
+    const own = createWebhookTransport({ allowPrivateNetworks: true, timeoutMs: 5_000 });
+    try {
+      const error = await failure(own.deliver({ url: `${secure.origin}/hook`, body: 'x' }, jobContext()));
+      expect(error).toBeInstanceOf(RetryableJobError);
+      expect(error.message).toContain('SELF_SIGNED');
+    } finally {
+      await own.close();
+    }
+    expect(secure.requests).toHaveLength(0);
   });
 });
 
