@@ -1,0 +1,70 @@
+/**
+ * The local DynamoDB stand-in: dynalite (DynamoDB's API on an in-memory LevelDB) on 127.0.0.1, with the
+ * template's tables (the idempotency table). Workers reach it through `AWS_ENDPOINT_URL_DYNAMODB`.
+ * dynalite has no TTL; the idempotency store checks expiry in its conditions, so that does not matter.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+import type { TemplateTable } from './template.ts';
+
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+
+/** Options of {@link startLocalDynamoDb}. */
+export interface LocalDynamoDbOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  readonly port?: number;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** The variable that moves the port, named in the "port taken" error. */
+  readonly portEnvVar?: string;
+}
+
+/** The running stand-in. */
+export interface LocalDynamoDb {
+  /** `http://127.0.0.1:<port>`: the endpoint for `AWS_ENDPOINT_URL_DYNAMODB`. */
+  readonly endpoint: string;
+  /** Creates the template's tables (key schema and attribute definitions; on-demand). */
+  createTables(tables: readonly TemplateTable[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite in memory on 127.0.0.1. */
+export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
+  const port = options.port ?? 0;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => {
+      if (hasErrorCode(error, 'EADDRINUSE')) {
+        reject(new PortInUseError('The local DynamoDB', 'tcp', '127.0.0.1', port, options.portEnvVar, { cause: error }));
+      } else {
+        reject(new ListenError(`The local DynamoDB cannot listen on 127.0.0.1:${port}: ${error.message}`, { cause: error }));
+      }
+    });
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: options.credentials });
+  return {
+    endpoint,
+    async createTables(tables) {
+      for (const table of tables) {
+        await client.send(
+          new CreateTableCommand({
+            TableName: table.tableName,
+            KeySchema: [...table.keySchema],
+            AttributeDefinitions: [...table.attributeDefinitions],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        );
+      }
+    },
+    async close() {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

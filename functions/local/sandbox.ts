@@ -1,0 +1,239 @@
+/**
+ * One local Lambda execution environment: a worker thread with its own module graph, globals and
+ * `process.env` (the function's environment), whose V8 heap is capped at the function's memory size.
+ *
+ * - {@link Sandbox.start} is the cold start: it imports the handler module once and resolves when the module
+ *   is ready (or rejects with {@link SandboxInitError}, Lambda's `Runtime.ImportModuleError`);
+ * - {@link Sandbox.invoke} runs one invocation at a time with a deadline; past the deadline the thread is
+ *   terminated (as Lambda ends the runtime on a timeout) and the sandbox is dead: the next invocation needs
+ *   a new one (a new cold start);
+ * - a crash (an uncaught exception, an unhandled rejection, running out of heap) also kills the sandbox;
+ * - {@link Sandbox.close} asks the module to close its metrics client (`metrics.close()`), then ends the thread.
+ */
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Readable } from 'node:stream';
+import type { SQSEvent } from 'aws-lambda';
+import type { FromSandbox, SandboxWorkerData, SerializedError, ToSandbox } from './sandbox-protocol.ts';
+
+/** The module could not be loaded (import error, a throw at module init, no such export). */
+export class SandboxInitError extends Error {
+  override readonly name: string = 'SandboxInitError';
+}
+
+/** Options of {@link Sandbox.start}. */
+export interface SandboxOptions {
+  /** file: URL of the handler module (TypeScript source). */
+  readonly entryUrl: string;
+  /** The export to call. */
+  readonly exportName: string;
+  readonly functionName: string;
+  /** MB; also the thread's V8 old-generation limit. */
+  readonly memorySize: number;
+  readonly region: string;
+  readonly accountId: string;
+  /** The sandbox's whole environment (the thread sees only this). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Receives each line the handler writes to stdout/stderr; default: passed through to this process. */
+  readonly onLog?: ((stream: 'stdout' | 'stderr', line: string) => void) | undefined;
+}
+
+/** How one invocation ended. */
+export type InvocationOutcome =
+  | { readonly kind: 'returned'; readonly value: unknown; readonly durationMs: number }
+  | { readonly kind: 'error'; readonly error: SerializedError; readonly durationMs: number }
+  | { readonly kind: 'timeout'; readonly durationMs: number }
+  | { readonly kind: 'crash'; readonly error: SerializedError; readonly durationMs: number };
+
+const require = createRequire(import.meta.url);
+const TSX_API_URL = pathToFileURL(require.resolve('tsx/esm/api')).href;
+const RUNTIME_URL = new URL('./sandbox-runtime.ts', import.meta.url).href;
+// The thread starts as a plain script: it registers tsx, then loads the TypeScript runtime.
+const BOOTSTRAP = `
+const { workerData, parentPort } = require('node:worker_threads');
+import(workerData.tsxApiUrl)
+  .then((api) => { api.register(); return import(workerData.runtimeUrl); })
+  .catch((error) => parentPort.postMessage({ type: 'init-error', error: { name: error.name, message: error.message, stack: error.stack } }));
+`;
+
+function forwardLines(stream: Readable, onLine: (line: string) => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+  });
+  stream.on('end', () => {
+    if (pending !== '') onLine(pending);
+  });
+}
+
+/** A running sandbox. */
+export class Sandbox {
+  /** Milliseconds the module took to load (the cold start's init duration). */
+  readonly initMs: number;
+  readonly functionName: string;
+  private readonly worker: Worker;
+  private alive = true;
+  private busy = false;
+  private nextId = 1;
+  private pending: { id: number; resolve: (outcome: InvocationOutcome) => void; started: number; timer: NodeJS.Timeout } | undefined;
+  private closing: Promise<void> | undefined;
+  private current: Promise<InvocationOutcome> | undefined;
+  private crash: SerializedError | undefined;
+
+  private constructor(worker: Worker, initMs: number, functionName: string) {
+    this.worker = worker;
+    this.initMs = initMs;
+    this.functionName = functionName;
+    worker.on('message', (message: FromSandbox) => {
+      if (message.type === 'result' && this.pending?.id === message.id) {
+        const { resolve, started, timer } = this.pending;
+        clearTimeout(timer);
+        this.pending = undefined;
+        this.busy = false;
+        const durationMs = performance.now() - started;
+        resolve(message.ok ? { kind: 'returned', value: message.value, durationMs } : { kind: 'error', error: message.error, durationMs });
+      }
+    });
+    worker.on('error', (error) => {
+      this.crash = { name: error.name, message: error.message, stack: error.stack };
+    });
+    worker.on('exit', () => {
+      this.alive = false;
+      if (this.pending !== undefined) {
+        const { resolve, started, timer } = this.pending;
+        clearTimeout(timer);
+        this.pending = undefined;
+        this.busy = false;
+        resolve({
+          kind: 'crash',
+          error: this.crash ?? { name: 'Runtime.ExitError', message: 'the sandbox exited during the invocation' },
+          durationMs: performance.now() - started,
+        });
+      }
+    });
+  }
+
+  /** Starts a thread and loads the handler module: the cold start. */
+  static start(options: SandboxOptions): Promise<Sandbox> {
+    const workerData: SandboxWorkerData = {
+      tsxApiUrl: TSX_API_URL,
+      runtimeUrl: RUNTIME_URL,
+      entryUrl: options.entryUrl,
+      exportName: options.exportName,
+      functionName: options.functionName,
+      memorySize: options.memorySize,
+      region: options.region,
+      accountId: options.accountId,
+    };
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData,
+      env: { ...options.env },
+      stdout: true,
+      stderr: true,
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: options.memorySize },
+      name: `sandbox ${options.functionName}`,
+    });
+    const onLog =
+      options.onLog ??
+      ((stream: 'stdout' | 'stderr', line: string) => {
+        (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
+      });
+    forwardLines(worker.stdout, (line) => onLog('stdout', line));
+    forwardLines(worker.stderr, (line) => onLog('stderr', line));
+
+    return new Promise<Sandbox>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: SerializedError): void => {
+        if (settled) return;
+        settled = true;
+        void worker.terminate();
+        reject(new SandboxInitError(`${options.functionName}: the handler module did not load: ${error.name}: ${error.message}`));
+      };
+      worker.on('message', function onFirst(message: FromSandbox) {
+        if (message.type === 'ready') {
+          worker.off('message', onFirst);
+          settled = true;
+          resolve(new Sandbox(worker, message.initMs, options.functionName));
+        } else if (message.type === 'init-error') {
+          worker.off('message', onFirst);
+          fail(message.error);
+        }
+      });
+      worker.once('error', (error) => fail({ name: error.name, message: error.message, stack: error.stack }));
+      worker.once('exit', (code) => fail({ name: 'Runtime.ExitError', message: `the sandbox exited with code ${code} while loading` }));
+    });
+  }
+
+  /** True until the thread ends (timeout, crash, close). */
+  get isAlive(): boolean {
+    return this.alive && this.closing === undefined;
+  }
+
+  /** True while an invocation runs. */
+  get isBusy(): boolean {
+    return this.busy;
+  }
+
+  /**
+   * Runs one invocation. `timeoutMs` is the function's timeout: the context's `getRemainingTimeInMillis`
+   * counts down to it, and at that moment the sandbox is terminated and the outcome is `timeout`.
+   */
+  invoke(event: SQSEvent, timeoutMs: number, requestId: string = randomUUID()): Promise<InvocationOutcome> {
+    if (!this.isAlive) return Promise.reject(new Error(`${this.functionName}: the sandbox is not alive`));
+    if (this.busy) return Promise.reject(new Error(`${this.functionName}: a sandbox runs one invocation at a time`));
+    this.busy = true;
+    const id = this.nextId++;
+    const started = performance.now();
+    const deadline = Date.now() + timeoutMs;
+    this.current = new Promise<InvocationOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.pending?.id !== id) return;
+        this.pending = undefined;
+        this.busy = false;
+        this.alive = false;
+        void this.worker.terminate();
+        resolve({ kind: 'timeout', durationMs: performance.now() - started });
+      }, timeoutMs);
+      this.pending = { id, resolve, started, timer };
+      const message: ToSandbox = { type: 'invoke', id, event, requestId, deadline };
+      // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker thread, not a window
+      this.worker.postMessage(message);
+    });
+    return this.current;
+  }
+
+  /** Waits for the running invocation, closes the module's metrics client (when it exports one) and ends the thread. Idempotent. */
+  close(graceMs = 2000): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.current !== undefined) await this.current;
+      if (this.alive) {
+        const closed = new Promise<void>((resolve) => {
+          const onMessage = (message: FromSandbox): void => {
+            if (message.type === 'closed') resolve();
+          };
+          this.worker.on('message', onMessage);
+          this.worker.once('exit', () => resolve());
+          setTimeout(resolve, graceMs).unref();
+        });
+        const shutdown: ToSandbox = { type: 'shutdown' };
+        // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker thread, not a window
+        this.worker.postMessage(shutdown);
+        await closed;
+      }
+      await this.worker.terminate();
+      this.alive = false;
+    })();
+    return this.closing;
+  }
+}

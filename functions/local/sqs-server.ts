@@ -1,0 +1,141 @@
+/**
+ * The embedded SQS endpoint: fauxqs' Fastify app (`buildApp()`), listening on 127.0.0.1 only.
+ *
+ * fauxqs' own `startFauxqs` listens on 0.0.0.0 (every interface, no authentication), so it is not used.
+ * fauxqs writes queue URLs as `http://sqs.<region>.localhost:<port>/<account>/<name>`, a host that does not
+ * resolve on every machine, and the AWS SDK sends each call to its queue URL's host. A response hook
+ * rewrites those URLs to `http://127.0.0.1:<port>/<account>/<name>` (fauxqs routes by path), so every URL a
+ * client sees (CreateQueue, GetQueueUrl, ListQueues, inspection) works as it is.
+ */
+import { buildApp } from 'fauxqs';
+import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+
+/** ElasticMQ's customary port, which other tools look for. */
+export const DEFAULT_SQS_PORT = 9324;
+/** The account id in every local queue URL and ARN (fauxqs' fixed account). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+/** The region of the local environment's ARNs and dummy credentials. */
+export const LOCAL_REGION = 'us-east-1';
+const LOCAL_HOST = '127.0.0.1';
+
+/** Options of {@link startLocalSqsServer}. */
+export interface LocalSqsServerOptions {
+  /** TCP port; 0 picks a free one (tests). Default {@link DEFAULT_SQS_PORT}. */
+  readonly port?: number;
+  /** Region of queue ARNs. Default {@link LOCAL_REGION}. */
+  readonly region?: string;
+  /** The variable that moves the port, named in the "port taken" error. Default `LOCAL_SQS_PORT`. */
+  readonly portEnvVar?: string;
+}
+
+/** Counts of one queue as the server sees them. */
+export interface QueueCounts {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/** A queue as fauxqs' inspection endpoint shows it. */
+export interface InspectedQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+  /** Every attribute, as GetQueueAttributes(All) would return it. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** The running server. */
+export interface LocalSqsServer {
+  /** The bound port. */
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`: the endpoint for `AWS_ENDPOINT_URL_SQS`. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** `http://127.0.0.1:<port>/000000000000/<name>`. */
+  queueUrl(name: string): string;
+  /** `arn:aws:sqs:<region>:000000000000:<name>`. */
+  queueArn(name: string): string;
+  /** Every queue's counts, by name (from the inspection endpoint: no message is touched). */
+  counts(): Promise<Map<string, QueueCounts>>;
+  /** One queue's attributes (from the inspection endpoint), or undefined when it does not exist. */
+  inspect(name: string): Promise<InspectedQueue | undefined>;
+  /** Stops listening and drops all state. */
+  close(): Promise<void>;
+}
+
+/** Starts fauxqs on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
+export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): Promise<LocalSqsServer> {
+  const requestedPort = options.port ?? DEFAULT_SQS_PORT;
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
+    throw new RangeError(`SQS port must be a whole number from 0 to 65535, got ${requestedPort}`);
+  }
+  const region = options.region ?? LOCAL_REGION;
+  const app = buildApp({ logger: false, defaultRegion: region });
+
+  let port = requestedPort;
+  const fauxqsUrl = /http:\/\/sqs\.[a-z0-9-]+\.localhost(?::\d+)?\//g;
+  app.addHook('onSend', (_request, _reply, payload, done) => {
+    if (typeof payload === 'string' && payload.includes('.localhost')) {
+      done(null, payload.replace(fauxqsUrl, `http://${LOCAL_HOST}:${port}/`));
+    } else {
+      done(null, payload);
+    }
+  });
+
+  try {
+    await app.listen({ host: LOCAL_HOST, port: requestedPort });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    if (hasErrorCode(error, 'EADDRINUSE')) {
+      throw new PortInUseError('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_SQS_PORT', { cause: error });
+    }
+    throw new ListenError(`The local SQS endpoint cannot listen on ${LOCAL_HOST}:${requestedPort}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const address = app.server.address();
+  port = typeof address === 'object' && address !== null ? address.port : requestedPort;
+  const endpoint = `http://${LOCAL_HOST}:${port}`;
+
+  const getJson = async (path: string): Promise<{ status: number; body: unknown }> => {
+    const response = await app.inject({ method: 'GET', url: path });
+    return { status: response.statusCode, body: response.statusCode === 200 ? response.json() : undefined };
+  };
+
+  let closed = false;
+  return {
+    port,
+    endpoint,
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    queueUrl: (name) => `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
+    queueArn: (name) => `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`,
+    async counts() {
+      const { body } = await getJson('/_fauxqs/queues');
+      const list = (Array.isArray(body) ? body : []) as {
+        name: string;
+        approximateMessageCount: number;
+        approximateInflightCount: number;
+        approximateDelayedCount: number;
+      }[];
+      return new Map(
+        list.map((queue) => [
+          queue.name,
+          { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount },
+        ]),
+      );
+    },
+    async inspect(name) {
+      const { status, body } = await getJson(`/_fauxqs/queues/${encodeURIComponent(name)}`);
+      if (status !== 200 || typeof body !== 'object' || body === null) return undefined;
+      const queue = body as { name: string; url: string; arn: string; attributes: Record<string, string> };
+      return { name: queue.name, url: queue.url, arn: queue.arn, attributes: queue.attributes };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * `npm start`: the whole job processor on this machine, with no AWS account, no Docker and no Java.
+ *
+ * Starts the local environment on its fixed ports (SQS http://127.0.0.1:9324, DogStatsD udp://127.0.0.1:8125;
+ * `LOCAL_SQS_PORT`, `LOCAL_DOGSTATSD_PORT`, `LOCAL_DYNAMODB_PORT` move them), shows it live, and enqueues a
+ * short demo unless `--no-demo`. Ctrl-C stops everything. A port that is taken, or a stack that does not
+ * synthesize, is one clear message and exit code 1, not a stack trace.
+ *
+ * Flags: `--no-demo`, `--plain` (plain lines even on a TTY). `LOCAL_MAX_CONCURRENCY` caps sandboxes per worker
+ * (default 4); `LOCAL_STATE_DIR` moves `.local/` (outbox, logs). Handler logs go to `.local/logs/workers.log` on a
+ * TTY, and inline otherwise.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { ConfigurationError } from '../runtime/errors.ts';
+import { enqueueDemo, startEchoServer, type EchoServer } from './demo.ts';
+import { DEFAULT_LOCAL_DIR, REPO_ROOT, startLocalEnvironment, type LocalEnvironment } from './environment.ts';
+import { startLiveView, type LiveView } from './live-view.ts';
+import { ListenError, PortInUseError } from './port-errors.ts';
+import { TemplateError } from './template.ts';
+
+/** A value of a port variable that is not a port. */
+class InvalidSettingError extends Error {
+  override readonly name: string = 'InvalidSettingError';
+}
+
+function portFrom(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidSettingError(`${name}=${raw} is not a port number (0-65535)`);
+  return port;
+}
+
+function wholeFrom(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidSettingError(`${name}=${raw} must be a whole number >= 1`);
+  return value;
+}
+
+const args = new Set(process.argv.slice(2));
+const unknown = [...args].filter((arg) => arg !== '--no-demo' && arg !== '--plain');
+if (unknown.length > 0) {
+  process.stderr.write(`npm start: unknown option ${unknown.join(' ')} (options: --no-demo, --plain)\n`);
+  process.exit(2);
+}
+const demo = !args.has('--no-demo');
+const tty = process.stdout.isTTY === true && !args.has('--plain');
+
+let env: LocalEnvironment | undefined;
+let view: LiveView | undefined;
+let echo: EchoServer | undefined;
+let stopping = false;
+
+async function stop(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  await view?.stop();
+  process.stdout.write('\nstopping: waiting for running invocations, closing sandboxes and servers...\n');
+  await env?.stop();
+  await echo?.close();
+  process.stdout.write('stopped.\n');
+  process.exit(code);
+}
+
+try {
+  const sqsPort = portFrom('LOCAL_SQS_PORT', 9324);
+  const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT', 8125);
+  const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT', 0);
+  const concurrencyLimit = wholeFrom('LOCAL_MAX_CONCURRENCY', 4);
+  const localDir = process.env.LOCAL_STATE_DIR?.trim() ? resolve(process.env.LOCAL_STATE_DIR) : DEFAULT_LOCAL_DIR;
+  const logDir = join(localDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, 'workers.log');
+  const logStream = tty ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+
+  process.stdout.write('serverless-jobs: synthesizing the stack and starting the local environment...\n');
+  const pendingInvocations: Parameters<LiveView['invocation']>[0][] = [];
+  env = await startLocalEnvironment({
+    sqsPort,
+    dogstatsdPort,
+    dynamodbPort,
+    concurrencyLimit,
+    localDir,
+    onInvocation: (report) => (view ? view.invocation(report) : pendingInvocations.push(report)),
+    onMetricWarning: (warning) => view?.metricWarning(warning),
+    onNotice: (message) => (view ? view.note(message) : process.stderr.write(`${message}\n`)),
+    onLog: (functionName, stream, line) => {
+      if (logStream) logStream.write(`${functionName} ${stream} ${line}\n`);
+      else (stream === 'stdout' ? process.stdout : process.stderr).write(`[${functionName}] ${line}\n`);
+    },
+  });
+
+  const header = [
+    `serverless-jobs local environment   (Ctrl-C to stop)`,
+    `  SQS        ${env.sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${[...env.queues.values()].map((queue) => queue.url).join(', ')})`,
+    `  DogStatsD  udp://${env.listener.host}:${env.listener.port}   (standing in for the Datadog Lambda extension)`,
+    `  DynamoDB   ${env.dynamodb.endpoint}   (idempotency table)`,
+    `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
+    `  producers  ${Object.entries(env.env)
+      .filter(([key]) => key.startsWith('JOBS_QUEUE_URL_') || key === 'AWS_ENDPOINT_URL_SQS')
+      .map(([key, value]) => `${key}=${value}`)
+      .join(' ')}`,
+  ];
+  view = startLiveView(env, { tty, header });
+  for (const report of pendingInvocations.splice(0)) view.invocation(report);
+
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  if (demo) {
+    const demoView = view;
+    echo = await startEchoServer({ onRequest: (path, status) => demoView.note(`echo server: ${path} answered ${status}`) });
+    const queueUrls = Object.fromEntries([...env.queues.values()].map((queue) => [queue.queue, queue.url]));
+    const summary = await enqueueDemo({ sqs: env.client, queueUrls, echoUrl: echo.url });
+    for (const line of summary.lines) view.note(`demo: ${line}`);
+  } else {
+    view.note('no demo (--no-demo): enqueue jobs with `npm run jobs -- enqueue <type> <json>`');
+  }
+} catch (error) {
+  await view?.stop();
+  await env?.stop();
+  await echo?.close();
+  if (
+    error instanceof PortInUseError ||
+    error instanceof ListenError ||
+    error instanceof ConfigurationError ||
+    error instanceof TemplateError ||
+    error instanceof InvalidSettingError
+  ) {
+    process.stderr.write(`serverless-jobs: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
