@@ -67,16 +67,16 @@ export async function enqueueDemo(options: {
     ['grace@example.com', 'Your weekly report'],
   ] as const) {
     await client.enqueue('send-email', { to, subject, text: `Hello from the local demo (${subject}).` });
-    lines.push(`send-email to ${to}: written to the outbox`);
+    lines.push(`enqueued send-email to ${to} (expect: written to the outbox)`);
   }
   await client.enqueue('deliver-webhook', { url: `${options.echoUrl}/ok/order-created`, body: { order: 42 } });
-  lines.push('deliver-webhook to the local echo server: delivered');
+  lines.push('enqueued deliver-webhook to the local echo server (expect: delivered)');
   await client.enqueue('deliver-webhook', { url: `${options.echoUrl}/flaky/payment-settled`, body: { payment: 7 } });
-  lines.push('deliver-webhook that gets a 503 first: retried, then delivered');
+  lines.push('enqueued deliver-webhook that gets a 503 first (expect: retried, then delivered)');
   const defaultUrl = options.queueUrls.default;
   if (defaultUrl !== undefined) {
     await options.sqs.send(new SendMessageCommand({ QueueUrl: defaultUrl, MessageBody: '{"type": "send-email", "payload": ' }));
-    lines.push('a message that is not JSON: dead-lettered (reason invalid_json)');
+    lines.push('enqueued a message that is not JSON (expect: dead-lettered, reason invalid_json)');
   }
   return { lines };
 }

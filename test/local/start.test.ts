@@ -77,7 +77,7 @@ describe('npm start', () => {
     }
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toMatch(/stopped\.\n$/);
-    expect(run.stdout()).toContain('demo: a message that is not JSON: dead-lettered (reason invalid_json)');
+    expect(run.stdout()).toContain('demo: enqueued a message that is not JSON (expect: dead-lettered, reason invalid_json)');
     expect(run.stdout()).toMatch(/DLQ 1/);
     expect(run.stdout()).toContain('0 would be dropped, 0 not distributions');
     const outbox = join(dirs.at(-1) ?? '', 'outbox');
