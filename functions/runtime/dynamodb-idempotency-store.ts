@@ -16,6 +16,11 @@ import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
 
 type DynamoModule = typeof import('@aws-sdk/client-dynamodb');
 
+/** Epoch seconds (DynamoDB's TTL unit) of a time in ms, as a DynamoDB number. */
+function seconds(ms: number): string {
+  return String(Math.ceil(ms / 1000));
+}
+
 /** Options of {@link createDynamoDbIdempotencyStore}. */
 export interface DynamoDbIdempotencyStoreOptions {
   /** The table name (`IDEMPOTENCY_TABLE`). */
@@ -35,7 +40,6 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
     loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({ sdk, client: options.client ?? new sdk.DynamoDBClient({}) }));
     return loaded;
   };
-  const seconds = (ms: number): string => String(Math.ceil(ms / 1000));
 
   return {
     async begin(key: string, leaseMs: number): Promise<BeginResult> {

@@ -10,9 +10,6 @@
 /** A failure that retrying cannot fix. The message goes to the dead-letter queue with this error's message. */
 export class PermanentJobError extends Error {
   override readonly name: string = 'PermanentJobError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
 }
 
 /** A failure worth retrying; `retryAfterSeconds`, when given, wins over the computed backoff. */

@@ -112,6 +112,11 @@ function errorMessage(error: unknown): string {
   return message.length > MAX_ERROR_ATTRIBUTE_LENGTH ? `${message.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH - 1)}…` : message;
 }
 
+/** The verdict on a record that was never started: retried at once. */
+function notStarted(): TimedVerdict {
+  return { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error: new JobTimeoutError('not started before the invocation deadline'), delaySeconds: 0, started: false, durationMs: 0, startedAt: undefined };
+}
+
 /** Runs `task` until it settles or `signal` aborts, whichever is first. */
 function untilAborted<T>(task: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -282,7 +287,6 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     const deadlineTimer = setTimeout(() => deadlineController.abort(), Math.max(0, remaining - margin));
     const deadline = deadlineController.signal;
 
-    const notStarted = (): TimedVerdict => ({ outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error: new JobTimeoutError('not started before the invocation deadline'), delaySeconds: 0, started: false, durationMs: 0, startedAt: undefined });
 
     try {
       const fifo = records.length > 0 && records[0]?.attributes.MessageGroupId !== undefined;

@@ -39,6 +39,27 @@ function setup(overrides: Partial<ProcessorOptions> = {}) {
   const process = createBatchProcessor({ findJob: (type) => jobs[type], metrics, deadLetterQueueUrl: DLQ, queueUrl: QUEUE, queueName: 'default', sqs, ...overrides });
   return { process, metrics, sqs };
 }
+/** An idempotency store in memory, for the processor's decisions alone. */
+function memoryStore(initial: Record<string, BeginResult> = {}): IdempotencyStore & { state: Map<string, string> } {
+  const state = new Map<string, string>(Object.entries(initial));
+  return {
+    state,
+    async begin(key) {
+      const existing = state.get(key);
+      if (existing === 'completed') return 'completed';
+      if (existing === 'in_progress' || existing === 'started') return 'in_progress';
+      state.set(key, 'in_progress');
+      return 'started';
+    },
+    async complete(key) {
+      state.set(key, 'completed');
+    },
+    async release(key) {
+      state.delete(key);
+    },
+  };
+}
+
 const run = (id: string, behaviour: Behaviour, extra: Record<string, unknown> = {}) => job('test-job', { id, behaviour, ...extra });
 
 describe('batch processor (recorded SQS actions, no network)', () => {
@@ -187,26 +208,6 @@ describe('batch processor (recorded SQS actions, no network)', () => {
   });
 
   describe('idempotent jobs (in-memory store)', () => {
-    function memoryStore(initial: Record<string, BeginResult> = {}): IdempotencyStore & { state: Map<string, string> } {
-      const state = new Map<string, string>(Object.entries(initial));
-      return {
-        state,
-        async begin(key) {
-          const existing = state.get(key);
-          if (existing === 'completed') return 'completed';
-          if (existing === 'in_progress' || existing === 'started') return 'in_progress';
-          state.set(key, 'in_progress');
-          return 'started';
-        },
-        async complete(key) {
-          state.set(key, 'completed');
-        },
-        async release(key) {
-          state.delete(key);
-        },
-      };
-    }
-
     it('acknowledges a job that already completed without running it again (outcome duplicate)', async () => {
       const store = memoryStore({ 'once-job#job-1': 'completed' });
       const { process, metrics } = setup({ idempotencyStore: store });

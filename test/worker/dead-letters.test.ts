@@ -69,7 +69,7 @@ describe('bad inputs mixed with good records, against a real local SQS (fauxqs)'
   });
 
   it('puts every bad message on the dead-letter queue with its reason', () => {
-    expect(dlqMessages.map((m) => m.attributes[DEAD_LETTER_ATTRIBUTE.reason]).sort()).toEqual(
+    expect(dlqMessages.map((m) => m.attributes[DEAD_LETTER_ATTRIBUTE.reason]).toSorted()).toEqual(
       ['invalid_json', 'invalid_payload', 'permanent_error', 'unknown_type'],
     );
   });
