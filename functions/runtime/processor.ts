@@ -169,6 +169,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
   const now = options.now ?? Date.now;
   const queueNameByArn = new Map<string, string>();
   const queueUrlByArn = new Map<string, string | undefined>();
+  const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS;
 
   const queueNameOf = (arn: string): string => {
     if (options.queueName) return options.queueName;
@@ -181,7 +182,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
   };
   const queueUrlOf = (arn: string): string | undefined => {
     if (options.queueUrl) return options.queueUrl;
-    if (!queueUrlByArn.has(arn)) queueUrlByArn.set(arn, queueUrlFromArn(arn));
+    if (!queueUrlByArn.has(arn)) queueUrlByArn.set(arn, queueUrlFromArn(arn, sqsEndpoint));
     return queueUrlByArn.get(arn);
   };
 

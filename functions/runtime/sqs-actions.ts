@@ -61,13 +61,17 @@ function chunk<T>(items: readonly T[], size: (item: T) => number): T[][] {
 }
 
 /**
- * Sends entries to the dead-letter queue with SendMessageBatch. Resolves with the ids that were NOT sent
- * (the caller returns those records as failures, so nothing is lost). Never rejects.
+ * Sends `entries` in batch calls of at most 10 entries (and 1 MiB), each entry's batch id being its index in its
+ * batch. Resolves with the ids of the entries that failed, whether SQS refused them or the call itself failed;
+ * never rejects.
  */
-export async function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>> {
+async function sendInBatches<Entry extends { readonly id: string }>(
+  entries: readonly Entry[],
+  size: (entry: Entry) => number,
+  send: (api: { sdk: SqsModule; client: SQSClient }, batch: Entry[]) => Promise<{ Failed?: { Id?: string | undefined }[] | undefined }>,
+): Promise<Set<string>> {
   const failed = new Set<string>();
   if (entries.length === 0) return failed;
-  const fifo = queueUrl.endsWith('.fifo');
   let api: { sdk: SqsModule; client: SQSClient };
   try {
     api = await sqs();
@@ -75,23 +79,10 @@ export async function sendToDeadLetterQueue(queueUrl: string, entries: readonly 
     for (const entry of entries) failed.add(entry.id);
     return failed;
   }
-  const { sdk, client } = api;
   await Promise.all(
-    chunk(entries, entryBytes).map(async (batch) => {
+    chunk(entries, size).map(async (batch) => {
       try {
-        const result = await client.send(
-          new sdk.SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: batch.map((entry, index) => ({
-              Id: String(index),
-              MessageBody: entry.body,
-              MessageAttributes: Object.fromEntries(
-                Object.entries(entry.attributes).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
-              ),
-              ...(fifo ? { MessageGroupId: entry.groupId ?? 'dead-letter', MessageDeduplicationId: entry.id } : {}),
-            })),
-          }),
-        );
+        const result = await send(api, batch);
         for (const failure of result.Failed ?? []) {
           const entry = batch[Number(failure.Id)];
           if (entry) failed.add(entry.id);
@@ -102,6 +93,29 @@ export async function sendToDeadLetterQueue(queueUrl: string, entries: readonly 
     }),
   );
   return failed;
+}
+
+/**
+ * Sends entries to the dead-letter queue with SendMessageBatch. Resolves with the ids that were NOT sent
+ * (the caller returns those records as failures, so nothing is lost). Never rejects.
+ */
+export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>> {
+  const fifo = queueUrl.endsWith('.fifo');
+  return sendInBatches(entries, entryBytes, ({ sdk, client }, batch) =>
+    client.send(
+      new sdk.SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((entry, index) => ({
+          Id: String(index),
+          MessageBody: entry.body,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(entry.attributes).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
+          ),
+          ...(fifo ? { MessageGroupId: entry.groupId ?? 'dead-letter', MessageDeduplicationId: entry.id } : {}),
+        })),
+      }),
+    ),
+  );
 }
 
 /**
@@ -109,47 +123,26 @@ export async function sendToDeadLetterQueue(queueUrl: string, entries: readonly 
  * Resolves with the ids whose change failed; never rejects. A failed change is harmless: the record is
  * still reported as failed and comes back after the queue's visibility timeout instead.
  */
-export async function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
-  const failed = new Set<string>();
-  if (entries.length === 0) return failed;
-  let api: { sdk: SqsModule; client: SQSClient };
-  try {
-    api = await sqs();
-  } catch {
-    for (const entry of entries) failed.add(entry.id);
-    return failed;
-  }
-  const { sdk, client } = api;
-  await Promise.all(
-    chunk(entries, () => 1).map(async (batch) => {
-      try {
-        const result = await client.send(
-          new sdk.ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: batch.map((entry, index) => ({
-              Id: String(index),
-              ReceiptHandle: entry.receiptHandle,
-              VisibilityTimeout: entry.visibilityTimeoutSeconds,
-            })),
-          }),
-        );
-        for (const failure of result.Failed ?? []) {
-          const entry = batch[Number(failure.Id)];
-          if (entry) failed.add(entry.id);
-        }
-      } catch {
-        for (const entry of batch) failed.add(entry.id);
-      }
-    }),
+export function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
+  return sendInBatches(entries, () => 1, ({ sdk, client }, batch) =>
+    client.send(
+      new sdk.ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((entry, index) => ({
+          Id: String(index),
+          ReceiptHandle: entry.receiptHandle,
+          VisibilityTimeout: entry.visibilityTimeoutSeconds,
+        })),
+      }),
+    ),
   );
-  return failed;
 }
 
 /**
  * The URL of a queue from its ARN (`arn:aws:sqs:<region>:<account>:<name>`), on the endpoint the SDK
- * would use: `AWS_ENDPOINT_URL_SQS` when set (local runs), else the regional SQS endpoint.
+ * would use: `endpoint` (`AWS_ENDPOINT_URL_SQS`, local runs) when given, else the regional SQS endpoint.
  */
-export function queueUrlFromArn(arn: string, endpoint: string | undefined = process.env.AWS_ENDPOINT_URL_SQS): string | undefined {
+export function queueUrlFromArn(arn: string, endpoint: string | undefined): string | undefined {
   const parts = arn.split(':');
   if (parts.length !== 6 || parts[2] !== 'sqs') return undefined;
   const [, , , region, account, name] = parts;
