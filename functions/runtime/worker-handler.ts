@@ -1,0 +1,52 @@
+/**
+ * Assembles an SQS worker handler: the module-scope metrics client, the batch processor configured from the
+ * environment, and the flush-metrics middleware, composed with middy. Call it once, at module scope, in a
+ * handler module (`functions/handlers/worker.ts`); everything it creates lives as long as the sandbox.
+ */
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { flushMetrics } from './flush-metrics.ts';
+import { idempotencyStoreFromEnv } from './idempotency-from-env.ts';
+import type { JobDefinition } from './job.ts';
+import { createMetrics, type JobMetrics } from './metrics.ts';
+import { createBatchProcessor, type ProcessorOptions } from './processor.ts';
+
+/** Options of {@link createWorkerHandler}. */
+export interface WorkerHandlerOptions {
+  /** The job catalog lookup. */
+  readonly findJob: (type: string) => JobDefinition | undefined;
+  /** Where configuration is read from; default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** A metrics emitter to use instead of creating the sandbox's one (benchmarks). */
+  readonly metrics?: JobMetrics;
+  /** Processor options that override what the environment says (tests, benchmarks). */
+  readonly processor?: Partial<Omit<ProcessorOptions, 'findJob' | 'metrics'>>;
+}
+
+/** A worker: its Lambda handler and the metrics client it flushes. */
+export interface Worker {
+  readonly handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  readonly metrics: JobMetrics;
+}
+
+/**
+ * Builds the worker from the environment: DEAD_LETTER_QUEUE_URL (required), JOB_QUEUE, JOB_QUEUE_URL,
+ * IDEMPOTENCY_TABLE, WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS; the DogStatsD target from hot-shots' variables.
+ */
+export function createWorkerHandler(options: WorkerHandlerOptions): Worker {
+  const env = options.env ?? process.env;
+  const metrics = options.metrics ?? createMetrics();
+  const processBatch = createBatchProcessor({
+    findJob: options.findJob,
+    metrics,
+    deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL ?? '',
+    queueUrl: env.JOB_QUEUE_URL,
+    queueName: env.JOB_QUEUE,
+    ...(env.WORKER_CONCURRENCY ? { concurrency: Number(env.WORKER_CONCURRENCY) } : {}),
+    ...(env.WORKER_SAFETY_MARGIN_MS ? { safetyMarginMs: Number(env.WORKER_SAFETY_MARGIN_MS) } : {}),
+    idempotencyStore: idempotencyStoreFromEnv(env),
+    ...options.processor,
+  });
+  const handler = middy<SQSEvent, SQSBatchResponse>().use(flushMetrics({ metrics })).handler(processBatch);
+  return { handler, metrics };
+}
