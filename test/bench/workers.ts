@@ -18,6 +18,7 @@ import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { METRIC, TAG, type DeadReason, type Outcome } from '../../functions/runtime/metric-names.ts';
 import { createMetrics, sanitizeTagValue, type JobMetrics, type MetricsOptions, type RecordMetrics } from '../../functions/runtime/metrics.ts';
 import { createBatchProcessor, type SqsActions } from '../../functions/runtime/processor.ts';
+import { createWorkerHandler } from '../../functions/runtime/worker-handler.ts';
 
 /** A worker handler. */
 export type WorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -50,14 +51,12 @@ const DLQ_URL = 'http://127.0.0.1:1/000000000000/default-dlq';
 
 /** functions/handlers/worker.ts's assembly, with `metrics` and `findJob` given. */
 export function assembledWorker(metrics: JobMetrics, options: Pick<WorkerOptions, 'findJob' | 'sqs'>): WorkerHandler {
-  const processBatch = createBatchProcessor({
+  return createWorkerHandler({
     findJob: options.findJob,
     metrics,
-    deadLetterQueueUrl: DLQ_URL,
-    queueName: 'default',
-    ...(options.sqs === undefined ? {} : { sqs: options.sqs }),
-  });
-  return middyCore<SQSEvent, SQSBatchResponse>().use(flushMetrics({ metrics })).handler(processBatch);
+    env: { DEAD_LETTER_QUEUE_URL: DLQ_URL, JOB_QUEUE: 'default' },
+    ...(options.sqs === undefined ? {} : { processor: { sqs: options.sqs } }),
+  }).handler;
 }
 
 /** The global tags the worker's client sends (service, env, version, function name). */
