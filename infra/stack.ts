@@ -11,6 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { queueUrlEnvVar } from '../functions/client/queue-names.ts';
 import type { JobType } from '../functions/jobs/catalog.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
@@ -236,10 +237,14 @@ export class ServerlessJobsStack extends Stack {
     props.monitoring?.(this, jobQueues);
   }
 
-  /** Lets a producer enqueue jobs on one queue (by logical name). */
+  /**
+   * Lets a producer enqueue jobs on one queue (by logical name). When the producer is a Lambda function, it also
+   * gets the queue's URL in `JOBS_QUEUE_URL_<QUEUE>`, where the producer client looks for it.
+   */
   grantEnqueue(grantee: iam.IGrantable, queueName: string): iam.Grant {
     const entry = this.jobQueues.find((candidate) => candidate.queueName === queueName);
     if (!entry) throw new ConfigurationError(`no queue "${queueName}" (queues: ${this.jobQueues.map((q) => q.queueName).join(', ')})`);
+    if (grantee instanceof lambda.Function) grantee.addEnvironment(queueUrlEnvVar(queueName), entry.queue.queueUrl);
     return entry.jobQueue.grantEnqueue(grantee);
   }
 }

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
@@ -373,6 +374,18 @@ describe('options', () => {
       },
     ]);
     expect(() => stack.grantEnqueue(producer, 'nope')).toThrow(/no queue "nope"/);
+  });
+
+  it("hands a producer function its queue's URL in the variable the producer client reads", () => {
+    const { stack } = synth();
+    const producer = new lambda.Function(stack, 'ProducerFunction', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('export const handler = async () => {};'),
+    });
+    stack.grantEnqueue(producer, 'webhooks');
+    const variables = stack.resolve((producer.node.defaultChild as lambda.CfnFunction).environment) as { variables: Record<string, unknown> };
+    expect(variables.variables.JOBS_QUEUE_URL_WEBHOOKS).toEqual({ Ref: jobQueueLogicalIds('webhooks').queue });
   });
 
   it('accepts a sender with a display name and authorizes its address', () => {
