@@ -1,0 +1,57 @@
+/**
+ * The fault-injection run's plan (test/faults/plan.ts): seeded, and its predictions follow the worker's rules.
+ */
+import { describe, expect, it } from 'vitest';
+import { CHAOS_RETRY, RETRY_AFTER_SECONDS } from './chaos-jobs.ts';
+import { buildPlan, expectedEnd, minimumGapSeconds, seededRandom, type PlanOptions } from './plan.ts';
+
+const options: PlanOptions = {
+  seed: 42,
+  standardJobs: 2000,
+  groups: 4,
+  jobsPerGroup: 10,
+  reloads: 3,
+  shares: { recovers: 0.1, exhausted: 0.05, permanent: 0.05, 'timeout-recovers': 0.05, 'retry-after': 0.05, duplicate: 0.1 },
+  orderedRecoverShare: 0.2,
+  orderedPermanentShare: 0.1,
+};
+
+describe('the fault-injection plan', () => {
+  it('is the same for the same seed, and different for another', () => {
+    expect(buildPlan(options)).toEqual(buildPlan(options));
+    expect(buildPlan({ ...options, seed: 43 }).jobs.map((job) => job.steps)).not.toEqual(buildPlan(options).jobs.map((job) => job.steps));
+    expect(Array.from({ length: 3 }, seededRandom(1))).toEqual(Array.from({ length: 3 }, seededRandom(1)));
+  });
+
+  it('predicts completion, retries_exhausted at maxAttempts, or permanent_error, as the worker decides', () => {
+    expect(expectedEnd([])).toEqual({ kind: 'completed' });
+    expect(expectedEnd(['retry', 'timeout', 'retry-after'])).toEqual({ kind: 'completed' });
+    expect(expectedEnd(['retry', 'retry', 'retry', 'retry'])).toEqual({ kind: 'dead', reason: 'retries_exhausted', errorName: 'Error' });
+    expect(expectedEnd(['timeout', 'timeout', 'timeout', 'timeout'])).toEqual({ kind: 'dead', reason: 'retries_exhausted', errorName: 'JobTimeoutError' });
+    expect(expectedEnd(['retry', 'permanent'])).toEqual({ kind: 'dead', reason: 'permanent_error', errorName: 'PermanentJobError' });
+  });
+
+  it('leaves every recovering job one spare attempt, so one attempt lost before the handler does not change its fate', () => {
+    for (const job of buildPlan(options).jobs) {
+      if (job.expected.kind === 'completed') expect(job.steps.length).toBeLessThanOrEqual(CHAOS_RETRY.maxAttempts - 2);
+      if (job.expected.kind === 'dead' && job.expected.reason === 'permanent_error') expect(job.steps.indexOf('permanent')).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('sends each duplicate job twice and every other job once, FIFO jobs in sequence per group', () => {
+    const plan = buildPlan(options);
+    const sends = new Map<number, number>();
+    for (const index of plan.standardSendOrder) sends.set(index, (sends.get(index) ?? 0) + 1);
+    for (const [index, count] of sends) expect(count).toBe(plan.jobs[index]?.copies);
+    expect(plan.orderedSendOrder.map((index) => plan.jobs[index]?.seq)).toEqual(Array.from({ length: 4 }, () => Array.from({ length: 10 }, (_, i) => i)).flat());
+    expect(plan.reloadAfterRecords).toHaveLength(3);
+  });
+
+  it('adds up the policy delays between two attempts, a Retry-After for a step that asked for one', () => {
+    const always = (): boolean => true;
+    expect(minimumGapSeconds(['retry', 'retry', 'retry'], 1, 4, always)).toBe(1 + 2 + 2);
+    expect(minimumGapSeconds(['retry-after'], 1, 2, always)).toBe(RETRY_AFTER_SECONDS);
+    // Attempt 1 never reached the handler (the lease): the policy delay, whatever its step would have done.
+    expect(minimumGapSeconds(['retry-after'], 1, 2, () => false)).toBe(1);
+  });
+});
