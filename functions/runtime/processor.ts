@@ -235,7 +235,9 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     const controller = new AbortController();
     const onDeadline = (): void => controller.abort(new JobTimeoutError('the invocation is about to time out'));
     deadline.addEventListener('abort', onDeadline, { once: true });
-    const timer = setTimeout(() => controller.abort(new JobTimeoutError(`job timed out after ${job.timeoutMs} ms`)), job.timeoutMs);
+    // The job's own clock starts once it may run: taking the lease (which may load the DynamoDB client on a
+    // sandbox's first idempotent job) is bounded by the invocation's deadline only.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       if (idempotencyKey !== undefined && idempotencyStore) {
         const lease = Math.min(job.timeoutMs + safetyMarginMs, context.getRemainingTimeInMillis?.() ?? job.timeoutMs) + 5_000;
@@ -256,6 +258,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
           throw new RetryableJobError('the same job is running in another delivery');
         }
       }
+      timer = setTimeout(() => controller.abort(new JobTimeoutError(`job timed out after ${job.timeoutMs} ms`)), job.timeoutMs);
       try {
         const jobContext = {
           signal: controller.signal,

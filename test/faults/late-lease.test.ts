@@ -3,7 +3,9 @@
  * spend its whole timeout taking its lease (the DynamoDB SDK loads on first use). The timeout aborted the
  * wait, but the conditional write still went through afterwards, and nothing released that lease: every
  * redelivery within the lease's lifetime saw `in_progress`, and with a short retry policy the job was
- * dead-lettered as `retries_exhausted` without ever having run.
+ * dead-lettered as `retries_exhausted` without ever having run. Since then the job's clock starts after the
+ * lease, and only the invocation's deadline can abort the wait for it; a lease that lands after that abort is
+ * still given back.
  *
  * Real DynamoDB store on dynalite; the store's first call is delayed past the job's timeout (as a cold SDK
  * load is); SQS calls recorded (the processor's decisions are what is checked).
@@ -76,14 +78,38 @@ describe('an idempotency lease taken after the job timed out', () => {
     });
     const body = job(once.type, { id: 'x' }, { jobId: 'job-late-lease' });
 
-    const first = await processBatch(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 1 })]), lambdaContext());
+    // 200 ms left in the invocation: its deadline (less the margin) falls while the lease is being taken.
+    const first = await processBatch(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 1 })]), lambdaContext(200));
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
-    // The write the timeout gave up on lands now; then (as SQS would after the backoff) the message comes back.
+    // The write the deadline gave up on lands now; then (as SQS would after the backoff) the message comes back.
     await store.settled;
     await sleep(50);
     const second = await processBatch(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 2 })]), lambdaContext());
 
     expect(second.batchItemFailures).toEqual([]);
     expect(runs).toEqual(['x']);
+  });
+});
+
+describe('a slow idempotency lease', () => {
+  it("does not count against the job's own timeout", async () => {
+    const runs: string[] = [];
+    const once = defineJob({
+      type: 'slow-lease-job',
+      schema: z.object({ id: z.string() }),
+      timeoutMs: JOB_TIMEOUT_MS,
+      idempotency: true,
+      handler: async ({ id }) => void runs.push(id),
+    });
+    const processBatch = createBatchProcessor({
+      findJob: (type) => (type === once.type ? (once as JobDefinition) : undefined),
+      metrics: recordingMetrics(),
+      deadLetterQueueUrl: 'http://127.0.0.1:1/000000000000/slow-lease-dlq',
+      sqs: recordedSqsActions(),
+      idempotencyStore: slowFirstCallStore(),
+    });
+    const response = await processBatch(sqsEvent([sqsRecord(job(once.type, { id: 'y' }, { jobId: 'job-slow-lease' }))]), lambdaContext());
+    expect(response.batchItemFailures).toEqual([]);
+    expect(runs).toEqual(['y']);
   });
 });
