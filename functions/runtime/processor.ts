@@ -128,23 +128,55 @@ function notStarted(): TimedVerdict {
   return { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error: new JobTimeoutError('not started before the invocation deadline'), delaySeconds: 0, started: false, durationMs: 0, startedAt: undefined };
 }
 
-/** Runs `task` until it settles or `signal` aborts, whichever is first. */
-function untilAborted<T>(task: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    task.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+const ignore = (): void => undefined;
+
+/**
+ * One record's cancellation: the AbortSignal its job gets, and a promise that rejects when it fires, so the
+ * processor stops waiting even for a job that ignores its signal. Cheaper per record than listening on signals.
+ */
+class RecordAbort {
+  readonly controller = new AbortController();
+  readonly #aborted: Promise<never>;
+  #reject: (reason: unknown) => void = ignore;
+  constructor() {
+    this.#aborted = new Promise<never>((_, reject) => {
+      this.#reject = reject;
+    });
+    this.#aborted.catch(ignore);
+  }
+  abort(reason: unknown): void {
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(reason);
+    this.#reject(reason);
+  }
+  /** Settles with `task`, or rejects with the abort reason as soon as the record is aborted. */
+  race<T>(task: Promise<T>): Promise<T> {
+    return Promise.race([task, this.#aborted]);
+  }
+}
+
+/** The invocation's deadline: once it passes, running records are aborted and no other record starts. */
+class InvocationDeadline {
+  passed = false;
+  readonly #running = new Set<RecordAbort>();
+  readonly #timer: ReturnType<typeof setTimeout>;
+  constructor(inMs: number) {
+    this.#timer = setTimeout(() => {
+      this.passed = true;
+      for (const record of this.#running) record.abort(new JobTimeoutError('the invocation is about to time out'));
+    }, inMs);
+  }
+  /** Aborts `record` when the deadline passes (at once if it has), until {@link leave}. */
+  enter(record: RecordAbort): void {
+    if (this.passed) record.abort(new JobTimeoutError('the invocation is about to time out'));
+    else this.#running.add(record);
+  }
+  leave(record: RecordAbort): void {
+    this.#running.delete(record);
+  }
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
 }
 
 /** Runs `worker` over `items` with at most `limit` at once. */
@@ -198,7 +230,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
   };
 
   /** Runs one record to a verdict. Never throws. */
-  const runRecord = async (record: SQSRecord, deadline: AbortSignal, context: Context): Promise<Verdict> => {
+  const runRecord = async (record: SQSRecord, deadline: InvocationDeadline, context: Context): Promise<Verdict> => {
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
 
     let parsed: unknown;
@@ -232,9 +264,8 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
       if (key !== undefined) idempotencyKey = `${job.type}#${key}`;
     }
 
-    const controller = new AbortController();
-    const onDeadline = (): void => controller.abort(new JobTimeoutError('the invocation is about to time out'));
-    deadline.addEventListener('abort', onDeadline, { once: true });
+    const cancel = new RecordAbort();
+    deadline.enter(cancel);
     // The job's own clock starts once it may run: taking the lease (which may load the DynamoDB client on a
     // sandbox's first idempotent job) is bounded by the invocation's deadline only.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -244,7 +275,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
         const store = idempotencyStore;
         const key = idempotencyKey;
         const beginning = store.begin(key, lease);
-        const begun = await untilAborted(beginning, controller.signal).catch((error: unknown) => {
+        const begun = await cancel.race(beginning).catch((error: unknown) => {
           // Aborted while taking the lease: a lease taken after all must be given back, or every redelivery
           // sees `in_progress` until it expires (and a short retry policy dead-letters a job that never ran).
           void beginning.then((late) => (late === 'started' ? store.release(key) : undefined)).catch(() => undefined);
@@ -258,10 +289,10 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
           throw new RetryableJobError('the same job is running in another delivery');
         }
       }
-      timer = setTimeout(() => controller.abort(new JobTimeoutError(`job timed out after ${job.timeoutMs} ms`)), job.timeoutMs);
+      timer = setTimeout(() => cancel.abort(new JobTimeoutError(`job timed out after ${job.timeoutMs} ms`)), job.timeoutMs);
       try {
         const jobContext = {
-          signal: controller.signal,
+          signal: cancel.controller.signal,
           messageId: record.messageId,
           jobId,
           attempt,
@@ -269,7 +300,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
             return logger();
           },
         };
-        await untilAborted(job.handler(payload.data, jobContext), controller.signal);
+        await cancel.race(job.handler(payload.data, jobContext));
       } catch (error) {
         if (idempotencyKey !== undefined && idempotencyStore) await idempotencyStore.release(idempotencyKey).catch(() => undefined);
         throw error;
@@ -297,14 +328,17 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
       return { outcome: 'retry', jobType: job.type, error: failure, delaySeconds, started: true };
     } finally {
       clearTimeout(timer);
-      deadline.removeEventListener('abort', onDeadline);
+      deadline.leave(cancel);
     }
   };
 
-  const timedRecord = async (record: SQSRecord, deadline: AbortSignal, context: Context): Promise<TimedVerdict> => {
+  const timedRecord = async (record: SQSRecord, deadline: InvocationDeadline, context: Context): Promise<TimedVerdict> => {
     const startedAt = now();
-    const verdict = await runRecord(record, deadline, context);
-    return { ...verdict, startedAt, durationMs: now() - startedAt };
+    // Completed in place: the verdict is this record's own object.
+    const verdict = (await runRecord(record, deadline, context)) as TimedVerdict;
+    verdict.startedAt = startedAt;
+    verdict.durationMs = now() - startedAt;
+    return verdict;
   };
 
   return async (event, context) => {
@@ -313,9 +347,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     const remaining = context.getRemainingTimeInMillis?.() ?? 900_000;
     // Keep a margin for the dead-letter sends, visibility changes and the metrics flush after the deadline.
     const margin = Math.min(safetyMarginMs, remaining * 0.25);
-    const deadlineController = new AbortController();
-    const deadlineTimer = setTimeout(() => deadlineController.abort(), Math.max(0, remaining - margin));
-    const deadline = deadlineController.signal;
+    const deadline = new InvocationDeadline(Math.max(0, remaining - margin));
 
 
     try {
@@ -331,7 +363,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
         await runPool([...groups.values()], concurrency, async (group) => {
           let blocked = false;
           for (const record of group) {
-            if (blocked || deadline.aborted) {
+            if (blocked || deadline.passed) {
               verdicts.set(record, { ...notStarted(), error: new RetryableJobError(blocked ? 'an earlier message of its group failed' : 'not started before the invocation deadline') });
               continue;
             }
@@ -342,11 +374,11 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
         });
       } else {
         await runPool(records, concurrency, async (record) => {
-          verdicts.set(record, deadline.aborted ? notStarted() : await timedRecord(record, deadline, context));
+          verdicts.set(record, deadline.passed ? notStarted() : await timedRecord(record, deadline, context));
         });
       }
     } finally {
-      clearTimeout(deadlineTimer);
+      deadline.clear();
     }
 
     // Dead letters first: a record whose send fails becomes a retry, so nothing is lost.
