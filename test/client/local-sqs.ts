@@ -4,13 +4,13 @@
  */
 import {
   CreateQueueCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
   DeleteMessageBatchCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { queueDepth } from '../../functions/cli/commands/queues.ts';
 
 /** fauxqs's account id. */
 export const ACCOUNT = '000000000000';
@@ -54,19 +54,7 @@ export async function startLocalSqs(): Promise<LocalSqs> {
       await sqs.send(new CreateQueueCommand({ QueueName: name, ...(attributes ? { Attributes: attributes } : {}) }));
       return queueUrl(name);
     },
-    async counts(url) {
-      const { Attributes: a = {} } = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      );
-      return {
-        visible: Number(a.ApproximateNumberOfMessages ?? 0),
-        inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-        delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-      };
-    },
+    counts: (url) => queueDepth({ sqs }, url),
     async drain(url) {
       const all: Message[] = [];
       for (;;) {

@@ -24,7 +24,7 @@ export interface QueueRow {
 }
 
 /** Reads a queue's approximate counts. */
-export async function queueDepth(target: Target, url: string): Promise<QueueDepth> {
+export async function queueDepth(target: Pick<Target, 'sqs'>, url: string): Promise<QueueDepth> {
   const { Attributes: a = {} } = await target.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: url,
