@@ -16,6 +16,8 @@ const options: PlanOptions = {
   orderedPermanentShare: 0.1,
 };
 
+const always = (): boolean => true;
+
 describe('the fault-injection plan', () => {
   it('is the same for the same seed, and different for another', () => {
     expect(buildPlan(options)).toEqual(buildPlan(options));
@@ -32,10 +34,13 @@ describe('the fault-injection plan', () => {
   });
 
   it('leaves every recovering job one spare attempt, so one attempt lost before the handler does not change its fate', () => {
-    for (const job of buildPlan(options).jobs) {
-      if (job.expected.kind === 'completed') expect(job.steps.length).toBeLessThanOrEqual(CHAOS_RETRY.maxAttempts - 2);
-      if (job.expected.kind === 'dead' && job.expected.reason === 'permanent_error') expect(job.steps.indexOf('permanent')).toBeLessThanOrEqual(1);
-    }
+    const jobs = buildPlan(options).jobs;
+    const completedSteps = jobs.filter((job) => job.expected.kind === 'completed').map((job) => job.steps.length);
+    const permanentAt = jobs
+      .filter((job) => job.expected.kind === 'dead' && job.expected.reason === 'permanent_error')
+      .map((job) => job.steps.indexOf('permanent'));
+    expect(Math.max(...completedSteps)).toBeLessThanOrEqual(CHAOS_RETRY.maxAttempts - 2);
+    expect(Math.max(...permanentAt)).toBeLessThanOrEqual(1);
   });
 
   it('sends each duplicate job twice and every other job once, FIFO jobs in sequence per group', () => {
@@ -48,7 +53,6 @@ describe('the fault-injection plan', () => {
   });
 
   it('adds up the policy delays between two attempts, a Retry-After for a step that asked for one', () => {
-    const always = (): boolean => true;
     expect(minimumGapSeconds(['retry', 'retry', 'retry'], 1, 4, always)).toBe(1 + 2 + 2);
     expect(minimumGapSeconds(['retry-after'], 1, 2, always)).toBe(RETRY_AFTER_SECONDS);
     // Attempt 1 never reached the handler (the lease): the policy delay, whatever its step would have done.
