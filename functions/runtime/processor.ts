@@ -88,7 +88,6 @@ interface Verdict {
   error?: Error;
   /** Backoff before the next attempt, for retries. */
   delaySeconds?: number;
-  started: boolean;
 }
 
 /** A verdict with its timing. */
@@ -124,8 +123,8 @@ function errorMessage(error: unknown): string {
 }
 
 /** The verdict on a record that was never started: retried at once. */
-function notStarted(): TimedVerdict {
-  return { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error: new JobTimeoutError('not started before the invocation deadline'), delaySeconds: 0, started: false, durationMs: 0, startedAt: undefined };
+function notStarted(error: Error = new JobTimeoutError('not started before the invocation deadline')): TimedVerdict {
+  return { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error, delaySeconds: 0, durationMs: 0, startedAt: undefined };
 }
 
 const ignore = (): void => undefined;
@@ -237,19 +236,19 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     try {
       parsed = JSON.parse(record.body);
     } catch (error) {
-      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not JSON: ${(error as Error).message}`), started: false };
+      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not JSON: ${(error as Error).message}`) };
     }
     const message = readEnvelope(parsed);
     if (typeof message === 'string') {
-      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not a job message {type, payload}: ${message}`), started: false };
+      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not a job message {type, payload}: ${message}`) };
     }
     const job = findJob(message.type);
     if (!job) {
-      return { outcome: 'dead', reason: 'unknown_type', jobType: UNKNOWN_JOB_TYPE, error: new UnknownJobTypeError(`unknown job type "${message.type.slice(0, 64)}"`), started: false };
+      return { outcome: 'dead', reason: 'unknown_type', jobType: UNKNOWN_JOB_TYPE, error: new UnknownJobTypeError(`unknown job type "${message.type.slice(0, 64)}"`) };
     }
     const payload = job.schema.safeParse(message.payload);
     if (!payload.success) {
-      return { outcome: 'dead', reason: 'invalid_payload', jobType: job.type, error: new InvalidPayloadError(`invalid ${job.type} payload: ${summarizeIssues(payload.error.issues)}`), started: false };
+      return { outcome: 'dead', reason: 'invalid_payload', jobType: job.type, error: new InvalidPayloadError(`invalid ${job.type} payload: ${summarizeIssues(payload.error.issues)}`) };
     }
 
     // Built on first use: most jobs that succeed never log.
@@ -283,7 +282,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
         });
         if (begun === 'completed') {
           logger().info('job already completed: acknowledged without running again');
-          return { outcome: 'duplicate', jobType: job.type, started: false };
+          return { outcome: 'duplicate', jobType: job.type };
         }
         if (begun === 'in_progress') {
           throw new RetryableJobError('the same job is running in another delivery');
@@ -311,21 +310,21 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
           logger().error('could not record the job as completed', { error });
         });
       }
-      return { outcome: 'success', jobType: job.type, started: true };
+      return { outcome: 'success', jobType: job.type };
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       if (failure instanceof PermanentJobError) {
         logger().error('job failed permanently', { error: failure });
-        return { outcome: 'dead', reason: 'permanent_error', jobType: job.type, error: failure, started: true };
+        return { outcome: 'dead', reason: 'permanent_error', jobType: job.type, error: failure };
       }
       if (attempt >= job.retry.maxAttempts) {
         logger().error('job failed its last attempt', { error: failure, maxAttempts: job.retry.maxAttempts });
-        return { outcome: 'dead', reason: 'retries_exhausted', jobType: job.type, error: failure, started: true };
+        return { outcome: 'dead', reason: 'retries_exhausted', jobType: job.type, error: failure };
       }
       const retryAfter = failure instanceof RetryableJobError ? failure.retryAfterSeconds : undefined;
       const delaySeconds = retryDelaySeconds(job.retry, attempt, retryAfter, random);
       logger().warn('job failed, will retry', { error: failure.message, delaySeconds });
-      return { outcome: 'retry', jobType: job.type, error: failure, delaySeconds, started: true };
+      return { outcome: 'retry', jobType: job.type, error: failure, delaySeconds };
     } finally {
       clearTimeout(timer);
       deadline.leave(cancel);
@@ -349,7 +348,6 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     const margin = Math.min(safetyMarginMs, remaining * 0.25);
     const deadline = new InvocationDeadline(Math.max(0, remaining - margin));
 
-
     try {
       const fifo = records.length > 0 && records[0]?.attributes.MessageGroupId !== undefined;
       if (fifo) {
@@ -364,7 +362,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
           let blocked = false;
           for (const record of group) {
             if (blocked || deadline.passed) {
-              verdicts.set(record, { ...notStarted(), error: new RetryableJobError(blocked ? 'an earlier message of its group failed' : 'not started before the invocation deadline') });
+              verdicts.set(record, blocked ? notStarted(new RetryableJobError('an earlier message of its group failed')) : notStarted());
               continue;
             }
             const verdict = await timedRecord(record, deadline, context);
