@@ -12,12 +12,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { queueUrlEnvVar } from '../client/queue-names.ts';
 import { startDogStatsdListener, type DogStatsdListener, type ListenerWarning } from './dogstatsd-listener.ts';
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-server.ts';
 import { startEventSource, type EventSource, type InvocationReport } from './event-source.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
 import {
   createLocalQueues,
   readTemplate,
@@ -37,7 +37,7 @@ export const LOCAL_STAGE = 'local';
 /** The worker entry every SQS-triggered function runs unless told otherwise. */
 export const DEFAULT_WORKER_ENTRY: string = fileURLToPath(new URL('../handlers/worker.ts', import.meta.url));
 /** Dummy credentials: the local servers do not check signatures, and real ones must never be used. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export { LOCAL_CREDENTIALS };
 
 /** How the template is obtained. */
 export type TemplateSource =
@@ -204,7 +204,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     const model = readTemplate('template' in source ? source.template : await synthesizeLocalTemplate(source.synth));
     await dynamodb.createTables(model.tables);
 
-    const client = new SQSClient({ region, endpoint: sqs.endpoint, credentials: LOCAL_CREDENTIALS });
+    const client = sqs.createClient();
     cleanups.push(async () => client.destroy());
     const stackName = `ServerlessJobs-${LOCAL_STAGE}`;
     const queuesByLogicalId = await createLocalQueues(model, client, sqs, { region, accountId: LOCAL_ACCOUNT_ID, stackName });

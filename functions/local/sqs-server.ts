@@ -7,6 +7,7 @@
  * rewrites those URLs to `http://127.0.0.1:<port>/<account>/<name>` (fauxqs routes by path), so every URL a
  * client sees (CreateQueue, GetQueueUrl, ListQueues, inspection) works as it is.
  */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
 
@@ -17,6 +18,8 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 /** The region of the local environment's ARNs and dummy credentials. */
 export const LOCAL_REGION = 'us-east-1';
 const LOCAL_HOST = '127.0.0.1';
+/** Dummy credentials for everything local (fauxqs does not check signatures). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 /** Options of {@link startLocalSqsServer}. */
 export interface LocalSqsServerOptions {
@@ -56,6 +59,8 @@ export interface LocalSqsServer {
   queueUrl(name: string): string;
   /** `arn:aws:sqs:<region>:000000000000:<name>`. */
   queueArn(name: string): string;
+  /** A new SDK client pointed at this server, with dummy credentials; the caller destroys it. */
+  createClient(): SQSClient;
   /** Every queue's counts, by name (from the inspection endpoint: no message is touched). */
   counts(): Promise<Map<string, QueueCounts>>;
   /** One queue's attributes (from the inspection endpoint), or undefined when it does not exist. */
@@ -111,6 +116,7 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
     accountId: LOCAL_ACCOUNT_ID,
     queueUrl: (name) => `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
     queueArn: (name) => `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`,
+    createClient: () => new SQSClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
     async counts() {
       const { body } = await getJson('/_fauxqs/queues');
       const list = (Array.isArray(body) ? body : []) as {

@@ -12,7 +12,7 @@ import {
   ListQueuesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortInUseError } from '../../functions/local/port-errors.ts';
@@ -23,7 +23,7 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   server = await startLocalSqsServer({ port: 0 });
-  sqs = new SQSClient({ region: 'us-east-1', endpoint: server.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  sqs = server.createClient();
 });
 afterAll(async () => {
   sqs.destroy();

@@ -2,7 +2,7 @@
  * Reading the synthesized template: queues, mappings, functions and tables, intrinsic functions resolved against
  * local resources, and clear errors for templates the local environment cannot run.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqsServer, type LocalSqsServer } from '../../functions/local/sqs-server.ts';
 import { createLocalQueues, readTemplate, resolveEnvironment, TemplateError, type LocalQueue } from '../../functions/local/template.ts';
@@ -134,7 +134,7 @@ describe('creating the queues on the local server', () => {
   let sqs: SQSClient;
   beforeAll(async () => {
     server = await startLocalSqsServer({ port: 0 });
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: server.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    sqs = server.createClient();
   });
   afterAll(async () => {
     sqs.destroy();

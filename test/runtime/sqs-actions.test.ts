@@ -1,4 +1,4 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalSqsServer, type LocalSqsServer } from '../../functions/local/sqs-server.ts';
 
@@ -11,7 +11,7 @@ describe('SQS actions of the worker, against a real local SQS (fauxqs)', () => {
 
   beforeAll(async () => {
     server = await startLocalSqsServer({ port: 0 });
-    sqs = new SQSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    sqs = server.createClient();
     await sqs.send(new CreateQueueCommand({ QueueName: 'actions-dlq' }));
     vi.stubEnv('AWS_ENDPOINT_URL_SQS', server.endpoint);
     vi.stubEnv('AWS_REGION', 'us-east-1');

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bundleWorker } from '../../infra/bundling.ts';
@@ -36,7 +36,7 @@ describe('the bundled worker (as deployed), against local SQS, DynamoDB, HTTP an
     const bundle = bundleWorker(mkdtempSync(join(tmpdir(), 'bundled-worker-')));
     [sqsServer, dynamo, collector] = await Promise.all([startLocalSqsServer({ port: 0 }), startDynalite(), startUdpCollector()]);
     await dynamo.createTable('idempotency');
-    sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    sqs = sqsServer.createClient();
     await sqs.send(new CreateQueueCommand({ QueueName: 'bundled-default' }));
     await sqs.send(new CreateQueueCommand({ QueueName: 'bundled-default-dlq' }));
     webhook = createServer((req, res) => {

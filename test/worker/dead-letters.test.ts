@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqsServer, type LocalSqsServer } from '../../functions/local/sqs-server.ts';
@@ -18,7 +18,7 @@ describe('bad inputs mixed with good records, against a real local SQS (fauxqs)'
 
   beforeAll(async () => {
     sqsServer = await startLocalSqsServer({ port: 0 });
-    sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    sqs = sqsServer.createClient();
     await sqs.send(new CreateQueueCommand({ QueueName: 'jobs-default' }));
     await sqs.send(new CreateQueueCommand({ QueueName: 'jobs-default-dlq' }));
     webhook = createServer((req, res) => {
