@@ -15,6 +15,7 @@ export interface SandboxWorkerData {
   /** The export to call (`handler`). */
   readonly exportName: string;
   readonly functionName: string;
+  /** MB; also the thread's V8 old-generation limit. */
   readonly memorySize: number;
   readonly region: string;
   readonly accountId: string;

@@ -24,16 +24,7 @@ export class SandboxInitError extends Error {
 }
 
 /** Options of {@link Sandbox.start}. */
-export interface SandboxOptions {
-  /** file: URL of the handler module (TypeScript source). */
-  readonly entryUrl: string;
-  /** The export to call. */
-  readonly exportName: string;
-  readonly functionName: string;
-  /** MB; also the thread's V8 old-generation limit. */
-  readonly memorySize: number;
-  readonly region: string;
-  readonly accountId: string;
+export interface SandboxOptions extends Omit<SandboxWorkerData, 'tsxApiUrl' | 'runtimeUrl'> {
   /** The sandbox's whole environment (the thread sees only this). */
   readonly env: Readonly<Record<string, string>>;
   /** Receives each line the handler writes to stdout/stderr; default: passed through to this process. */
