@@ -83,6 +83,8 @@ export interface JobMetrics {
   close(): Promise<void>;
   /** Socket errors seen so far. */
   readonly errors: number;
+  /** Bytes of metric lines recorded but not yet handed to the socket (0 after every flush). */
+  readonly bufferedBytes: number;
   /** The underlying client, for tests that inspect it. */
   readonly client: StatsDClient;
 }
@@ -344,6 +346,9 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
     client,
     get errors() {
       return errors;
+    },
+    get bufferedBytes() {
+      return pendingBytes;
     },
     recordJob(record) {
       const lines = linesFor(record.jobType, record.queue, record.outcome, record.reason);

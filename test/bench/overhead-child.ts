@@ -90,6 +90,7 @@ const noMetrics: JobMetrics = {
   errors: 0,
   client: undefined as never,
   recordJob: () => undefined,
+  bufferedBytes: 0,
   recordRuntime: () => undefined,
   flush: async () => undefined,
   close: async () => undefined,

@@ -103,6 +103,9 @@ export function hotShotsMetrics(options: { host: string; port: number; maxBuffer
     get errors() {
       return errors;
     },
+    get bufferedBytes() {
+      return (client as unknown as { bufferLength: number }).bufferLength;
+    },
     recordJob(record: RecordMetrics) {
       const tags = tagsFor(record.jobType, record.queue, record.outcome, record.reason);
       client.distribution(METRIC.processed, 1, tags);
@@ -158,6 +161,7 @@ export function seedWayWorker(options: WorkerOptions): { handler: WorkerHandler;
         counters.metricsSent += 1;
       }
     },
+    bufferedBytes: 0,
     recordRuntime: () => undefined,
     flush: async () => undefined,
     close: async () => undefined,
@@ -189,6 +193,9 @@ export function perInvocationWorker(options: WorkerOptions): WorkerHandler {
     },
     get errors() {
       return active().errors;
+    },
+    get bufferedBytes() {
+      return active().bufferedBytes;
     },
     recordJob: (record) => active().recordJob(record),
     recordRuntime: () => active().recordRuntime(),

@@ -17,6 +17,7 @@ export function seedWayWorker(options: { port: number; deadLetterQueueUrl: strin
       client.distribution('jobs.processed', 1, [`job_type:${record.jobType}`]);
       client.flush();
     },
+    bufferedBytes: 0,
     recordRuntime: () => undefined,
     flush: async () => undefined,
     close: async () => undefined,
