@@ -5,19 +5,17 @@
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
-  SQSClient,
+  type SQSClient,
   DeleteMessageBatchCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { buildApp } from 'fauxqs';
 import { queueDepth } from '../../functions/cli/commands/queues.ts';
+import { startLocalSqsServer } from '../../functions/local/sqs-server.ts';
 
 /** fauxqs's account id. */
 export const ACCOUNT = '000000000000';
 /** Region the tests use. */
 export const REGION = 'us-east-1';
-/** Dummy credentials: fauxqs does not check signatures. */
-export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** A running local SQS. */
 export interface LocalSqs {
@@ -38,17 +36,15 @@ export interface LocalSqs {
   close(): Promise<void>;
 }
 
-/** Starts fauxqs in-process on an ephemeral port. */
+/** Starts fauxqs in-process on an ephemeral port (the local environment's own SQS server). */
 export async function startLocalSqs(): Promise<LocalSqs> {
-  const app = buildApp({ logger: false });
-  const endpoint = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
-  const newClient = (): SQSClient => new SQSClient({ endpoint, region: REGION, credentials: CREDENTIALS });
-  const sqs = newClient();
-  const queueUrl = (name: string): string => `${endpoint}/${ACCOUNT}/${name}`;
+  const server = await startLocalSqsServer({ port: 0, region: REGION });
+  const sqs = server.createClient();
+  const { endpoint, queueUrl } = server;
   return {
     endpoint,
     sqs,
-    newClient,
+    newClient: () => server.createClient(),
     queueUrl,
     async createQueue(name, attributes) {
       await sqs.send(new CreateQueueCommand({ QueueName: name, ...(attributes ? { Attributes: attributes } : {}) }));
@@ -70,7 +66,7 @@ export async function startLocalSqs(): Promise<LocalSqs> {
     },
     async close() {
       sqs.destroy();
-      await app.close();
+      await server.close();
     },
   };
 }
