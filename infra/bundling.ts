@@ -32,7 +32,8 @@ export const WORKER_ENTRY_FILE = `${WORKER_ENTRY_NAME}.mjs`;
  * ESM output has no `require`; CommonJS dependencies (hot-shots, parts of the AWS SDK) call it for Node
  * built-ins. This banner gives each output file a real one.
  */
-const REQUIRE_SHIM = "import { createRequire as __sjCreateRequire } from 'node:module'; const require = __sjCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __sjCreateRequire } from 'node:module'; const require = __sjCreateRequire(import.meta.url);";
 
 /**
  * The esbuild options for the worker, without `outdir`. Node.js 24 (the Lambda runtime; the function runs
@@ -129,7 +130,11 @@ export function describeBundle(outdir: string): WorkerBundle {
     }
   }
   const files: BundleFile[] = Object.keys(inputs)
-    .map((key) => ({ path: key, bytes: statSync(path.join(dir, key)).size, loads: atStart.has(key) ? ('start' as const) : ('first-use' as const) }))
+    .map((key) => ({
+      path: key,
+      bytes: statSync(path.join(dir, key)).size,
+      loads: atStart.has(key) ? ('start' as const) : ('first-use' as const),
+    }))
     .toSorted((a, b) => Number(b.path === WORKER_ENTRY_FILE) - Number(a.path === WORKER_ENTRY_FILE) || a.path.localeCompare(b.path));
   return {
     outdir: dir,

@@ -40,8 +40,7 @@ export const JOB_PERMISSIONS: Readonly<Partial<Record<JobType, JobPermissions>>>
   // The condition pins the From address, so the worker cannot send as anyone else on that domain.
   'send-email': ({ scope, sender }) => {
     const stack = Stack.of(scope);
-    const identity = (name: string): string =>
-      stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+    const identity = (name: string): string => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
     return [
       new iam.PolicyStatement({
         sid: 'SendEmailFromConfiguredAddress',

@@ -302,7 +302,13 @@ export class JobQueue extends Construct {
 }
 
 /** What consuming a queue takes (what `Queue.grantConsumeMessages` grants). */
-const CONSUME_ACTIONS = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+const CONSUME_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
 /** Receiving from a KMS-encrypted queue: SQS decrypts the data key. */
 const CONSUME_KEY_ACTIONS = ['kms:Decrypt'];
 /** What sending to a queue takes (what `Queue.grantSendMessages` grants). */

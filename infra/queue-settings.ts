@@ -64,7 +64,9 @@ export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** CloudWatch Logs retention values (days). */
-const LOG_RETENTION_DAYS = new Set([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+const LOG_RETENTION_DAYS = new Set([
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+]);
 
 /** Defaults for every queue. */
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
@@ -120,8 +122,10 @@ export function resolveQueueSettings(
   const problems: string[] = [];
   const s = configured;
 
-  if (!isWhole(s.maxReceiveCount, 1, 1000)) problems.push(`maxReceiveCount must be a whole number from 1 to 1000 (got ${s.maxReceiveCount})`);
-  if (!isWhole(s.maxBatchingWindowSeconds, 0, 300)) problems.push(`maxBatchingWindowSeconds must be a whole number from 0 to 300 (got ${s.maxBatchingWindowSeconds})`);
+  if (!isWhole(s.maxReceiveCount, 1, 1000))
+    problems.push(`maxReceiveCount must be a whole number from 1 to 1000 (got ${s.maxReceiveCount})`);
+  if (!isWhole(s.maxBatchingWindowSeconds, 0, 300))
+    problems.push(`maxBatchingWindowSeconds must be a whole number from 0 to 300 (got ${s.maxBatchingWindowSeconds})`);
   const maxBatch = s.fifo ? 10 : s.maxBatchingWindowSeconds > 0 ? 10_000 : 10;
   if (!isWhole(s.batchSize, 1, maxBatch)) {
     problems.push(
@@ -139,9 +143,12 @@ export function resolveQueueSettings(
     );
   }
   if (!isWhole(s.oldestMessageAgeAlarmSeconds, 60, DEAD_LETTER_RETENTION_SECONDS)) {
-    problems.push(`oldestMessageAgeAlarmSeconds must be a whole number from 60 to ${DEAD_LETTER_RETENTION_SECONDS} (got ${s.oldestMessageAgeAlarmSeconds})`);
+    problems.push(
+      `oldestMessageAgeAlarmSeconds must be a whole number from 60 to ${DEAD_LETTER_RETENTION_SECONDS} (got ${s.oldestMessageAgeAlarmSeconds})`,
+    );
   }
-  if (!LOG_RETENTION_DAYS.has(s.logRetentionDays)) problems.push(`logRetentionDays must be a CloudWatch Logs retention value (got ${s.logRetentionDays})`);
+  if (!LOG_RETENTION_DAYS.has(s.logRetentionDays))
+    problems.push(`logRetentionDays must be a CloudWatch Logs retention value (got ${s.logRetentionDays})`);
   if (s.workerConcurrency !== undefined && !isWhole(s.workerConcurrency, 1, 10_000)) {
     problems.push(`workerConcurrency must be a whole number from 1 to 10000 (got ${s.workerConcurrency})`);
   }
@@ -149,7 +156,8 @@ export function resolveQueueSettings(
     problems.push('maxBatchingWindowSeconds must be 0 on a FIFO queue (Lambda does not support a batching window for FIFO sources)');
   }
   if (!s.fifo && s.contentBasedDeduplication) problems.push('contentBasedDeduplication needs fifo: true');
-  if (s.encryption !== 'sqs-managed' && s.encryption !== 'kms') problems.push(`encryption must be "sqs-managed" or "kms" (got ${String(s.encryption)})`);
+  if (s.encryption !== 'sqs-managed' && s.encryption !== 'kms')
+    problems.push(`encryption must be "sqs-managed" or "kms" (got ${String(s.encryption)})`);
 
   const minimumVisibility = minimumVisibilityTimeoutSeconds(s.timeoutSeconds, s.maxBatchingWindowSeconds);
   const visibility = s.visibilityTimeoutSeconds ?? minimumVisibility;
@@ -160,7 +168,9 @@ export function resolveQueueSettings(
     );
   }
   if (visibility > MAX_VISIBILITY_TIMEOUT_SECONDS) {
-    problems.push(`the visibility timeout would be ${visibility} s, above the SQS maximum of ${MAX_VISIBILITY_TIMEOUT_SECONDS} s: lower timeoutSeconds or the batching window`);
+    problems.push(
+      `the visibility timeout would be ${visibility} s, above the SQS maximum of ${MAX_VISIBILITY_TIMEOUT_SECONDS} s: lower timeoutSeconds or the batching window`,
+    );
   }
 
   for (const job of jobs) {
@@ -172,7 +182,9 @@ export function resolveQueueSettings(
       );
     }
     if (job.timeoutMs >= s.timeoutSeconds * 1000) {
-      problems.push(`job "${job.type}" has a ${job.timeoutMs} ms timeout, which does not fit in the worker's ${s.timeoutSeconds} s timeout`);
+      problems.push(
+        `job "${job.type}" has a ${job.timeoutMs} ms timeout, which does not fit in the worker's ${s.timeoutSeconds} s timeout`,
+      );
     }
     // Worst case before the last attempt: every retry waits its longest delay, and every attempt may also
     // end with a crash that only the visibility timeout recovers. The message must still exist then.

@@ -83,7 +83,9 @@ const MAX_FUNCTION_NAME = 64;
 /** Throws a {@link ConfigurationError} when `stage` cannot be part of resource names. */
 export function checkStage(stage: string): string {
   if (!STAGE_PATTERN.test(stage)) {
-    throw new ConfigurationError(`stage "${stage}" must be lower-case letters, digits and dashes, starting with a letter, at most 16 characters`);
+    throw new ConfigurationError(
+      `stage "${stage}" must be lower-case letters, digits and dashes, starting with a letter, at most 16 characters`,
+    );
   }
   return stage;
 }
@@ -104,7 +106,8 @@ export class ServerlessJobsStack extends Stack {
     const { stage } = props;
     checkStage(stage);
     const sender = parseSender(props.emailFrom);
-    if (!sender) throw new ConfigurationError(`emailFrom "${props.emailFrom}" is not an email address (one ASCII line: address or "Name <address>")`);
+    if (!sender)
+      throw new ConfigurationError(`emailFrom "${props.emailFrom}" is not an email address (one ASCII line: address or "Name <address>")`);
     const service = props.service ?? 'serverless-jobs';
     this.namePrefix = `serverless-jobs-${stage}`;
     const retain = props.retainData ?? stage === 'prod';
@@ -116,13 +119,13 @@ export class ServerlessJobsStack extends Stack {
     const queueNames = [...jobsByQueue.keys()].toSorted();
     if (queueNames.length === 0) throw new ConfigurationError('the job catalog is empty: there is no queue to create');
     checkOverriddenQueues(queueNames, QUEUE_SETTINGS, props.queueSettings ?? {});
-    const resolved = queueNames.map((name) =>
-      resolveQueueSettings(name, jobsByQueue.get(name) ?? [], props.queueSettings?.[name] ?? {}),
-    );
+    const resolved = queueNames.map((name) => resolveQueueSettings(name, jobsByQueue.get(name) ?? [], props.queueSettings?.[name] ?? {}));
     for (const settings of resolved) {
       const functionName = `${this.namePrefix}-${settings.queueName}-worker`;
       if (functionName.length > MAX_FUNCTION_NAME) {
-        throw new ConfigurationError(`worker name "${functionName}" is longer than ${MAX_FUNCTION_NAME} characters: shorten the stage or the queue name`);
+        throw new ConfigurationError(
+          `worker name "${functionName}" is longer than ${MAX_FUNCTION_NAME} characters: shorten the stage or the queue name`,
+        );
       }
     }
 
@@ -167,9 +170,7 @@ export class ServerlessJobsStack extends Stack {
     for (const settings of resolved) {
       const jobs = jobsByQueue.get(settings.queueName) ?? [];
       const idempotent = jobs.some((job) => job.idempotency !== undefined);
-      const extraStatements = jobs.flatMap(
-        (job) => JOB_PERMISSIONS[job.type as JobType]?.({ scope: this, sender }) ?? [],
-      );
+      const extraStatements = jobs.flatMap((job) => JOB_PERMISSIONS[job.type as JobType]?.({ scope: this, sender }) ?? []);
       const jobQueue = new JobQueue(this, `${pascalCase(settings.queueName)}JobQueue`, {
         settings,
         namePrefix: this.namePrefix,

@@ -57,7 +57,13 @@ export function describeDeadLetter(message: Message): DeadLetterView {
 }
 
 /** Receives up to `max` (<= 10) messages, each leased for `leaseSeconds`, with all their attributes. */
-export async function receiveLeased(target: Target, queue: LocatedQueue, max: number, leaseSeconds: number, waitSeconds = 1): Promise<Message[]> {
+export async function receiveLeased(
+  target: Target,
+  queue: LocatedQueue,
+  max: number,
+  leaseSeconds: number,
+  waitSeconds = 1,
+): Promise<Message[]> {
   const { Messages = [] } = await target.sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: queue.url,

@@ -72,7 +72,8 @@ export function explainError(error: unknown, context: ErrorContext): string {
   }
   if (/region is missing/i.test(message)) return `no AWS region for ${context.target}: set AWS_REGION or pass --region`;
   if (CREDENTIAL_CODES.has(code) || CREDENTIAL_CODES.has(name)) return `${context.target} refused the request (${code}): ${message}`;
-  if (name === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') return `queue does not exist at ${context.target}: ${message}`;
+  if (name === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue')
+    return `queue does not exist at ${context.target}: ${message}`;
   const network = networkCode(error);
   if (network === 'ECONNREFUSED') {
     return `cannot reach ${context.target} (connection refused)${context.local ? ': is the local environment running? Start it with `npm start`' : ''}`;

@@ -52,7 +52,8 @@ export class RedriveJournal {
       if (!line.trim()) continue;
       try {
         const entry = JSON.parse(line) as Partial<JournalEntry>;
-        if (typeof entry.id === 'string' && typeof entry.state === 'string' && STATES.has(entry.state)) journal.#states.set(entry.id, entry.state);
+        if (typeof entry.id === 'string' && typeof entry.state === 'string' && STATES.has(entry.state))
+          journal.#states.set(entry.id, entry.state);
       } catch {
         // A line cut short by a crash: the state before it stands.
       }

@@ -94,7 +94,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const [first = '', second = ''] = positionals;
     const key = first === 'dlq' ? `dlq ${second}` : first;
     const command = COMMANDS[key];
-    if (!command) throw new UsageError(first === 'dlq' ? `unknown dlq command "${second}" (list, redrive, purge)` : `unknown command "${first}"`);
+    if (!command)
+      throw new UsageError(first === 'dlq' ? `unknown dlq command "${second}" (list, redrive, purge)` : `unknown command "${first}"`);
     if (values.help === true) {
       println(io.stdout, USAGE);
       return 0;

@@ -2,7 +2,9 @@
 
 /** Renders rows under headers; a column of numbers (and `-` for none) is right-aligned. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const numeric = headers.map((_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === 'number' || row[column] === '-'));
+  const numeric = headers.map(
+    (_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === 'number' || row[column] === '-'),
+  );
   const cells = [headers, ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
   return cells

@@ -90,7 +90,9 @@ function onTarget(target: Target, url: string): string {
 
 async function queueUrlByName(target: Target, name: string, owner?: string): Promise<string | undefined> {
   try {
-    const { QueueUrl } = await target.sqs.send(new GetQueueUrlCommand({ QueueName: name, ...(owner ? { QueueOwnerAWSAccountId: owner } : {}) }));
+    const { QueueUrl } = await target.sqs.send(
+      new GetQueueUrlCommand({ QueueName: name, ...(owner ? { QueueOwnerAWSAccountId: owner } : {}) }),
+    );
     return QueueUrl ? onTarget(target, QueueUrl) : undefined;
   } catch (error) {
     if (isQueueMissing(error)) return undefined;
@@ -137,7 +139,9 @@ export async function locateQueue(target: Target, queue: string): Promise<Locate
  * Throws {@link QueueMissingError} when there is none.
  */
 export async function locateDeadLetterQueue(target: Target, source: LocatedQueue): Promise<LocatedQueue> {
-  const { Attributes = {} } = await target.sqs.send(new GetQueueAttributesCommand({ QueueUrl: source.url, AttributeNames: ['RedrivePolicy'] }));
+  const { Attributes = {} } = await target.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: source.url, AttributeNames: ['RedrivePolicy'] }),
+  );
   if (Attributes.RedrivePolicy) {
     const { deadLetterTargetArn } = JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string };
     const [, , , , owner, name] = (deadLetterTargetArn ?? '').split(':');
@@ -149,5 +153,7 @@ export async function locateDeadLetterQueue(target: Target, source: LocatedQueue
   const conventional = source.name.endsWith('.fifo') ? `${source.name.slice(0, -5)}-dlq.fifo` : `${source.name}-dlq`;
   const url = await queueUrlByName(target, conventional);
   if (url) return { logical: `${source.logical} (dead letters)`, name: conventional, url, fifo: source.fifo };
-  throw new QueueMissingError(`queue "${source.name}" has no dead-letter queue at ${target.target} (no redrive policy, no ${conventional})`);
+  throw new QueueMissingError(
+    `queue "${source.name}" has no dead-letter queue at ${target.target} (no redrive policy, no ${conventional})`,
+  );
 }

@@ -36,7 +36,11 @@ export type BatchItemOutcome =
   | { readonly key: number; readonly ok: false; readonly error: SendFailedError; readonly attempts: number };
 
 /** Splits items, in order, into groups of at most 10 entries and at most 1 MiB in total. */
-export function packBatches<T extends { readonly bytes: number }>(items: readonly T[], maxEntries = MAX_BATCH_ENTRIES, maxBytes = MAX_MESSAGE_BYTES): T[][] {
+export function packBatches<T extends { readonly bytes: number }>(
+  items: readonly T[],
+  maxEntries = MAX_BATCH_ENTRIES,
+  maxBytes = MAX_MESSAGE_BYTES,
+): T[][] {
   const batches: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
@@ -66,10 +70,19 @@ export function toSendFailedError(error: unknown): SendFailedError {
   const failure = error as { name?: unknown; message?: unknown; $fault?: unknown };
   const code = typeof failure.name === 'string' ? failure.name : 'Error';
   const message = typeof failure.message === 'string' && failure.message ? failure.message : String(error);
-  return new SendFailedError(`SQS did not take the message: ${code}: ${message}`, { code, senderFault: failure.$fault === 'client', cause: error });
+  return new SendFailedError(`SQS did not take the message: ${code}: ${message}`, {
+    code,
+    senderFault: failure.$fault === 'client',
+    cause: error,
+  });
 }
 
-async function sendOneBatch(sqs: SQSClient, queueUrl: string, batch: readonly BatchItem[], policy: BatchRetryPolicy): Promise<BatchItemOutcome[]> {
+async function sendOneBatch(
+  sqs: SQSClient,
+  queueUrl: string,
+  batch: readonly BatchItem[],
+  policy: BatchRetryPolicy,
+): Promise<BatchItemOutcome[]> {
   const outcomes: BatchItemOutcome[] = [];
   let pending = batch;
   for (let attempt = 1; pending.length > 0; attempt += 1) {
@@ -102,13 +115,22 @@ async function sendOneBatch(sqs: SQSClient, queueUrl: string, batch: readonly Ba
         continue;
       }
       const code = failed.Code ?? 'Unknown';
-      const error = new SendFailedError(`SQS refused the entry: ${code}${failed.Message ? `: ${failed.Message}` : ''}`, { code, senderFault });
+      const error = new SendFailedError(`SQS refused the entry: ${code}${failed.Message ? `: ${failed.Message}` : ''}`, {
+        code,
+        senderFault,
+      });
       outcomes.push({ key: item.key, ok: false, error, attempts: attempt });
     }
     // An entry SQS did not mention at all is treated as a retryable failure.
     for (const item of byId.values()) {
       if (attempt < policy.maxAttempts) retry.push(item);
-      else outcomes.push({ key: item.key, ok: false, error: new SendFailedError('SQS did not report on the entry', { code: 'Unreported', senderFault: false }), attempts: attempt });
+      else
+        outcomes.push({
+          key: item.key,
+          ok: false,
+          error: new SendFailedError('SQS did not report on the entry', { code: 'Unreported', senderFault: false }),
+          attempts: attempt,
+        });
     }
     pending = retry;
     if (pending.length > 0) await sleep(backoffMs(policy, attempt));

@@ -40,7 +40,9 @@ export interface EnqueueResult {
 }
 
 /** One job of `enqueueMany`, typed from the catalog. */
-export type JobRequest = { [T in JobType]: { readonly type: T; readonly payload: PayloadOf<T>; readonly options?: EnqueueOptions } }[JobType];
+export type JobRequest = {
+  [T in JobType]: { readonly type: T; readonly payload: PayloadOf<T>; readonly options?: EnqueueOptions };
+}[JobType];
 
 /** One job of the untyped `enqueueManyUnchecked` (payloads from JSON). */
 export interface UncheckedJobRequest {
@@ -51,8 +53,22 @@ export interface UncheckedJobRequest {
 
 /** The fate of one job of `enqueueMany`, at the same index as the input. */
 export type EnqueueManyEntry =
-  | { readonly index: number; readonly type: string; readonly ok: true; readonly jobId: string; readonly messageId: string; readonly attempts: number }
-  | { readonly index: number; readonly type: string; readonly ok: false; readonly jobId: string | undefined; readonly error: EnqueueError; readonly attempts: number };
+  | {
+      readonly index: number;
+      readonly type: string;
+      readonly ok: true;
+      readonly jobId: string;
+      readonly messageId: string;
+      readonly attempts: number;
+    }
+  | {
+      readonly index: number;
+      readonly type: string;
+      readonly ok: false;
+      readonly jobId: string | undefined;
+      readonly error: EnqueueError;
+      readonly attempts: number;
+    };
 
 /** What `enqueueMany` did, per entry and in total. */
 export interface EnqueueManyResult {
@@ -110,7 +126,8 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
   const queueUrlOf = createQueueUrlResolver(options.queueUrls, options.env);
   const policy = checkRetryPolicy({ ...DEFAULT_BATCH_RETRY, ...options.batchRetry });
   const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigurationError('concurrency must be a whole number from 1 to 64');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new ConfigurationError('concurrency must be a whole number from 1 to 64');
 
   async function enqueueUnchecked(type: string, payload: unknown, enqueueOptions?: EnqueueOptions): Promise<EnqueueResult> {
     const message = prepareMessage(type, payload, enqueueOptions);
@@ -125,7 +142,10 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     return { messageId: result.MessageId ?? '', jobId: message.jobId, queueUrl, sequenceNumber: result.SequenceNumber };
   }
 
-  async function enqueueManyUnchecked(jobs: readonly UncheckedJobRequest[], manyOptions: EnqueueManyOptions = {}): Promise<EnqueueManyResult> {
+  async function enqueueManyUnchecked(
+    jobs: readonly UncheckedJobRequest[],
+    manyOptions: EnqueueManyOptions = {},
+  ): Promise<EnqueueManyResult> {
     const total = jobs.length;
     const entries: EnqueueManyEntry[] = Array.from({ length: total });
     let settled = 0;
@@ -160,8 +180,22 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
             for (const outcome of outcomes) {
               const message = prepared.get(outcome.key) as PreparedMessage;
               entries[outcome.key] = outcome.ok
-                ? { index: outcome.key, type: message.type, ok: true, jobId: message.jobId, messageId: outcome.messageId, attempts: outcome.attempts }
-                : { index: outcome.key, type: message.type, ok: false, jobId: message.jobId, error: outcome.error, attempts: outcome.attempts };
+                ? {
+                    index: outcome.key,
+                    type: message.type,
+                    ok: true,
+                    jobId: message.jobId,
+                    messageId: outcome.messageId,
+                    attempts: outcome.attempts,
+                  }
+                : {
+                    index: outcome.key,
+                    type: message.type,
+                    ok: false,
+                    jobId: message.jobId,
+                    error: outcome.error,
+                    attempts: outcome.attempts,
+                  };
             }
             progress(outcomes.length);
           },

@@ -50,7 +50,9 @@ export class MessageTooLargeError extends EnqueueError {
   /** The limit in bytes. */
   readonly limit: number;
   constructor(type: string, bytes: number, limit: number) {
-    super(`${type} message is ${bytes} bytes; SQS accepts at most ${limit} bytes (body + attributes): store the data elsewhere (S3) and enqueue a reference`);
+    super(
+      `${type} message is ${bytes} bytes; SQS accepts at most ${limit} bytes (body + attributes): store the data elsewhere (S3) and enqueue a reference`,
+    );
     this.bytes = bytes;
     this.limit = limit;
   }

@@ -122,7 +122,10 @@ export function isFifoQueueUrl(queueUrl: string): boolean {
 }
 
 /** The SendMessage fields for a prepared message on `queueUrl`; refuses options the queue kind forbids. */
-export function sendFields(message: PreparedMessage, queueUrl: string): {
+export function sendFields(
+  message: PreparedMessage,
+  queueUrl: string,
+): {
   MessageBody: string;
   DelaySeconds?: number;
   MessageGroupId?: string;
@@ -131,7 +134,9 @@ export function sendFields(message: PreparedMessage, queueUrl: string): {
   if (isFifoQueueUrl(queueUrl)) {
     if (message.groupId === undefined) throw new InvalidEnqueueOptionsError(`${message.type} goes to a FIFO queue: groupId is required`);
     if (message.delaySeconds !== undefined && message.delaySeconds > 0) {
-      throw new InvalidEnqueueOptionsError(`${message.type} goes to a FIFO queue: SQS has no per-message delay there (set the queue's delay)`);
+      throw new InvalidEnqueueOptionsError(
+        `${message.type} goes to a FIFO queue: SQS has no per-message delay there (set the queue's delay)`,
+      );
     }
     return { MessageBody: message.body, MessageGroupId: message.groupId, MessageDeduplicationId: message.deduplicationId ?? message.jobId };
   }

@@ -41,9 +41,11 @@ export interface PhysicalQueue {
  * The CDK stack (infra/job-queue.ts, `namePrefix` = `serverless-jobs-<stage>`) names its queues the same way.
  */
 export function physicalQueueName({ stage, queue, deadLetter = false, fifo = false }: PhysicalQueue): string {
-  if (!STAGE_PATTERN.test(stage)) throw new RangeError(`stage "${stage}" must be lower-case letters, digits and dashes, at most 16 characters`);
+  if (!STAGE_PATTERN.test(stage))
+    throw new RangeError(`stage "${stage}" must be lower-case letters, digits and dashes, at most 16 characters`);
   if (!QUEUE_PATTERN.test(queue)) throw new RangeError(`queue "${queue}" must be lower-case kebab-case, at most 40 characters`);
   const name = `${QUEUE_NAME_PREFIX}-${stage}-${queue}${deadLetter ? '-dlq' : ''}${fifo ? '.fifo' : ''}`;
-  if (name.length > MAX_QUEUE_NAME_LENGTH) throw new RangeError(`queue name "${name}" is longer than SQS's ${MAX_QUEUE_NAME_LENGTH} characters`);
+  if (name.length > MAX_QUEUE_NAME_LENGTH)
+    throw new RangeError(`queue name "${name}" is longer than SQS's ${MAX_QUEUE_NAME_LENGTH} characters`);
   return name;
 }

@@ -32,7 +32,8 @@ export function createQueueUrlResolver(
   const known = new Map<string, string>();
   for (const [queue, url] of Object.entries(queueUrls)) {
     if (url === undefined) continue;
-    if (!queueNames.includes(queue)) throw new ConfigurationError(`queueUrls.${queue}: no job uses queue "${queue}" (queues: ${queueNames.join(', ')})`);
+    if (!queueNames.includes(queue))
+      throw new ConfigurationError(`queueUrls.${queue}: no job uses queue "${queue}" (queues: ${queueNames.join(', ')})`);
     if (!isHttpUrl(url)) throw new ConfigurationError(`queueUrls.${queue} is not an http(s) URL: "${url}"`);
     known.set(queue, url);
   }

@@ -61,7 +61,8 @@ export function classifySesError(error: unknown): SesErrorVerdict {
   const status = typeof shape.$metadata?.httpStatusCode === 'number' ? shape.$metadata.httpStatusCode : undefined;
   if (SES_THROTTLING_NAMES.has(name) || status === 429) return { kind: 'retry', reason: 'throttled' };
   if (shape.$fault === 'server' || (status !== undefined && status >= 500)) return { kind: 'retry', reason: 'server_error' };
-  if (shape.$fault === 'client' || (status !== undefined && status >= 400 && status < 500)) return { kind: 'permanent', reason: 'rejected' };
+  if (shape.$fault === 'client' || (status !== undefined && status >= 400 && status < 500))
+    return { kind: 'permanent', reason: 'rejected' };
   return { kind: 'retry', reason: 'network' };
 }
 
@@ -183,7 +184,8 @@ function emailFromEnv(value: string | undefined): string {
 }
 
 const emailFrom = emailFromEnv(process.env.EMAIL_FROM);
-const outboxDir = process.env.EMAIL_OUTBOX_DIR === undefined || process.env.EMAIL_OUTBOX_DIR === '' ? undefined : process.env.EMAIL_OUTBOX_DIR;
+const outboxDir =
+  process.env.EMAIL_OUTBOX_DIR === undefined || process.env.EMAIL_OUTBOX_DIR === '' ? undefined : process.env.EMAIL_OUTBOX_DIR;
 
 let sesClient: SESv2Client | undefined;
 /** The module's one SES client, created on first use (local runs that write files never create it). */

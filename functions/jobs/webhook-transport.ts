@@ -162,7 +162,13 @@ export function createWebhookTransport(options: WebhookTransportOptions = {}): W
     }
 
     const started = performance.now();
-    const { status, retryAfter } = await exchange(request, { host: url.host, body, jobSignal: context.signal, timeoutMs, maxResponseBytes });
+    const { status, retryAfter } = await exchange(request, {
+      host: url.host,
+      body,
+      jobSignal: context.signal,
+      timeoutMs,
+      maxResponseBytes,
+    });
     const verdict = classifyResponse(status, retryAfter);
     context.logger.debug('webhook answered', { status, durationMs: Math.round(performance.now() - started) });
     if (verdict.kind === 'success') return;
@@ -208,7 +214,8 @@ function requestParts(payload: DeliverWebhookPayload): { headers: Record<string,
   let hasContentType = false;
   for (const [name, value] of Object.entries(payload.headers ?? {})) {
     const lower = name.toLowerCase();
-    if (REFUSED_HEADERS.has(lower)) throw new PermanentJobError(`webhook header ${lower} is not allowed (the transport frames the request)`);
+    if (REFUSED_HEADERS.has(lower))
+      throw new PermanentJobError(`webhook header ${lower} is not allowed (the transport frames the request)`);
     if (HEADERS_SET_BY_TRANSPORT.has(lower)) continue;
     if (lower === 'content-type') hasContentType = true;
     headers[name] = value;

@@ -32,7 +32,10 @@ export async function startEchoServer(
       if (path.startsWith('/bad/')) status = 400;
       else if (path.startsWith('/flaky/') && count === 1) status = 503;
       options.onRequest?.(path, status);
-      response.writeHead(status, status === 503 ? { 'retry-after': retryAfter, 'content-type': 'text/plain' } : { 'content-type': 'text/plain' });
+      response.writeHead(
+        status,
+        status === 503 ? { 'retry-after': retryAfter, 'content-type': 'text/plain' } : { 'content-type': 'text/plain' },
+      );
       response.end(status === 200 ? 'ok' : 'try again later');
     });
   });

@@ -137,7 +137,9 @@ function matches(tagSet: ReadonlySet<string>, where: TagFilter | undefined): boo
 export function printWarning(warning: ListenerWarning): void {
   switch (warning.kind) {
     case 'dropped':
-      console.warn(`!! DogStatsD: the Datadog extension would DROP this line (${warning.rejected.code}): ${warning.rejected.reason}\n   ${warning.rejected.line}`);
+      console.warn(
+        `!! DogStatsD: the Datadog extension would DROP this line (${warning.rejected.code}): ${warning.rejected.reason}\n   ${warning.rejected.line}`,
+      );
       break;
     case 'not_distribution':
       console.warn(
@@ -172,9 +174,15 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
     const onError = (error: Error): void => {
       socket.close();
       if (hasErrorCode(error, 'EADDRINUSE')) {
-        reject(new PortInUseError('The DogStatsD listener', 'udp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_DOGSTATSD_PORT', { cause: error }));
+        reject(
+          new PortInUseError('The DogStatsD listener', 'udp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_DOGSTATSD_PORT', {
+            cause: error,
+          }),
+        );
       } else {
-        reject(new ListenError(`The DogStatsD listener cannot bind UDP ${LOCAL_HOST}:${requestedPort}: ${error.message}`, { cause: error }));
+        reject(
+          new ListenError(`The DogStatsD listener cannot bind UDP ${LOCAL_HOST}:${requestedPort}: ${error.message}`, { cause: error }),
+        );
       }
     };
     socket.once('error', onError);

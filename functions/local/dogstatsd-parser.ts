@@ -191,7 +191,8 @@ export function parseLine(line: string, options: ParseOptions = {}): LineResult 
   const valueTexts = values.split(':');
   const first = valueTexts[0] ?? '';
   const value = parseRustF64(first);
-  if (value === undefined) return reject(line, 'invalid_value', `value "${first}" is not a number to Rust's f64 parser: the extension drops the line`);
+  if (value === undefined)
+    return reject(line, 'invalid_value', `value "${first}" is not a number to Rust's f64 parser: the extension drops the line`);
   if (valueTexts.length > 1) notes.push(`${valueTexts.length} values on one line: the extension keeps only the first (${first})`);
   if (!Number.isFinite(value)) notes.push(`value ${first} is not finite`);
 
@@ -301,7 +302,10 @@ export function parseDatagram(datagram: Buffer | string, options: ParseOptions =
       if (partial.ok) {
         metrics.push({
           ...partial.metric,
-          notes: [...partial.metric.notes, `cut at the ${bufferBytes}-byte buffer: the extension records this partial line (sent as "${fullLine}")`],
+          notes: [
+            ...partial.metric.notes,
+            `cut at the ${bufferBytes}-byte buffer: the extension records this partial line (sent as "${fullLine}")`,
+          ],
         });
         rejected.push({
           line: fullLine,

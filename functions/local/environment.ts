@@ -196,7 +196,12 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       ...(options.onMetricWarning ? { onWarning: options.onMetricWarning } : {}),
     });
     cleanups.push(() => listener.close());
-    const dynamodb = await startLocalDynamoDb({ port: options.dynamodbPort ?? 0, region, credentials: LOCAL_CREDENTIALS, portEnvVar: 'LOCAL_DYNAMODB_PORT' });
+    const dynamodb = await startLocalDynamoDb({
+      port: options.dynamodbPort ?? 0,
+      region,
+      credentials: LOCAL_CREDENTIALS,
+      portEnvVar: 'LOCAL_DYNAMODB_PORT',
+    });
     cleanups.push(() => dynamodb.close());
 
     // The servers first, so a taken port is reported at once; a synth error closes them again.
@@ -254,7 +259,10 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
     };
 
-    const stats = new Map<string, { queue: string; invocations: number; coldStarts: number; failed: number; timeouts: number; lastError: string | undefined }>();
+    const stats = new Map<
+      string,
+      { queue: string; invocations: number; coldStarts: number; failed: number; timeouts: number; lastError: string | undefined }
+    >();
     const onInvocation = (report: InvocationReport): void => {
       const entry = stats.get(report.functionName);
       if (entry !== undefined) {
@@ -282,11 +290,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
           notice(`event source ${mapping.logicalId} is disabled in the template: ${fn.functionName} does not poll ${queue.name}`);
           continue;
         }
-        if (mapping.hasFilterCriteria) notice(`event source ${mapping.logicalId} has FilterCriteria, which the local environment does not apply`);
+        if (mapping.hasFilterCriteria)
+          notice(`event source ${mapping.logicalId} has FilterCriteria, which the local environment does not apply`);
         const { variables, unresolved } = resolveEnvironment(fn, resolveContext);
         for (const problem of unresolved) notice(`${fn.functionName}: variable ${problem}; it is left out locally`);
         // The local listener is the DogStatsD target; NODE_OPTIONS does not apply to a thread.
-        const functionEnv = Object.fromEntries(Object.entries(variables).filter(([key]) => key !== 'DD_DOGSTATSD_URL' && key !== 'NODE_OPTIONS'));
+        const functionEnv = Object.fromEntries(
+          Object.entries(variables).filter(([key]) => key !== 'DD_DOGSTATSD_URL' && key !== 'NODE_OPTIONS'),
+        );
         const env: Record<string, string> = {
           ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
           ...(process.env.LANG ? { LANG: process.env.LANG } : {}),

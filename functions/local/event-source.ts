@@ -228,7 +228,8 @@ export function startEventSource(options: EventSourceOptions): EventSource {
           }),
         );
         deleted += output.Successful?.length ?? 0;
-        for (const failure of output.Failed ?? []) onError(fn.functionName, new Error(`delete failed: ${failure.Code}: ${failure.Message}`));
+        for (const failure of output.Failed ?? [])
+          onError(fn.functionName, new Error(`delete failed: ${failure.Code}: ${failure.Message}`));
       } catch (error) {
         onError(fn.functionName, error as Error);
       }
@@ -318,7 +319,15 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       }
     } catch (error) {
       const message = error instanceof SandboxInitError ? error.message : String(error);
-      report({ status: 'init_error', failedIds: messageIds, deleted: 0, durationMs: 0, coldStart: true, initMs: undefined, error: message });
+      report({
+        status: 'init_error',
+        failedIds: messageIds,
+        deleted: 0,
+        durationMs: 0,
+        coldStart: true,
+        initMs: undefined,
+        error: message,
+      });
       return;
     }
     const { sandbox, coldStart } = acquired;
@@ -344,14 +353,26 @@ export function startEventSource(options: EventSourceOptions): EventSource {
         }
         const done = messages.filter((message) => !verdict.ids.has(message.MessageId ?? ''));
         const deleted = await deleteRecords(done);
-        report({ status: verdict.ids.size === 0 ? 'success' : 'partial', failedIds: [...verdict.ids], deleted, error: undefined, ...common });
+        report({
+          status: verdict.ids.size === 0 ? 'success' : 'partial',
+          failedIds: [...verdict.ids],
+          deleted,
+          error: undefined,
+          ...common,
+        });
         return;
       }
       case 'error':
         report({ status: 'error', failedIds: messageIds, deleted: 0, error: `${outcome.error.name}: ${outcome.error.message}`, ...common });
         return;
       case 'timeout':
-        report({ status: 'timeout', failedIds: messageIds, deleted: 0, error: `Task timed out after ${fn.timeoutSeconds} seconds`, ...common });
+        report({
+          status: 'timeout',
+          failedIds: messageIds,
+          deleted: 0,
+          error: `Task timed out after ${fn.timeoutSeconds} seconds`,
+          ...common,
+        });
         return;
       case 'crash':
         report({ status: 'crash', failedIds: messageIds, deleted: 0, error: `${outcome.error.name}: ${outcome.error.message}`, ...common });

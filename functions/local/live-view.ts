@@ -54,11 +54,7 @@ function time(): string {
 
 function describe(report: InvocationReport): string {
   const shortName = report.functionName.replace(/^serverless-jobs-[a-z0-9-]+?-(?=[a-z0-9-]+-worker$)/, '');
-  const parts = [
-    `${time()} ${shortName}`,
-    report.status,
-    `${report.messageIds.length} record${report.messageIds.length === 1 ? '' : 's'}`,
-  ];
+  const parts = [`${time()} ${shortName}`, report.status, `${report.messageIds.length} record${report.messageIds.length === 1 ? '' : 's'}`];
   if (report.failedIds.length > 0 && report.status === 'partial') parts.push(`${report.failedIds.length} to retry`);
   parts.push(`${report.deleted} deleted`, ms(report.durationMs));
   if (report.coldStart) parts.push(`cold start (init ${ms(report.initMs)})`);

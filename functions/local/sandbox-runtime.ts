@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   }
   const exported = module[data.exportName];
   if (typeof exported !== 'function') {
-    post({ type: 'init-error', error: { name: 'Runtime.HandlerNotFound', message: `${data.entryUrl} has no function export "${data.exportName}"` } });
+    post({
+      type: 'init-error',
+      error: { name: 'Runtime.HandlerNotFound', message: `${data.entryUrl} has no function export "${data.exportName}"` },
+    });
     return;
   }
   const handler = exported as Handler;

@@ -93,7 +93,9 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
   } catch (error) {
     await app.close().catch(() => undefined);
     if (hasErrorCode(error, 'EADDRINUSE')) {
-      throw new PortInUseError('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_SQS_PORT', { cause: error });
+      throw new PortInUseError('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_SQS_PORT', {
+        cause: error,
+      });
     }
     throw new ListenError(`The local SQS endpoint cannot listen on ${LOCAL_HOST}:${requestedPort}: ${(error as Error).message}`, {
       cause: error,

@@ -136,7 +136,8 @@ function referencedId(value: unknown, where: string): { id: string; attribute: s
   if (isObject(value)) {
     if (typeof value.Ref === 'string') return { id: value.Ref, attribute: undefined };
     const getAtt = value['Fn::GetAtt'];
-    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string' && typeof getAtt[1] === 'string') return { id: getAtt[0], attribute: getAtt[1] };
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string' && typeof getAtt[1] === 'string')
+      return { id: getAtt[0], attribute: getAtt[1] };
     if (typeof getAtt === 'string' && getAtt.includes('.')) {
       const [id = '', ...rest] = getAtt.split('.');
       return { id, attribute: rest.join('.') };
@@ -153,7 +154,8 @@ function localQueueName(logicalId: string, fifo: boolean): string {
 function readQueue(logicalId: string, properties: Json, metadata: Json): TemplateQueue {
   const where = `queue ${logicalId}`;
   const fifo = properties.FifoQueue !== undefined && scalarString(properties.FifoQueue, `${where} FifoQueue`) === 'true';
-  const queueName = properties.QueueName === undefined ? localQueueName(logicalId, fifo) : scalarString(properties.QueueName, `${where} QueueName`);
+  const queueName =
+    properties.QueueName === undefined ? localQueueName(logicalId, fifo) : scalarString(properties.QueueName, `${where} QueueName`);
   const attributes: Record<string, string> = {};
   for (const key of QUEUE_ATTRIBUTE_PROPERTIES) {
     if (properties[key] !== undefined) attributes[key] = scalarString(properties[key], `${where} ${key}`);
@@ -164,7 +166,10 @@ function readQueue(logicalId: string, properties: Json, metadata: Json): Templat
     const parsed: unknown = typeof policy === 'string' ? JSON.parse(policy) : policy;
     if (!isObject(parsed)) throw new TemplateError(`${where} RedrivePolicy must be an object`);
     const target = referencedId(parsed.deadLetterTargetArn, `${where} RedrivePolicy.deadLetterTargetArn`);
-    redrive = { deadLetterLogicalId: target.id, maxReceiveCount: wholeNumber(parsed.maxReceiveCount, `${where} RedrivePolicy.maxReceiveCount`) };
+    redrive = {
+      deadLetterLogicalId: target.id,
+      maxReceiveCount: wholeNumber(parsed.maxReceiveCount, `${where} RedrivePolicy.maxReceiveCount`),
+    };
   }
   return { logicalId, queueName, fifo, attributes, redrive, redriveAllowPolicy: properties.RedriveAllowPolicy, metadata };
 }
@@ -216,10 +221,14 @@ function readMapping(logicalId: string, properties: Json, resources: Json): Temp
     functionLogicalId: target.id,
     batchSize: properties.BatchSize === undefined ? SQS_DEFAULT_BATCH_SIZE : wholeNumber(properties.BatchSize, `${where} BatchSize`),
     maximumBatchingWindowSeconds:
-      properties.MaximumBatchingWindowInSeconds === undefined ? 0 : wholeNumber(properties.MaximumBatchingWindowInSeconds, `${where} MaximumBatchingWindowInSeconds`),
+      properties.MaximumBatchingWindowInSeconds === undefined
+        ? 0
+        : wholeNumber(properties.MaximumBatchingWindowInSeconds, `${where} MaximumBatchingWindowInSeconds`),
     reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
     maximumConcurrency:
-      scaling.MaximumConcurrency === undefined ? undefined : wholeNumber(scaling.MaximumConcurrency, `${where} ScalingConfig.MaximumConcurrency`),
+      scaling.MaximumConcurrency === undefined
+        ? undefined
+        : wholeNumber(scaling.MaximumConcurrency, `${where} ScalingConfig.MaximumConcurrency`),
     enabled: properties.Enabled === undefined || scalarString(properties.Enabled, `${where} Enabled`) === 'true',
     hasFilterCriteria: properties.FilterCriteria !== undefined,
   };
@@ -260,12 +269,16 @@ export function readTemplate(template: unknown): StackModel {
   const functionIds = new Set(functions.map((fn) => fn.logicalId));
   for (const queue of queues) {
     if (queue.redrive !== undefined && !queueIds.has(queue.redrive.deadLetterLogicalId)) {
-      throw new TemplateError(`queue ${queue.logicalId} redrives to ${queue.redrive.deadLetterLogicalId}, which is not a queue of this template`);
+      throw new TemplateError(
+        `queue ${queue.logicalId} redrives to ${queue.redrive.deadLetterLogicalId}, which is not a queue of this template`,
+      );
     }
   }
   for (const mapping of mappings) {
     if (!functionIds.has(mapping.functionLogicalId)) {
-      throw new TemplateError(`event source mapping ${mapping.logicalId} targets ${mapping.functionLogicalId}, which is not a function of this template`);
+      throw new TemplateError(
+        `event source mapping ${mapping.logicalId} targets ${mapping.functionLogicalId}, which is not a function of this template`,
+      );
     }
   }
   const names = new Set<string>();
@@ -361,7 +374,10 @@ function resolveRef(id: string, attribute: string | undefined, context: ResolveC
 }
 
 /** A function's environment resolved locally; variables that cannot be resolved are listed, not guessed. */
-export function resolveEnvironment(fn: TemplateFunction, context: ResolveContext): { variables: Record<string, string>; unresolved: string[] } {
+export function resolveEnvironment(
+  fn: TemplateFunction,
+  context: ResolveContext,
+): { variables: Record<string, string>; unresolved: string[] } {
   const variables: Record<string, string> = {};
   const unresolved: string[] = [];
   for (const [key, value] of Object.entries(fn.environment)) {
@@ -388,7 +404,11 @@ export function resolveDeep(value: unknown, context: ResolveContext): unknown {
  * The SQS attributes CreateQueue gets for a template queue: its literal attributes, the RedrivePolicy pointing
  * at the local DLQ's ARN, and the RedriveAllowPolicy with its intrinsics resolved.
  */
-export function createQueueAttributes(queue: TemplateQueue, arnOf: (logicalId: string) => string, context: ResolveContext): Record<string, string> {
+export function createQueueAttributes(
+  queue: TemplateQueue,
+  arnOf: (logicalId: string) => string,
+  context: ResolveContext,
+): Record<string, string> {
   const attributes: Record<string, string> = { ...queue.attributes };
   if (queue.redriveAllowPolicy !== undefined) {
     const policy = resolveDeep(queue.redriveAllowPolicy, context);
@@ -433,7 +453,8 @@ export async function createLocalQueues(
       new CreateQueueCommand({ QueueName: queue.queueName, Attributes: createQueueAttributes(queue, arnOf, resolveContext) }),
     );
     const url = server.queueUrl(queue.queueName);
-    if (output.QueueUrl !== url) throw new TemplateError(`the local server returned ${output.QueueUrl} for ${queue.queueName}, expected ${url}`);
+    if (output.QueueUrl !== url)
+      throw new TemplateError(`the local server returned ${output.QueueUrl} for ${queue.queueName}, expected ${url}`);
     created.set(queue.logicalId, { logicalId: queue.logicalId, name: queue.queueName, url, arn: server.queueArn(queue.queueName) });
   }
   return created;

@@ -11,4 +11,3 @@ export const DEAD_LETTER_ATTRIBUTE = {
   sourceQueue: 'sourceQueue',
   failedAt: 'failedAt',
 } as const;
-

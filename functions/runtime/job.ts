@@ -100,7 +100,11 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
   if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
     throw new ConfigurationError(`job "${options.type}": retry.maxAttempts must be a whole number >= 1`);
   }
-  if (!(retry.baseDelaySeconds >= 0) || !(retry.maxDelaySeconds >= retry.baseDelaySeconds) || retry.maxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+  if (
+    !(retry.baseDelaySeconds >= 0) ||
+    !(retry.maxDelaySeconds >= retry.baseDelaySeconds) ||
+    retry.maxDelaySeconds > MAX_VISIBILITY_SECONDS
+  ) {
     throw new ConfigurationError(
       `job "${options.type}": retry delays need 0 <= baseDelaySeconds <= maxDelaySeconds <= ${MAX_VISIBILITY_SECONDS}`,
     );

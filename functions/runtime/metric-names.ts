@@ -49,13 +49,7 @@ export const OUTCOMES = ['success', 'retry', 'dead', 'duplicate'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Why a record went to the dead-letter queue. */
-export const DEAD_REASONS = [
-  'invalid_json',
-  'unknown_type',
-  'invalid_payload',
-  'permanent_error',
-  'retries_exhausted',
-] as const;
+export const DEAD_REASONS = ['invalid_json', 'unknown_type', 'invalid_payload', 'permanent_error', 'retries_exhausted'] as const;
 /** Why a record went to the dead-letter queue. */
 export type DeadReason = (typeof DEAD_REASONS)[number];
 

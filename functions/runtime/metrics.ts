@@ -45,7 +45,10 @@ export function liveStatsdClients(): number {
 
 /** Removes characters that would break a DogStatsD line out of a tag value, and lower-cases it. */
 export function sanitizeTagValue(value: string): string {
-  return value.replace(/[|,#\n\r:@\s]+/g, '_').slice(0, 200).toLowerCase();
+  return value
+    .replace(/[|,#\n\r:@\s]+/g, '_')
+    .slice(0, 200)
+    .toLowerCase();
 }
 
 /** Options of {@link createMetrics}; read once at module load. */
@@ -354,7 +357,8 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
       const lines = linesFor(record.jobType, record.queue, record.outcome, record.reason);
       append(lines.processed, lines.processedBytes);
       appendValue(METRIC.duration, Math.round(record.durationMs * 1000) / 1000, lines.suffix, lines.suffixBytes);
-      if (record.queueLatencyMs !== undefined) appendValue(METRIC.queueLatency, Math.max(0, record.queueLatencyMs), lines.suffix, lines.suffixBytes);
+      if (record.queueLatencyMs !== undefined)
+        appendValue(METRIC.queueLatency, Math.max(0, record.queueLatencyMs), lines.suffix, lines.suffixBytes);
     },
     recordRuntime() {
       // The same figure as process.memoryUsage().heapUsed, without its read of /proc.

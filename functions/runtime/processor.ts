@@ -236,25 +236,50 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     try {
       parsed = JSON.parse(record.body);
     } catch (error) {
-      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not JSON: ${(error as Error).message}`) };
+      return {
+        outcome: 'dead',
+        reason: 'invalid_json',
+        jobType: UNKNOWN_JOB_TYPE,
+        error: new InvalidMessageError(`body is not JSON: ${(error as Error).message}`),
+      };
     }
     const message = readEnvelope(parsed);
     if (typeof message === 'string') {
-      return { outcome: 'dead', reason: 'invalid_json', jobType: UNKNOWN_JOB_TYPE, error: new InvalidMessageError(`body is not a job message {type, payload}: ${message}`) };
+      return {
+        outcome: 'dead',
+        reason: 'invalid_json',
+        jobType: UNKNOWN_JOB_TYPE,
+        error: new InvalidMessageError(`body is not a job message {type, payload}: ${message}`),
+      };
     }
     const job = findJob(message.type);
     if (!job) {
-      return { outcome: 'dead', reason: 'unknown_type', jobType: UNKNOWN_JOB_TYPE, error: new UnknownJobTypeError(`unknown job type "${message.type.slice(0, 64)}"`) };
+      return {
+        outcome: 'dead',
+        reason: 'unknown_type',
+        jobType: UNKNOWN_JOB_TYPE,
+        error: new UnknownJobTypeError(`unknown job type "${message.type.slice(0, 64)}"`),
+      };
     }
     const payload = job.schema.safeParse(message.payload);
     if (!payload.success) {
-      return { outcome: 'dead', reason: 'invalid_payload', jobType: job.type, error: new InvalidPayloadError(`invalid ${job.type} payload: ${summarizeIssues(payload.error.issues)}`) };
+      return {
+        outcome: 'dead',
+        reason: 'invalid_payload',
+        jobType: job.type,
+        error: new InvalidPayloadError(`invalid ${job.type} payload: ${summarizeIssues(payload.error.issues)}`),
+      };
     }
 
     // Built on first use: most jobs that succeed never log.
     let boundLogger: Logger | undefined;
     const logger = (): Logger =>
-      (boundLogger ??= bindLogger({ jobType: job.type, messageId: record.messageId, receiveCount: attempt, requestId: context.awsRequestId }));
+      (boundLogger ??= bindLogger({
+        jobType: job.type,
+        messageId: record.messageId,
+        receiveCount: attempt,
+        requestId: context.awsRequestId,
+      }));
     const jobId = message.jobId;
 
     let idempotencyKey: string | undefined;
@@ -306,9 +331,11 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
       }
       if (idempotencyKey !== undefined && idempotencyStore) {
         // The side effect happened: a failure to record it must not turn into a retry that repeats it.
-        await idempotencyStore.complete(idempotencyKey, job.idempotency?.ttlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS).catch((error: unknown) => {
-          logger().error('could not record the job as completed', { error });
-        });
+        await idempotencyStore
+          .complete(idempotencyKey, job.idempotency?.ttlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS)
+          .catch((error: unknown) => {
+            logger().error('could not record the job as completed', { error });
+          });
       }
       return { outcome: 'success', jobType: job.type };
     } catch (error) {

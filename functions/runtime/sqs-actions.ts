@@ -124,17 +124,20 @@ export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLe
  * still reported as failed and comes back after the queue's visibility timeout instead.
  */
 export function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
-  return sendInBatches(entries, () => 1, ({ sdk, client }, batch) =>
-    client.send(
-      new sdk.ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: batch.map((entry, index) => ({
-          Id: String(index),
-          ReceiptHandle: entry.receiptHandle,
-          VisibilityTimeout: entry.visibilityTimeoutSeconds,
-        })),
-      }),
-    ),
+  return sendInBatches(
+    entries,
+    () => 1,
+    ({ sdk, client }, batch) =>
+      client.send(
+        new sdk.ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((entry, index) => ({
+            Id: String(index),
+            ReceiptHandle: entry.receiptHandle,
+            VisibilityTimeout: entry.visibilityTimeoutSeconds,
+          })),
+        }),
+      ),
   );
 }
 

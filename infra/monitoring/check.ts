@@ -67,11 +67,13 @@ export function metricProblems(node: MetricQueryNode): string[] {
   const problems: string[] = [];
   const keys = [...node.filters.map((f) => f.key).filter((k) => k !== '*'), ...node.groupBy];
   if (WORKER_METRICS.has(node.metric)) {
-    for (const key of keys) if (!WORKER_TAG_KEYS.has(key)) problems.push(`tag key "${key}" on ${node.metric} is not one of the worker's TAG keys`);
+    for (const key of keys)
+      if (!WORKER_TAG_KEYS.has(key)) problems.push(`tag key "${key}" on ${node.metric} is not one of the worker's TAG keys`);
     return problems;
   }
   const integration = findIntegrationMetric(node.metric);
-  if (integration === undefined) return [`metric "${node.metric}" is neither emitted by the worker (METRIC) nor in the integration allow-list`];
+  if (integration === undefined)
+    return [`metric "${node.metric}" is neither emitted by the worker (METRIC) nor in the integration allow-list`];
   if (!node.filters.some((f) => f.key === integration.resourceTag && f.value !== undefined && !f.negated)) {
     problems.push(`${node.metric} must be selected by ${integration.resourceTag}:<name>, or it mixes in other resources`);
   }
@@ -113,10 +115,12 @@ export function checkMonitors(monitors: readonly MonitorSpec[]): string[] {
       continue;
     }
     const t = m.definition.options.thresholds;
-    if (parsed.threshold !== t.critical) problems.push(`${where}: query threshold ${parsed.threshold} differs from thresholds.critical ${t.critical}`);
+    if (parsed.threshold !== t.critical)
+      problems.push(`${where}: query threshold ${parsed.threshold} differs from thresholds.critical ${t.critical}`);
     if (t.warning !== undefined) {
       const above = parsed.comparator === '>' || parsed.comparator === '>=';
-      if (above ? t.warning >= t.critical : t.warning <= t.critical) problems.push(`${where}: warning ${t.warning} is not on the safe side of critical ${t.critical}`);
+      if (above ? t.warning >= t.critical : t.warning <= t.critical)
+        problems.push(`${where}: warning ${t.warning} is not on the safe side of critical ${t.critical}`);
     }
     if (!m.definition.message.includes(`#runbook-${m.kind}`)) problems.push(`${where}: message does not link #runbook-${m.kind}`);
   }

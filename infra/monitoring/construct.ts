@@ -51,7 +51,10 @@ export class DatadogMonitoring extends Construct {
     for (const spec of this.definitions.monitors) {
       monitors.set(
         spec.key,
-        new CfnResource(this, `Monitor-${spec.key}`, { type: DATADOG_MONITOR_TYPE, properties: { ...toCfnMonitorProperties(spec.definition) } }),
+        new CfnResource(this, `Monitor-${spec.key}`, {
+          type: DATADOG_MONITOR_TYPE,
+          properties: { ...toCfnMonitorProperties(spec.definition) },
+        }),
       );
     }
     this.monitors = monitors;
@@ -149,7 +152,12 @@ export function addDatadogMonitoring(scope: Construct, props: AddDatadogMonitori
   const options: MonitoringOptions = {
     ...props.options,
     ...(props.options?.notify === undefined && typeof notify === 'string' && notify !== ''
-      ? { notify: notify.split(',').map((h) => h.trim()).filter((h) => h !== '') }
+      ? {
+          notify: notify
+            .split(',')
+            .map((h) => h.trim())
+            .filter((h) => h !== ''),
+        }
       : {}),
     ...(props.options?.runbookUrl === undefined && typeof runbookUrl === 'string' && runbookUrl !== '' ? { runbookUrl } : {}),
   };

@@ -113,7 +113,11 @@ function note(content: string): Widget<NoteWidgetDefinition> {
   return { definition: { type: 'note', content, background_color: 'yellow', font_size: '14', text_align: 'left', show_tick: false } };
 }
 
-function group(title: string, widgets: readonly Widget<LeafWidgetDefinition>[], color: GroupWidgetDefinition['background_color']): Widget<GroupWidgetDefinition> {
+function group(
+  title: string,
+  widgets: readonly Widget<LeafWidgetDefinition>[],
+  color: GroupWidgetDefinition['background_color'],
+): Widget<GroupWidgetDefinition> {
   return { definition: { type: 'group', title, layout_type: 'ordered', show_title: true, background_color: color, widgets } };
 }
 
@@ -133,7 +137,12 @@ function queueGroup(target: MonitoringTarget, queue: MonitoredQueue, options: Re
     [
       queryValue('DLQ depth (messages)', [q('dlq', aws.dlqVisible)], 'last', { formula: 'dlq' }, t.dlqMessages.critical),
       queryValue('Oldest message age (s)', [q('age', aws.sourceOldestAge)], 'last', { formula: 'age' }, age.critical),
-      timeseries('Throughput by outcome, all job types', [q('processed', processedCount(all, [TAG.outcome]))], [{ formula: 'processed' }], 'bars'),
+      timeseries(
+        'Throughput by outcome, all job types',
+        [q('processed', processedCount(all, [TAG.outcome]))],
+        [{ formula: 'processed' }],
+        'bars',
+      ),
       timeseries(
         'Queue depth: source and DLQ (messages)',
         [q('source', aws.sourceVisible), q('dlq', aws.dlqVisible)],
@@ -192,7 +201,7 @@ function sandboxGroup(target: MonitoringTarget, queue: MonitoredQueue, options: 
       note(
         [
           'One point per invocation, from each warm sandbox. **Healthy:** flat lines, a step at cold start.',
-          '**Leak (the seed\'s signature):** heap, rss or open fds climbing invocation after invocation until the sandbox is',
+          "**Leak (the seed's signature):** heap, rss or open fds climbing invocation after invocation until the sandbox is",
           `recycled or killed ("signal: killed", see out-of-memory kills). Runbook: [heap](${options.runbookUrl}#${runbookAnchor('heap-growth')}),`,
           `[open fds](${options.runbookUrl}#${runbookAnchor('open-fds-growth')}).`,
         ].join(' '),
@@ -241,19 +250,19 @@ function sandboxGroup(target: MonitoringTarget, queue: MonitoredQueue, options: 
   );
 }
 
-function jobTypeGroup(target: MonitoringTarget, queue: MonitoredQueue, jobType: string, options: ResolvedMonitoringOptions): Widget<GroupWidgetDefinition> {
+function jobTypeGroup(
+  target: MonitoringTarget,
+  queue: MonitoredQueue,
+  jobType: string,
+  options: ResolvedMonitoringOptions,
+): Widget<GroupWidgetDefinition> {
   const scopeAll = recordScope(target, queue, jobType);
   const { deadRatio, retryRatio } = ratioThresholds(options, jobType);
   const latency = options.thresholds.queueLatencyP95Ms;
   return group(
     `Job ${jobType} (queue ${queue.queue})`,
     [
-      timeseries(
-        'Throughput by outcome',
-        [q('processed', processedCount(scopeAll, [TAG.outcome]))],
-        [{ formula: 'processed' }],
-        'bars',
-      ),
+      timeseries('Throughput by outcome', [q('processed', processedCount(scopeAll, [TAG.outcome]))], [{ formula: 'processed' }], 'bars'),
       timeseries(
         'Failure ratio: dead and retried / processed',
         [
@@ -270,7 +279,11 @@ function jobTypeGroup(target: MonitoringTarget, queue: MonitoredQueue, jobType: 
       ),
       timeseries(
         'Job duration p50 / p95 / p99 (ms)',
-        [q('p50', percentile(METRIC.duration, 50, scopeAll)), q('p95', percentile(METRIC.duration, 95, scopeAll)), q('p99', percentile(METRIC.duration, 99, scopeAll))],
+        [
+          q('p50', percentile(METRIC.duration, 50, scopeAll)),
+          q('p95', percentile(METRIC.duration, 95, scopeAll)),
+          q('p99', percentile(METRIC.duration, 99, scopeAll)),
+        ],
         [
           { formula: 'p50', alias: 'p50' },
           { formula: 'p95', alias: 'p95' },
@@ -292,11 +305,10 @@ function jobTypeGroup(target: MonitoringTarget, queue: MonitoredQueue, jobType: 
         'line',
         thresholdMarkers('queue p95', latency),
       ),
-      toplist(
-        'Dead letters by reason',
-        q('dead', processedCount(recordScope(target, queue, jobType, 'dead'), [TAG.reason])),
-        { formula: 'dead', limit: { count: 10, order: 'desc' } },
-      ),
+      toplist('Dead letters by reason', q('dead', processedCount(recordScope(target, queue, jobType, 'dead'), [TAG.reason])), {
+        formula: 'dead',
+        limit: { count: 10, order: 'desc' },
+      }),
     ],
     'vivid_green',
   );

@@ -29,7 +29,9 @@ export function buildMonitoring(target: MonitoringTarget, options: MonitoringOpt
   const jobTypes = new Set(target.queues.flatMap((q) => q.jobTypes));
   for (const jobType of Object.keys(resolved.jobTypeThresholds)) {
     if (!jobTypes.has(jobType)) {
-      throw new ConfigurationError(`monitoring: jobTypeThresholds names "${jobType}", which no queue carries (known: ${[...jobTypes].join(', ')})`);
+      throw new ConfigurationError(
+        `monitoring: jobTypeThresholds names "${jobType}", which no queue carries (known: ${[...jobTypes].join(', ')})`,
+      );
     }
   }
   const dashboard = buildDashboard(target, resolved);

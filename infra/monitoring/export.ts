@@ -87,12 +87,23 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const options: MonitoringOptions = {
-    ...(values.notify === undefined ? {} : { notify: values.notify.split(',').map((h) => h.trim()).filter((h) => h !== '') }),
+    ...(values.notify === undefined
+      ? {}
+      : {
+          notify: values.notify
+            .split(',')
+            .map((h) => h.trim())
+            .filter((h) => h !== ''),
+        }),
     ...(values['runbook-url'] === undefined ? {} : { runbookUrl: values['runbook-url'] }),
   };
-  if (values.service !== undefined && !values['from-catalog']) throw new ConfigurationError('--service applies to --from-catalog only (the stack sets DD_SERVICE itself)');
+  if (values.service !== undefined && !values['from-catalog'])
+    throw new ConfigurationError('--service applies to --from-catalog only (the stack sets DD_SERVICE itself)');
   const definitions = values['from-catalog']
-    ? buildMonitoring(targetFromCatalog({ env: values.stage, ...(values.service === undefined ? {} : { service: values.service }) }), options)
+    ? buildMonitoring(
+        targetFromCatalog({ env: values.stage, ...(values.service === undefined ? {} : { service: values.service }) }),
+        options,
+      )
     : await definitionsFromStack(values.stage, options);
   if (values.out === undefined) {
     process.stdout.write(`${JSON.stringify(toExport(definitions), null, 2)}\n`);

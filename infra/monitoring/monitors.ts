@@ -73,7 +73,12 @@ function message(ctx: Context, kind: MonitorKind, jobType: string | undefined, e
 }
 
 function tags(ctx: Context, kind: MonitorKind, jobType: string | undefined): string[] {
-  const out = [`${TAG.service}:${ctx.target.service}`, `${TAG.env}:${ctx.target.env}`, `${TAG.queue}:${ctx.queue.queue}`, `monitor:${kind}`];
+  const out = [
+    `${TAG.service}:${ctx.target.service}`,
+    `${TAG.env}:${ctx.target.env}`,
+    `${TAG.queue}:${ctx.queue.queue}`,
+    `monitor:${kind}`,
+  ];
   if (jobType !== undefined) out.push(`${TAG.jobType}:${jobType}`);
   return [...out, ...ctx.options.monitorTags];
 }
@@ -140,7 +145,11 @@ export function queueOldestMessageThreshold(queue: MonitoredQueue, options: Reso
   const configured = options.thresholds.oldestMessageAgeSeconds;
   const own = queue.oldestMessageAgeAlarmSeconds;
   const base: AboveThreshold =
-    own === undefined ? configured : configured.warning !== undefined && configured.warning < own ? { critical: own, warning: configured.warning } : { critical: own };
+    own === undefined
+      ? configured
+      : configured.warning !== undefined && configured.warning < own
+        ? { critical: own, warning: configured.warning }
+        : { critical: own };
   return oldestMessageThreshold(base, queue.retryWindowSeconds);
 }
 

@@ -96,7 +96,8 @@ function checkThreshold(name: string, ratio: boolean, value: AboveThreshold): Ab
   if (typeof critical !== 'number' || !Number.isFinite(critical) || critical < 0) {
     throw new ConfigurationError(`monitoring: ${name}.critical must be a number >= 0, got ${String(critical)}`);
   }
-  if (ratio && critical >= 1) throw new ConfigurationError(`monitoring: ${name}.critical is a share of records and must be below 1, got ${critical}`);
+  if (ratio && critical >= 1)
+    throw new ConfigurationError(`monitoring: ${name}.critical is a share of records and must be below 1, got ${critical}`);
   if (warning !== undefined) {
     if (typeof warning !== 'number' || !Number.isFinite(warning) || warning < 0) {
       throw new ConfigurationError(`monitoring: ${name}.warning must be a number >= 0, got ${String(warning)}`);
@@ -117,7 +118,9 @@ function checkThresholds(prefix: string, partial: Partial<MonitoringThresholds>,
   }
   const resolved = out as unknown as MonitoringThresholds;
   if (resolved.dlqOldestMessageAgeSeconds.critical >= MAX_RETENTION_SECONDS) {
-    throw new ConfigurationError('monitoring: dlqOldestMessageAgeSeconds.critical must be below the 14-day maximum retention, or dead letters expire before it alerts');
+    throw new ConfigurationError(
+      'monitoring: dlqOldestMessageAgeSeconds.critical must be below the 14-day maximum retention, or dead letters expire before it alerts',
+    );
   }
   return resolved;
 }
@@ -140,11 +143,14 @@ export function resolveMonitoringOptions(options: MonitoringOptions = {}): Resol
   }
   const silence = options.workerSilenceMinutes ?? 60;
   if (silence !== false && (!Number.isInteger(silence) || silence < 30 || silence > 1_440)) {
-    throw new ConfigurationError(`monitoring: workerSilenceMinutes must be a whole number of minutes from 30 to 1440, or false; got ${String(silence)}`);
+    throw new ConfigurationError(
+      `monitoring: workerSilenceMinutes must be a whole number of minutes from 30 to 1440, or false; got ${String(silence)}`,
+    );
   }
   const notify = options.notify ?? [];
   for (const handle of notify) {
-    if (!/^@[\w.\-+@]+$/.test(handle)) throw new ConfigurationError(`monitoring: notification handle "${handle}" must look like @slack-channel or @team@example.com`);
+    if (!/^@[\w.\-+@]+$/.test(handle))
+      throw new ConfigurationError(`monitoring: notification handle "${handle}" must look like @slack-channel or @team@example.com`);
   }
   const runbookUrl = options.runbookUrl ?? 'README.md';
   if (runbookUrl.includes('#') || /\s/.test(runbookUrl)) {
@@ -152,13 +158,25 @@ export function resolveMonitoringOptions(options: MonitoringOptions = {}): Resol
   }
   const monitorTags = options.monitorTags ?? [];
   for (const tag of monitorTags) {
-    if (!/^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$/.test(tag)) throw new ConfigurationError(`monitoring: monitor tag "${tag}" must be key:value in lower case`);
+    if (!/^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$/.test(tag))
+      throw new ConfigurationError(`monitoring: monitor tag "${tag}" must be key:value in lower case`);
   }
-  return { thresholds, jobTypeThresholds, workerSilenceMinutes: silence, notify, runbookUrl, monitorTags, dashboardTitle: options.dashboardTitle };
+  return {
+    thresholds,
+    jobTypeThresholds,
+    workerSilenceMinutes: silence,
+    notify,
+    runbookUrl,
+    monitorTags,
+    dashboardTitle: options.dashboardTitle,
+  };
 }
 
 /** The ratio thresholds of one job type (its overrides, else the defaults). */
-export function ratioThresholds(options: ResolvedMonitoringOptions, jobType: string): Pick<MonitoringThresholds, 'deadRatio' | 'retryRatio'> {
+export function ratioThresholds(
+  options: ResolvedMonitoringOptions,
+  jobType: string,
+): Pick<MonitoringThresholds, 'deadRatio' | 'retryRatio'> {
   const own = options.jobTypeThresholds[jobType];
   return { deadRatio: own?.deadRatio ?? options.thresholds.deadRatio, retryRatio: own?.retryRatio ?? options.thresholds.retryRatio };
 }

@@ -48,7 +48,12 @@ export function integration(aggregator: string, metric: IntegrationMetric, resou
 }
 
 /** A `jobs.runtime.*` query of one worker. */
-export function runtime(aggregator: string, metric: typeof METRIC.heapUsed | typeof METRIC.rss | typeof METRIC.openFds, target: MonitoringTarget, queue: MonitoredQueue): string {
+export function runtime(
+  aggregator: string,
+  metric: typeof METRIC.heapUsed | typeof METRIC.rss | typeof METRIC.openFds,
+  target: MonitoringTarget,
+  queue: MonitoredQueue,
+): string {
   return `${aggregator}:${metric}${runtimeScope(target, queue)}`;
 }
 

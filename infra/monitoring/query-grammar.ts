@@ -90,12 +90,47 @@ const TAG_VALUE = /^[a-z0-9_.\-/:*]+$/;
 
 /** Functions the grammar knows (Datadog's function reference, the ones that take a query). */
 export const FUNCTIONS: ReadonlySet<string> = new Set([
-  'abs', 'log2', 'log10', 'cumsum', 'integral', 'diff', 'derivative', 'monotonic_diff',
-  'per_second', 'per_minute', 'per_hour', 'timeshift', 'hour_before', 'day_before', 'week_before', 'month_before',
-  'top', 'top_offset', 'ewma_3', 'ewma_5', 'ewma_10', 'ewma_20', 'median_3', 'median_5', 'median_7', 'median_9',
-  'robust_trend', 'trend_line', 'piecewise_constant', 'outliers', 'anomalies', 'forecast',
-  'count_nonzero', 'count_not_null', 'clamp_min', 'clamp_max', 'cutoff_min', 'cutoff_max', 'default_zero',
-  'exclude_null', 'moving_rollup',
+  'abs',
+  'log2',
+  'log10',
+  'cumsum',
+  'integral',
+  'diff',
+  'derivative',
+  'monotonic_diff',
+  'per_second',
+  'per_minute',
+  'per_hour',
+  'timeshift',
+  'hour_before',
+  'day_before',
+  'week_before',
+  'month_before',
+  'top',
+  'top_offset',
+  'ewma_3',
+  'ewma_5',
+  'ewma_10',
+  'ewma_20',
+  'median_3',
+  'median_5',
+  'median_7',
+  'median_9',
+  'robust_trend',
+  'trend_line',
+  'piecewise_constant',
+  'outliers',
+  'anomalies',
+  'forecast',
+  'count_nonzero',
+  'count_not_null',
+  'clamp_min',
+  'clamp_max',
+  'cutoff_min',
+  'cutoff_max',
+  'default_zero',
+  'exclude_null',
+  'moving_rollup',
 ]);
 
 /** Methods a metric query may end with, and the arguments each takes. */
@@ -312,7 +347,8 @@ class Parser {
       const key = colon < 0 ? tag : tag.slice(0, colon);
       const value = colon < 0 ? undefined : tag.slice(colon + 1);
       if (!TAG_KEY.test(key)) this.fail(`"${item}" is not a tag filter (key:value)`, bodyAt);
-      if (value !== undefined && !TAG_VALUE.test(value)) this.fail(`tag value "${value}" has characters Datadog does not keep (lower-case letters, digits, _ - . / : only)`, bodyAt);
+      if (value !== undefined && !TAG_VALUE.test(value))
+        this.fail(`tag value "${value}" has characters Datadog does not keep (lower-case letters, digits, _ - . / : only)`, bodyAt);
       return { key, value, negated };
     });
   }
@@ -321,7 +357,10 @@ class Parser {
     this.expect('{');
     const end = this.text.indexOf('}', this.pos);
     if (end < 0) this.fail('unclosed "by {"');
-    const keys = this.text.slice(this.pos, end).split(',').map((k) => k.trim());
+    const keys = this.text
+      .slice(this.pos, end)
+      .split(',')
+      .map((k) => k.trim());
     for (const key of keys) if (!TAG_KEY.test(key)) this.fail(`"${key}" is not a tag key`);
     this.pos = end + 1;
     return keys;

@@ -65,7 +65,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
   'oldest-message-age': {
     title: 'Oldest message too old',
     meaning:
-      'The oldest message in queue `<queue>` has waited longer than the threshold: the worker is not keeping up, is not running, or messages are retried for a long time (a retried message keeps its first send time). Producers see their jobs done late. The threshold is never below the longest retry schedule of the queue\'s job types; a peer asking for a long `Retry-After` can still trip it.',
+      "The oldest message in queue `<queue>` has waited longer than the threshold: the worker is not keeping up, is not running, or messages are retried for a long time (a retried message keeps its first send time). Producers see their jobs done late. The threshold is never below the longest retry schedule of the queue's job types; a peer asking for a long `Retry-After` can still trip it.",
     firstChecks: [
       'Worker health on the dashboard: invocations, errors, throttles and concurrency of `<function>`. Zero invocations with a backlog means the event source mapping is disabled or the worker fails at init.',
       `Retry ratio and queue latency of the queue's job types: a dependency that is down makes every job retry with backoff (${outcome('retry')}).`,
@@ -84,8 +84,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
   },
   'retry-ratio': {
     title: 'Retry ratio high',
-    meaning:
-      `More than the threshold share of \`<job_type>\` records on queue \`<queue>\` were retried in 15 minutes: a dependency (SES, the webhook peer, DynamoDB) fails or times out. Retries back off; if it lasts, records go dead with reason ${reason('retries_exhausted')}.`,
+    meaning: `More than the threshold share of \`<job_type>\` records on queue \`<queue>\` were retried in 15 minutes: a dependency (SES, the webhook peer, DynamoDB) fails or times out. Retries back off; if it lasts, records go dead with reason ${reason('retries_exhausted')}.`,
     firstChecks: [
       `Worker logs (\`${TAG.functionName}:<function>\`) for the retried errors: job timeouts (\`JobTimeoutError\`), 429/5xx from the peer, AWS throttling.`,
       `\`${METRIC.duration}\` p95/p99 of the job type on the dashboard: close to the job's timeout means the peer is slow rather than down.`,
@@ -98,7 +97,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
       'The p95 time from enqueue to the start of processing on queue `<queue>` is above the threshold: a backlog, or long retry delays (a retried record counts from its first send).',
     firstChecks: [
       'Oldest message age and depth of the queue on the dashboard: a growing backlog means too little capacity; a flat depth with high latency means retries.',
-      'Throttles and concurrent executions of `<function>` against the event source\'s maxConcurrency.',
+      "Throttles and concurrent executions of `<function>` against the event source's maxConcurrency.",
       `Retry ratio of the queue's job types, and the dead letters: ${DLQ_LIST}.`,
     ],
   },
@@ -115,17 +114,17 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
   'lambda-throttles': {
     title: 'Worker throttled',
     meaning:
-      'Lambda refused invocations of `<function>` for lack of concurrency (reserved concurrency below the event source\'s maxConcurrency, or the account limit). Messages wait longer; nothing is lost.',
+      "Lambda refused invocations of `<function>` for lack of concurrency (reserved concurrency below the event source's maxConcurrency, or the account limit). Messages wait longer; nothing is lost.",
     firstChecks: [
-      'Concurrent executions of the worker on the dashboard against its reserved concurrency and the account\'s unreserved concurrency.',
+      "Concurrent executions of the worker on the dashboard against its reserved concurrency and the account's unreserved concurrency.",
       'Other functions in the account that spiked at the same time (an account-level limit).',
-      'Keep the event source\'s maxConcurrency at or below the reserved concurrency so the poller stops over-delivering, then watch the oldest message age drain.',
+      "Keep the event source's maxConcurrency at or below the reserved concurrency so the poller stops over-delivering, then watch the oldest message age drain.",
     ],
   },
   'heap-growth': {
     title: 'Heap growing across warm invocations (leak)',
     meaning:
-      'The largest V8 heap among the warm sandboxes of `<function>` grew by more than the threshold percent within an hour: something is kept per job or per retry and never released. This is the seed\'s failure (a client created per job) seen before it ends in an out-of-memory kill.',
+      "The largest V8 heap among the warm sandboxes of `<function>` grew by more than the threshold percent within an hour: something is kept per job or per retry and never released. This is the seed's failure (a client created per job) seen before it ends in an out-of-memory kill.",
     firstChecks: [
       'Sandbox health on the dashboard: heap, rss and open fds of the function. A ramp that resets at each cold start is a leak; a step right after a deploy points at that deploy.',
       'Worker logs for the warning "a second DogStatsD client was created in this process" (the seed\'s leak) and for caches, listeners or clients created inside the handler.',
@@ -144,12 +143,11 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
   },
   'worker-silent': {
     title: 'Worker metrics absent',
-    meaning:
-      `No \`${METRIC.heapUsed}\` from \`<function>\` for the configured time. Either the queue was idle (no messages, no invocations: expected) or the worker runs but its metrics do not arrive: the Datadog extension is missing or failing, the API key secret is unreadable, or the flush middleware does not run.`,
+    meaning: `No \`${METRIC.heapUsed}\` from \`<function>\` for the configured time. Either the queue was idle (no messages, no invocations: expected) or the worker runs but its metrics do not arrive: the Datadog extension is missing or failing, the API key secret is unreadable, or the flush middleware does not run.`,
     firstChecks: [
       'Lambda invocations of `<function>` on the dashboard (from CloudWatch, independent of the extension): zero means an idle queue and nothing to do; non-zero means metrics are being lost.',
       'Worker logs for Datadog extension errors and for "dogstatsd send failed" warnings from the metrics client.',
-      'The stack\'s Datadog settings: the extension layer and the API key secret (context `datadogApiKeySecretArn`) on the function; redeploy with them.',
+      "The stack's Datadog settings: the extension layer and the API key secret (context `datadogApiKeySecretArn`) on the function; redeploy with them.",
     ],
   },
 };

@@ -17,7 +17,9 @@ function workerTag(stack: Stack, entry: JobQueueResources, variable: 'DD_SERVICE
   const resolved: unknown = child === undefined ? undefined : stack.resolve(child.environment);
   const value = (resolved as { variables?: Record<string, unknown> } | undefined)?.variables?.[variable];
   if (typeof value !== 'string' || value === '') {
-    throw new ConfigurationError(`monitoring: the worker of queue "${entry.queueName}" has no ${variable} environment variable to filter its metrics by`);
+    throw new ConfigurationError(
+      `monitoring: the worker of queue "${entry.queueName}" has no ${variable} environment variable to filter its metrics by`,
+    );
   }
   return value;
 }

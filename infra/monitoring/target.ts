@@ -100,7 +100,12 @@ export function catalogJobTypes(queue: string): string[] {
 
 /** The longest {@link retryWindowSeconds} of the catalog's job types on `queue` (0 for none). */
 export function catalogRetryWindowSeconds(jobTypes: readonly string[]): number {
-  return Math.max(0, ...catalogJobs().filter((job) => jobTypes.includes(job.type)).map(retryWindowSeconds));
+  return Math.max(
+    0,
+    ...catalogJobs()
+      .filter((job) => jobTypes.includes(job.type))
+      .map(retryWindowSeconds),
+  );
 }
 
 /** Builds the monitoring target from the job catalog and a naming rule, without any AWS resource. */
@@ -122,7 +127,10 @@ export function targetFromCatalog(options: CatalogTargetOptions = {}): Monitorin
     env,
     queues: queueNames.map((queue) => {
       const jobTypes = catalogJobTypes(queue);
-      const settings = resolveQueueSettings(queue, catalogJobs().filter((job) => job.queue === queue));
+      const settings = resolveQueueSettings(
+        queue,
+        catalogJobs().filter((job) => job.queue === queue),
+      );
       return {
         queue,
         jobTypes,

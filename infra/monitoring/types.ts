@@ -109,16 +109,22 @@ export interface GroupWidgetDefinition {
   readonly title: string;
   readonly layout_type: 'ordered';
   readonly show_title: boolean;
-  readonly background_color?: 'vivid_blue' | 'vivid_purple' | 'vivid_pink' | 'vivid_orange' | 'vivid_yellow' | 'vivid_green' | 'blue' | 'purple' | 'gray' | 'white';
+  readonly background_color?:
+    | 'vivid_blue'
+    | 'vivid_purple'
+    | 'vivid_pink'
+    | 'vivid_orange'
+    | 'vivid_yellow'
+    | 'vivid_green'
+    | 'blue'
+    | 'purple'
+    | 'gray'
+    | 'white';
   readonly widgets: readonly Widget<LeafWidgetDefinition>[];
 }
 
 /** Any widget that may sit inside a group. */
-export type LeafWidgetDefinition =
-  | TimeseriesWidgetDefinition
-  | QueryValueWidgetDefinition
-  | ToplistWidgetDefinition
-  | NoteWidgetDefinition;
+export type LeafWidgetDefinition = TimeseriesWidgetDefinition | QueryValueWidgetDefinition | ToplistWidgetDefinition | NoteWidgetDefinition;
 
 /** Any widget definition. */
 export type WidgetDefinition = LeafWidgetDefinition | GroupWidgetDefinition;

@@ -70,7 +70,11 @@ describe('npm run bench -- --quick', () => {
   it('writes every report to a JSON file in the results directory', () => {
     const files = readdirSync(resultsDir).filter((file) => file.endsWith('.json'));
     expect(files).toContain('latest-quick.json');
-    const results = JSON.parse(readFileSync(path.join(resultsDir, 'latest-quick.json'), 'utf8')) as { quick: boolean; reports: BenchReport[]; failures: unknown[] };
+    const results = JSON.parse(readFileSync(path.join(resultsDir, 'latest-quick.json'), 'utf8')) as {
+      quick: boolean;
+      reports: BenchReport[];
+      failures: unknown[];
+    };
     expect(results.quick).toBe(true);
     expect(results.failures).toEqual([]);
     expect(results.reports.map((report) => report.name)).toEqual(Object.keys(TITLES));

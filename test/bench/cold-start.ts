@@ -35,7 +35,11 @@ interface Timing {
 function timeImport(harness: string, target: string, env: Record<string, string>): Promise<Timing> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(NODE_BIN, [harness, target], { cwd: REPO_ROOT, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE_BIN, [harness, target], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     raisePriority(child.pid);
     let out = '';
     let err = '';
@@ -130,9 +134,17 @@ export const coldStart: Bench = async ({ quick, log }): Promise<BenchReport> => 
     const targets = [
       { id: 'empty', label: 'an empty module (baseline)', target: empty },
       { id: 'worker', label: 'the worker bundle (index.mjs and its static imports)', target: bundle.entryFile },
-      { id: 'naive', label: `naive single-file bundle: middy, hot-shots, Powertools batch + logger, zod, SQS client (${bytes(naiveBytes)})`, target: path.join(dir, 'naive-bundle', 'index.mjs') },
+      {
+        id: 'naive',
+        label: `naive single-file bundle: middy, hot-shots, Powertools batch + logger, zod, SQS client (${bytes(naiveBytes)})`,
+        target: path.join(dir, 'naive-bundle', 'index.mjs'),
+      },
       { id: 'sqs-node-modules', label: '@aws-sdk/client-sqs from node_modules', target: '@aws-sdk/client-sqs' },
-      { id: 'sqs-bundled', label: '@aws-sdk/client-sqs bundled (one file, worker options)', target: path.join(dir, 'sqs-bundle', 'index.mjs') },
+      {
+        id: 'sqs-bundled',
+        label: '@aws-sdk/client-sqs bundled (one file, worker options)',
+        target: path.join(dir, 'sqs-bundle', 'index.mjs'),
+      },
     ];
     const env = workerEnv(9);
     const timings = new Map<string, Timing[]>(targets.map((t) => [t.id, []]));
@@ -180,25 +192,50 @@ export const coldStart: Bench = async ({ quick, log }): Promise<BenchReport> => 
         {
           columns: ['bundle part', 'files', 'bytes'],
           rows: [
-            ['success path: loaded at import (entry + its static imports)', int(bundle.files.length - firstUse.length), bytes(bundle.startBytes)],
-            ['loaded on first use (SQS client for dead letters and visibility, SES client, email transport)', int(firstUse.length), bytes(bundle.totalBytes - bundle.startBytes)],
+            [
+              'success path: loaded at import (entry + its static imports)',
+              int(bundle.files.length - firstUse.length),
+              bytes(bundle.startBytes),
+            ],
+            [
+              'loaded on first use (SQS client for dead letters and visibility, SES client, email transport)',
+              int(firstUse.length),
+              bytes(bundle.totalBytes - bundle.startBytes),
+            ],
             ['whole bundle', int(bundle.files.length), bytes(bundle.totalBytes)],
             ['one send-email schema with zod (classic)', '1', bytes(zodBytes)],
             ['the same schema with zod/mini', '1', bytes(zodMiniBytes)],
           ],
         },
         {
-          columns: ['module imported by a fresh process', 'process wall (median)', 'min-max', 'x empty module (median of rounds)', 'x empty, min-max', 'import alone (median)'],
+          columns: [
+            'module imported by a fresh process',
+            'process wall (median)',
+            'min-max',
+            'x empty module (median of rounds)',
+            'x empty, min-max',
+            'import alone (median)',
+          ],
           rows: rows.map((r) => r.cells),
         },
       ],
       targets: [
-        { what: 'success-path bundle size', target: `<= ${bytes(MAX_START_BYTES)}`, measured: bytes(bundle.startBytes), met: bundle.startBytes <= MAX_START_BYTES },
-        { what: 'fresh-process import vs empty module', target: `<= ${MAX_RATIO} x`, measured: ratio(workerRatio), met: workerRatio <= MAX_RATIO },
+        {
+          what: 'success-path bundle size',
+          target: `<= ${bytes(MAX_START_BYTES)}`,
+          measured: bytes(bundle.startBytes),
+          met: bundle.startBytes <= MAX_START_BYTES,
+        },
+        {
+          what: 'fresh-process import vs empty module',
+          target: `<= ${MAX_RATIO} x`,
+          measured: ratio(workerRatio),
+          met: workerRatio <= MAX_RATIO,
+        },
       ],
       notes: [
         'A successful send-email batch also loads the email transport and the SES client on its first email (they are first-use chunks); only failures load the SQS client.',
-        'Fresh-process timing is a proxy for Lambda\'s init phase: it includes starting Node.js, which Lambda\'s runtime also does.',
+        "Fresh-process timing is a proxy for Lambda's init phase: it includes starting Node.js, which Lambda's runtime also does.",
       ],
       data: { bundle, timings: Object.fromEntries(timings), zodBytes, zodMiniBytes, naiveBytes },
     };

@@ -83,7 +83,13 @@ export const delivery: Bench = async ({ quick, log }): Promise<BenchReport> => {
   const modes: Mode[] = [
     { id: 'back-to-back', title: 'back to back', metrics: quick ? 20_000 : 1_000_000, rate: 0, variants: Object.keys(LABELS) },
     // hot-shots with a buffer sends the same datagrams as the worker: at the same rate it adds nothing.
-    { id: 'paced', title: `paced, ${int(PACED_RATE)} invocations/s`, metrics: quick ? 20_000 : 1_000_000, rate: PACED_RATE, variants: ['worker', 'hot-shots-0'] },
+    {
+      id: 'paced',
+      title: `paced, ${int(PACED_RATE)} invocations/s`,
+      metrics: quick ? 20_000 : 1_000_000,
+      rate: PACED_RATE,
+      variants: ['worker', 'hot-shots-0'],
+    },
   ];
   const ids = Object.keys(LABELS);
   const listeners = new Map<string, Listener>();
@@ -102,7 +108,8 @@ export const delivery: Bench = async ({ quick, log }): Promise<BenchReport> => {
         timeoutMs: quick ? 120_000 : 900_000,
       });
       const sent = outcome.lines.find((line) => line.type === 'result');
-      if (sent === undefined) throw new Error(`the delivery process wrote no result (exit ${outcome.exitCode}): ${outcome.stderrTail.join('\n')}`);
+      if (sent === undefined)
+        throw new Error(`the delivery process wrote no result (exit ${outcome.exitCode}): ${outcome.stderrTail.join('\n')}`);
       const received: Record<string, ListenerStats> = {};
       for (const id of mode.variants) {
         const listener = listeners.get(id);
@@ -136,7 +143,7 @@ export const delivery: Bench = async ({ quick, log }): Promise<BenchReport> => {
       `Invocations of worker.ts's assembly (benchmark-only no-op job; ${LINES_PER_INVOCATION} metric lines each: 3 per record, 3 runtime) with three metrics emitters, ` +
       'interleaved in rounds in one process, each emitter sending to its own listener process ' +
       `(UDP on 127.0.0.1, the kernel's default receive buffer: ${bytes(recvBuffer)}); run back to back, then paced to about ${int(PACED_RATE)} invocations per second (groups of ${PACED_RATE / 100} every 10 ms). ` +
-      'A line counts as received when the Lambda extension\'s rules (functions/local/dogstatsd-parser.ts) accept it.',
+      "A line counts as received when the Lambda extension's rules (functions/local/dogstatsd-parser.ts) accept it.",
     tables: results.map(table),
     targets,
     notes: [

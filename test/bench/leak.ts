@@ -151,15 +151,17 @@ export const leak: Bench = async ({ quick, log }): Promise<BenchReport> => {
       signed(r.heapSlope, 'B'),
       first && last ? `${bytes(first.rss)} -> ${bytes(last.rss)}` : 'n/a',
       signed(r.rssSlope, 'B'),
-      first && last ? `${first.fds} -> ${last.fds}${r.done?.fdLimitReachedAt ? ` (limit at invocation ${int(r.done.fdLimitReachedAt)})` : ''}` : 'n/a',
-      r.done?.fdLimitReachedAt
-        ? signed((LAMBDA_FD_LIMIT - (first?.fds ?? 0)) / r.done.fdLimitReachedAt, '')
-        : signed(r.fdSlope, ''),
+      first && last
+        ? `${first.fds} -> ${last.fds}${r.done?.fdLimitReachedAt ? ` (limit at invocation ${int(r.done.fdLimitReachedAt)})` : ''}`
+        : 'n/a',
+      r.done?.fdLimitReachedAt ? signed((LAMBDA_FD_LIMIT - (first?.fds ?? 0)) / r.done.fdLimitReachedAt, '') : signed(r.fdSlope, ''),
       sent === undefined
         ? `${int(r.linesReceived)} received`
         : `${int(r.linesReceived)} / ${r.done ? '' : '>= '}${int(sent)} (${r.done ? '' : '>= '}${percent(sent === 0 ? 1 : Math.max(0, 1 - r.linesReceived / sent))} lost)`,
       r.kernelDrops < 0 ? 'n/a' : int(r.kernelDrops),
-      r.done ? `${int(r.done.failedRecords)}${r.done.firstFailureAt === null ? '' : ` (from invocation ${int(r.done.firstFailureAt)})`}` : `${int(last?.failedRecords ?? 0)}`,
+      r.done
+        ? `${int(r.done.failedRecords)}${r.done.firstFailureAt === null ? '' : ` (from invocation ${int(r.done.firstFailureAt)})`}`
+        : `${int(last?.failedRecords ?? 0)}`,
       r.exit,
       `${num(r.wallMs / 1000)} s`,
     ];
@@ -177,15 +179,34 @@ export const leak: Bench = async ({ quick, log }): Promise<BenchReport> => {
       'Warm invocations of 10-record batches, each variant in its own process ' +
       `(Node.js 24, --expose-gc, ulimit -n ${LAMBDA_FD_LIMIT}), sampled after two full GCs about 100 times per run (20 in --quick); ` +
       'slopes are least-squares fits over the samples after the first 10 % of the run (RSS: the second half, as it grows in steps before it levels off). Metrics go to a DogStatsD listener in a separate process ' +
-      '(default receive buffer) that checks every line with the Lambda extension\'s rules.',
+      "(default receive buffer) that checks every line with the Lambda extension's rules.",
     tables: [
       {
-        columns: ['variant', 'invocations', 'heap after GC', 'heap / invocation', 'RSS after GC', 'RSS / invocation (second half)', 'open fds', 'fds / invocation', 'metric lines received / sent', 'dropped by the kernel (datagrams)', 'failed records', 'end', 'wall'],
+        columns: [
+          'variant',
+          'invocations',
+          'heap after GC',
+          'heap / invocation',
+          'RSS after GC',
+          'RSS / invocation (second half)',
+          'open fds',
+          'fds / invocation',
+          'metric lines received / sent',
+          'dropped by the kernel (datagrams)',
+          'failed records',
+          'end',
+          'wall',
+        ],
         rows,
       },
     ],
     targets: [
-      { what: 'worker heap slope', target: '< 1 B per invocation', measured: signed(worker?.heapSlope ?? Number.NaN, 'B'), met: Math.abs(worker?.heapSlope ?? Number.POSITIVE_INFINITY) < 1 },
+      {
+        what: 'worker heap slope',
+        target: '< 1 B per invocation',
+        measured: signed(worker?.heapSlope ?? Number.NaN, 'B'),
+        met: Math.abs(worker?.heapSlope ?? Number.POSITIVE_INFINITY) < 1,
+      },
       {
         what: 'worker open fds',
         target: 'constant',
@@ -195,7 +216,7 @@ export const leak: Bench = async ({ quick, log }): Promise<BenchReport> => {
     ],
     notes: [
       `The seed way runs with a ${SEED_HEAP_LIMIT_MB} MB heap limit (--max-old-space-size, the default queue's Lambda memory size); it may die before the end.`,
-      'The no-op variants run worker.ts\'s assembly (createBatchProcessor + flush-metrics middleware, the benchmark-only job with the send-email payload schema) and differ only in the metrics client\'s lifecycle; the worker-module row imports functions/handlers/worker.ts itself, so its job writes .eml files (to tmpfs).',
+      "The no-op variants run worker.ts's assembly (createBatchProcessor + flush-metrics middleware, the benchmark-only job with the send-email payload schema) and differ only in the metrics client's lifecycle; the worker-module row imports functions/handlers/worker.ts itself, so its job writes .eml files (to tmpfs).",
       'Descriptors are counted from /proc/self/fd (hot-shots unrefs its socket, so process.getActiveResourcesInfo() does not see it); "fds / invocation" is fitted below the limit, or (limit - first) / invocations to reach it.',
       ...(seed?.done || seed?.samples.length
         ? [

@@ -82,7 +82,19 @@ type Counts = {
 };
 
 function fresh(): Counts {
-  return { datagrams: 0, bytes: 0, lines: 0, accepted: 0, rejected: {}, packed: 0, oversized: 0, largestDatagram: 0, byName: {}, byType: {}, examples: [] };
+  return {
+    datagrams: 0,
+    bytes: 0,
+    lines: 0,
+    accepted: 0,
+    rejected: {},
+    packed: 0,
+    oversized: 0,
+    largestDatagram: 0,
+    byName: {},
+    byType: {},
+    examples: [],
+  };
 }
 
 function main(): void {
@@ -123,7 +135,9 @@ function main(): void {
       let verdict = shapes.get(shapeKey);
       if (verdict === undefined) {
         const result = parseLine(`${line.slice(0, colon)}:1${line.slice(pipe)}`);
-        verdict = result.ok ? { ok: true, name: result.metric.name, type: line.slice(pipe + 1).split('|')[0] ?? '' } : { ok: false, code: result.rejected.code };
+        verdict = result.ok
+          ? { ok: true, name: result.metric.name, type: line.slice(pipe + 1).split('|')[0] ?? '' }
+          : { ok: false, code: result.rejected.code };
         shapes.set(shapeKey, verdict);
       }
       const first = values.split(':')[0] ?? '';

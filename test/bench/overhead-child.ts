@@ -25,7 +25,12 @@ export interface OverheadResult {
   readonly rounds: number;
   readonly invocationsPerRound: number;
   /** Wall time and this process's CPU time (user + system), in ns per record, one number per round. */
-  readonly variants: { readonly id: string; readonly nsPerRecord: number[]; readonly cpuNsPerRecord: number[]; readonly failures: number }[];
+  readonly variants: {
+    readonly id: string;
+    readonly nsPerRecord: number[];
+    readonly cpuNsPerRecord: number[];
+    readonly failures: number;
+  }[];
   /** Socket errors of the metrics clients. */
   readonly metricErrors: Record<string, number>;
 }
@@ -40,7 +45,11 @@ const port = Number(process.env.DD_DOGSTATSD_PORT);
 const runJob = async (_payload: unknown): Promise<void> => undefined;
 
 // The zod/mini schemas the worker uses: the message envelope and the job's payload.
-const envelope = z.looseObject({ type: z.string().check(z.minLength(1), z.maxLength(256)), payload: z.optional(z.unknown()), jobId: z.optional(z.string()) });
+const envelope = z.looseObject({
+  type: z.string().check(z.minLength(1), z.maxLength(256)),
+  payload: z.optional(z.unknown()),
+  jobId: z.optional(z.string()),
+});
 const payloadSchema = benchJob.schema;
 
 const rawLoop: WorkerHandler = async (event) => {
@@ -57,7 +66,8 @@ const rawLoop: WorkerHandler = async (event) => {
 
 const middyPartial = middyCore<SQSEvent, SQSBatchResponse>()
   .use(sqsPartialBatchFailure())
-  .handler((async (event: SQSEvent) => Promise.allSettled(event.Records.map(async (record) => runJob(JSON.parse(record.body))))) as never) as WorkerHandler;
+  .handler((async (event: SQSEvent) =>
+    Promise.allSettled(event.Records.map(async (record) => runJob(JSON.parse(record.body))))) as never) as WorkerHandler;
 
 const powertoolsProcessor = new BatchProcessor(EventType.SQS);
 const powertools: WorkerHandler = (event, context) =>
@@ -78,11 +88,21 @@ const powertoolsZod: WorkerHandler = (event, context) =>
 // Powertools' own parser integration: the record's body parsed and validated by a (classic) zod schema.
 const innerSchema = zodClassic.object({
   type: zodClassic.literal(benchJob.type),
-  payload: zodClassic.object({ to: zodClassic.email(), subject: zodClassic.string().min(1).max(998), text: zodClassic.string().optional(), html: zodClassic.string().optional() }),
+  payload: zodClassic.object({
+    to: zodClassic.email(),
+    subject: zodClassic.string().min(1).max(998),
+    text: zodClassic.string().optional(),
+    html: zodClassic.string().optional(),
+  }),
 });
 const powertoolsParserProcessor = new BatchProcessor(EventType.SQS, { parser: batchParser, innerSchema, transformer: 'json' });
 const powertoolsParser: WorkerHandler = (event, context) =>
-  processPartialResponse(event, async (record: SQSRecord) => runJob((record as unknown as { body: unknown }).body), powertoolsParserProcessor, { context });
+  processPartialResponse(
+    event,
+    async (record: SQSRecord) => runJob((record as unknown as { body: unknown }).body),
+    powertoolsParserProcessor,
+    { context },
+  );
 
 const metricsProject = projectMetrics(host, port);
 const metricsHotShots = hotShotsMetrics({ host, port, maxBufferSize: 8192 });
@@ -138,7 +158,12 @@ const result: OverheadResult = {
   type: 'result',
   rounds,
   invocationsPerRound: perRound,
-  variants: variants.map((v) => ({ id: v.id, nsPerRecord: timings.get(v.id) ?? [], cpuNsPerRecord: cpuTimings.get(v.id) ?? [], failures: failures.get(v.id) ?? 0 })),
+  variants: variants.map((v) => ({
+    id: v.id,
+    nsPerRecord: timings.get(v.id) ?? [],
+    cpuNsPerRecord: cpuTimings.get(v.id) ?? [],
+    failures: failures.get(v.id) ?? 0,
+  })),
   metricErrors: { worker: metricsProject.errors, 'worker-hot-shots': metricsHotShots.errors },
 };
 emitResult(result);

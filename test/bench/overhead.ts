@@ -37,7 +37,8 @@ export const overhead: Bench = async ({ quick, log }): Promise<BenchReport> => {
       timeoutMs: quick ? 120_000 : 900_000,
     });
     result = outcome.lines.find((line) => line.type === 'result');
-    if (result === undefined) throw new Error(`the overhead process wrote no result (exit ${outcome.exitCode}): ${outcome.stderrTail.join('\n')}`);
+    if (result === undefined)
+      throw new Error(`the overhead process wrote no result (exit ${outcome.exitCode}): ${outcome.stderrTail.join('\n')}`);
     received = (await listener.settle()).lines;
   } finally {
     await listener.stop();
@@ -77,19 +78,37 @@ export const overhead: Bench = async ({ quick, log }): Promise<BenchReport> => {
     method:
       `${rounds} rounds x ${int(perRound)} invocations of a 10-record batch per variant, interleaved in one process in a new random order each round ` +
       '(after a warm-up); every variant runs the same no-op job on the same send-email payload. Median of the rounds, min-max, and ratio to the raw loop; ' +
-      'wall time, and the process\'s CPU time (user + system, which other processes on the machine disturb less).',
+      "wall time, and the process's CPU time (user + system, which other processes on the machine disturb less).",
     tables: [
       {
-        columns: ['variant', 'wall per record (median)', 'min-max', 'x raw loop', 'CPU per record (median)', 'CPU x raw loop', 'failed records'],
+        columns: [
+          'variant',
+          'wall per record (median)',
+          'min-max',
+          'x raw loop',
+          'CPU per record (median)',
+          'CPU x raw loop',
+          'failed records',
+        ],
         rows: rows.map((row) => row.cells),
       },
     ],
     targets: [
-      { what: 'full worker vs raw loop (wall)', target: `<= ${TARGET_RATIO} x`, measured: ratio(workerRatio), met: workerRatio <= TARGET_RATIO },
-      { what: 'full worker vs raw loop (CPU)', target: `<= ${TARGET_RATIO} x`, measured: ratio(workerCpuRatio), met: workerCpuRatio <= TARGET_RATIO },
+      {
+        what: 'full worker vs raw loop (wall)',
+        target: `<= ${TARGET_RATIO} x`,
+        measured: ratio(workerRatio),
+        met: workerRatio <= TARGET_RATIO,
+      },
+      {
+        what: 'full worker vs raw loop (CPU)',
+        target: `<= ${TARGET_RATIO} x`,
+        measured: ratio(workerCpuRatio),
+        met: workerCpuRatio <= TARGET_RATIO,
+      },
     ],
     notes: [
-      'The worker rows are functions/handlers/worker.ts\'s assembly (createBatchProcessor + flush-metrics middleware) around the benchmark-only no-op job, so the job costs nothing and what is left is the worker\'s own overhead; metrics go to a DogStatsD listener in a separate process.',
+      "The worker rows are functions/handlers/worker.ts's assembly (createBatchProcessor + flush-metrics middleware) around the benchmark-only no-op job, so the job costs nothing and what is left is the worker's own overhead; metrics go to a DogStatsD listener in a separate process.",
       ...(worker && hotShots && noMetrics
         ? [
             `Metrics cost ${us(worker.mid - noMetrics.mid)} per record with metrics.ts now, ${us(hotShots.mid - noMetrics.mid)} through hot-shots' distribution() (3 lines per record + 3 runtime lines and one flush per invocation).`,

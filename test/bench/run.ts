@@ -27,7 +27,10 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } 
     if (arg === '--quick') quick = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg === '--only' ? (argv[++i] ?? '') : arg.slice('--only='.length);
-      only = value.split(',').map((name) => name.trim()).filter(Boolean);
+      only = value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean);
     } else if (arg === '--help' || arg === '-h') {
       console.log(`usage: npm run bench -- [--quick] [--only ${Object.keys(BENCHES).join(',')}]`);
       process.exit(0);
@@ -35,7 +38,8 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } 
       throw new Error(`unknown argument ${arg}`);
     }
   }
-  for (const name of only) if (!(name in BENCHES)) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
+  for (const name of only)
+    if (!(name in BENCHES)) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
   return { quick, only };
 }
 
@@ -73,7 +77,10 @@ for (const name of only) {
 
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(REPO_ROOT, 'test', 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
-const stamp = new Date().toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
+const stamp = new Date()
+  .toISOString()
+  .replaceAll(':', '-')
+  .replace(/\.\d+Z$/, 'Z');
 const json = JSON.stringify({ startedAt: new Date(started).toISOString(), quick, machine, reports, failures }, null, 2);
 const file = path.join(resultsDir, `bench-${stamp}${quick ? '-quick' : ''}.json`);
 writeFileSync(file, json);

@@ -16,7 +16,13 @@ import { StatsD } from 'hot-shots';
 import { flushMetrics } from '../../functions/runtime/flush-metrics.ts';
 import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { METRIC, TAG, type DeadReason, type Outcome } from '../../functions/runtime/metric-names.ts';
-import { createMetrics, sanitizeTagValue, type JobMetrics, type MetricsOptions, type RecordMetrics } from '../../functions/runtime/metrics.ts';
+import {
+  createMetrics,
+  sanitizeTagValue,
+  type JobMetrics,
+  type MetricsOptions,
+  type RecordMetrics,
+} from '../../functions/runtime/metrics.ts';
 import { createBatchProcessor, type SqsActions } from '../../functions/runtime/processor.ts';
 import { createWorkerHandler } from '../../functions/runtime/worker-handler.ts';
 

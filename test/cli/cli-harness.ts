@@ -53,7 +53,10 @@ export async function createStackQueue(local: LocalSqs, stage: string, queue: st
   await local.sqs.send(
     new CreateQueueCommand({
       QueueName: name,
-      Attributes: { ...fifoAttributes, RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${dlqName}`, maxReceiveCount: 5 }) },
+      Attributes: {
+        ...fifoAttributes,
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${dlqName}`, maxReceiveCount: 5 }),
+      },
     }),
   );
   return { url: local.queueUrl(name), dlqUrl: local.queueUrl(dlqName) };

@@ -35,12 +35,7 @@ const bodiesOf = (messages: readonly Message[]): string[] => sorted(messages.map
 const reportOf = (stdout: string): RedriveReport => JSON.parse(stdout) as RedriveReport;
 
 /** Adds a middleware that runs `effect` around the first `times` calls of `command` (fault injection). */
-function onCommand(
-  client: SQSClient,
-  command: string,
-  effect: (send: () => Promise<unknown>) => Promise<unknown>,
-  times = 1,
-): void {
+function onCommand(client: SQSClient, command: string, effect: (send: () => Promise<unknown>) => Promise<unknown>, times = 1): void {
   let left = times;
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -71,7 +66,10 @@ describe('jobs dlq redrive', () => {
       for (const name of Object.values(DEAD_LETTER_ATTRIBUTE)) expect(attributes[name]).toBeUndefined();
     }
     expect(await local.counts(queue.dlqUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
-    const states = readFileSync(journal, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { state: string }).state);
+    const states = readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { state: string }).state);
     expect(states.filter((state) => state === 'deleted')).toHaveLength(23);
   });
 
@@ -186,11 +184,14 @@ describe('jobs dlq redrive', () => {
       },
       2,
     );
-    const stopped = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal, '--json'], { sqs: client, signal: controller.signal });
+    const stopped = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal, '--json'], {
+      sqs: client,
+      signal: controller.signal,
+    });
     expect(stopped.code).toBe(130);
     const report = reportOf(stopped.stdout);
     expect(report).toMatchObject({ interrupted: true, sent: 10, deletePending: 0 });
-    expect((await local.counts(queue.dlqUrl))).toEqual({ visible: 25, inFlight: 0, delayed: 0 });
+    expect(await local.counts(queue.dlqUrl)).toEqual({ visible: 25, inFlight: 0, delayed: 0 });
 
     const rerun = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal, '--json']);
     expect(reportOf(rerun.stdout)).toMatchObject({ sent: 25, completed: 0 });
@@ -203,11 +204,15 @@ describe('jobs dlq redrive', () => {
     const bodies = await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(40));
     const bin = fileURLToPath(new URL('../../functions/cli/bin.mjs', import.meta.url));
     expect(existsSync(bin)).toBe(true);
-    const child = spawn(process.execPath, [bin, 'dlq', 'redrive', 'default', '--endpoint', local.endpoint, '--stage', stage, '--journal', journal, '--rate', '20'], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '' },
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'dlq', 'redrive', 'default', '--endpoint', local.endpoint, '--stage', stage, '--journal', journal, '--rate', '20'],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += String(chunk)));
@@ -237,10 +242,15 @@ async function peek(queueUrl: string): Promise<Message[]> {
   const { ReceiveMessageCommand, ChangeMessageVisibilityCommand } = await import('@aws-sdk/client-sqs');
   const all: Message[] = [];
   for (;;) {
-    const { Messages = [] } = await local.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
+    const { Messages = [] } = await local.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
+    );
     if (Messages.length === 0) break;
     all.push(...Messages);
   }
-  for (const message of all) await local.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+  for (const message of all)
+    await local.sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
   return all;
 }

@@ -30,12 +30,22 @@ const bodyOf = (body: string | undefined): Record<string, unknown> => JSON.parse
 
 describe('jobs enqueue <type> <json>', () => {
   it('sends the job to the stage queue of its type and prints the ids', async () => {
-    const run = await jobs(local, STAGE, ['enqueue', 'send-email', '{"to":"ada@example.com","subject":"Hi","text":"Hello"}', '--job-id', 'cli-1']);
+    const run = await jobs(local, STAGE, [
+      'enqueue',
+      'send-email',
+      '{"to":"ada@example.com","subject":"Hi","text":"Hello"}',
+      '--job-id',
+      'cli-1',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^sent send-email job cli-1 as message [\w-]+ to serverless-jobs-clienq-default\n$/);
     const [message, ...rest] = await local.drain(queue.url);
     expect(rest).toHaveLength(0);
-    expect(bodyOf(message?.Body)).toMatchObject({ type: 'send-email', jobId: 'cli-1', payload: { to: 'ada@example.com', subject: 'Hi', text: 'Hello' } });
+    expect(bodyOf(message?.Body)).toMatchObject({
+      type: 'send-email',
+      jobId: 'cli-1',
+      payload: { to: 'ada@example.com', subject: 'Hi', text: 'Hello' },
+    });
     expect(run.stdout).toContain(message?.MessageId);
   });
 

@@ -91,7 +91,9 @@ describe('jobs dlq list', () => {
   it('reports a queue that does not exist in one line', async () => {
     const run = await jobs(local, STAGE, ['dlq', 'list', 'billing']);
     expect(run.code).toBe(1);
-    expect(run.stderr.split('\n')[0]).toMatch(/^jobs: queue "billing" not found: no serverless-jobs-cliq-billing or serverless-jobs-cliq-billing\.fifo at local SQS at http:\/\/127\.0\.0\.1:\d+ \(stage cliq\)\. Queues there: .*serverless-jobs-cliq-default/);
+    expect(run.stderr.split('\n')[0]).toMatch(
+      /^jobs: queue "billing" not found: no serverless-jobs-cliq-billing or serverless-jobs-cliq-billing\.fifo at local SQS at http:\/\/127\.0\.0\.1:\d+ \(stage cliq\)\. Queues there: .*serverless-jobs-cliq-default/,
+    );
     expect(run.stderr).not.toContain('    at ');
   });
 });

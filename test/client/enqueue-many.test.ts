@@ -10,7 +10,10 @@ const emails = (count: number, prefix = 'job'): JobRequest[] =>
     options: { jobId: `${prefix}-${i}` },
   }));
 
-const big = (i: number): JobRequest => ({ type: 'send-email', payload: { to: 'a@example.com', subject: `big ${i}`, text: 'z'.repeat(400_000) } });
+const big = (i: number): JobRequest => ({
+  type: 'send-email',
+  payload: { to: 'a@example.com', subject: `big ${i}`, text: 'z'.repeat(400_000) },
+});
 
 const batchCalls = (calls: RecordedCall[]): string[][] =>
   calls
@@ -36,7 +39,10 @@ function simulateEntryFailures(client: SQSClient, plan: Map<string, Failure[]>):
         if (failure) failed.push({ Id: entry.Id ?? '', ...failure });
         return !failure;
       });
-      const result = kept.length > 0 ? await next({ ...args, input: { ...input, Entries: kept } }) : { output: { Successful: [], $metadata: {} }, response: {} };
+      const result =
+        kept.length > 0
+          ? await next({ ...args, input: { ...input, Entries: kept } })
+          : { output: { Successful: [], $metadata: {} }, response: {} };
       const output = result.output as SendMessageBatchCommandOutput;
       return { ...result, output: { ...output, Failed: [...(output.Failed ?? []), ...failed] } };
     },
@@ -108,7 +114,11 @@ describe('enqueueMany', () => {
     const calls = recordCalls(sqs);
     const client = createJobsClient({ sqs, queueUrls: { default: queueUrl } });
     const jobs = emails(4);
-    const result = await client.enqueueManyUnchecked([...jobs.slice(0, 2), { type: 'send-email', payload: { to: 'not-an-email', subject: 's', text: 't' } }, ...jobs.slice(2)]);
+    const result = await client.enqueueManyUnchecked([
+      ...jobs.slice(0, 2),
+      { type: 'send-email', payload: { to: 'not-an-email', subject: 's', text: 't' } },
+      ...jobs.slice(2),
+    ]);
     expect(result).toMatchObject({ sent: 4, failed: 1 });
     const bad = result.entries[2];
     expect(bad?.ok).toBe(false);
@@ -139,7 +149,12 @@ describe('enqueueMany', () => {
         ['12', [{ Code: 'InvalidParameterValue', SenderFault: true }]],
       ]),
     );
-    const client = createJobsClient({ sqs, queueUrls: { default: queueUrl }, concurrency: 1, batchRetry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const client = createJobsClient({
+      sqs,
+      queueUrls: { default: queueUrl },
+      concurrency: 1,
+      batchRetry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
     const result = await client.enqueueMany(emails(15));
 
     expect(batchCalls(calls)).toEqual([
@@ -156,7 +171,10 @@ describe('enqueueMany', () => {
     expect(refused?.ok === false && refused.error).toBeInstanceOf(SendFailedError);
     expect(refused?.ok === false && refused.error).toMatchObject({ code: 'InvalidParameterValue', senderFault: true });
 
-    const expected = emails(15).map((job) => String(job.options?.jobId)).filter((id) => id !== 'job-12').toSorted();
+    const expected = emails(15)
+      .map((job) => String(job.options?.jobId))
+      .filter((id) => id !== 'job-12')
+      .toSorted();
     expect(jobIdsOf((await local.drain(queueUrl)).map((m) => m.Body))).toEqual(expected);
     sqs.destroy();
   });
@@ -166,7 +184,11 @@ describe('enqueueMany', () => {
     const calls = recordCalls(sqs);
     const internal: Failure = { Code: 'InternalError', SenderFault: false };
     simulateEntryFailures(sqs, new Map([['1', [internal, internal, internal, internal]]]));
-    const client = createJobsClient({ sqs, queueUrls: { default: queueUrl }, batchRetry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
+    const client = createJobsClient({
+      sqs,
+      queueUrls: { default: queueUrl },
+      batchRetry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    });
     const result = await client.enqueueMany(emails(3));
     expect(batchCalls(calls)).toEqual([['0', '1', '2'], ['1'], ['1']]);
     expect(result.entries[1]).toMatchObject({ ok: false, attempts: 3, error: { code: 'InternalError', senderFault: false } });
@@ -178,7 +200,9 @@ describe('enqueueMany', () => {
     const client = createJobsClient({ sqs: local.sqs, queueUrls: { default: local.queueUrl('no-such-queue') } });
     const result = await client.enqueueMany(emails(12));
     expect(result).toMatchObject({ sent: 0, failed: 12 });
-    expect(result.entries.every((entry) => !entry.ok && entry.error instanceof SendFailedError && entry.error.code === 'QueueDoesNotExist')).toBe(true);
+    expect(
+      result.entries.every((entry) => !entry.ok && entry.error instanceof SendFailedError && entry.error.code === 'QueueDoesNotExist'),
+    ).toBe(true);
   });
 
   it('refuses a wrong payload at compile time, and reports it at run time', async () => {

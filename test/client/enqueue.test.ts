@@ -117,7 +117,9 @@ describe('enqueue', () => {
   });
 
   it('counts multi-byte characters as bytes, not characters', async () => {
-    const error = await client.enqueue('send-email', { ...email, text: 'é'.repeat(MAX_MESSAGE_BYTES / 2) }).catch((caught: unknown) => caught);
+    const error = await client
+      .enqueue('send-email', { ...email, text: 'é'.repeat(MAX_MESSAGE_BYTES / 2) })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MessageTooLargeError);
   });
 
@@ -202,7 +204,9 @@ describe('queue configuration', () => {
   });
 
   it('refuses a queueUrls entry for a queue no job uses (a typo would otherwise fall back silently)', () => {
-    expect(() => createJobsClient({ queueUrls: { defualt: defaultUrl } })).toThrow('queueUrls.defualt: no job uses queue "defualt" (queues: default, webhooks)');
+    expect(() => createJobsClient({ queueUrls: { defualt: defaultUrl } })).toThrow(
+      'queueUrls.defualt: no job uses queue "defualt" (queues: default, webhooks)',
+    );
   });
 
   it('the default client reads JOBS_QUEUE_URL_* and AWS_ENDPOINT_URL_SQS from the environment, and is created once', async () => {

@@ -2,13 +2,7 @@
  * A real local SQS for tests: fauxqs started in-process on 127.0.0.1, port 0, and an AWS SDK client with
  * an explicit endpoint. Queue URLs are `http://127.0.0.1:<port>/000000000000/<name>` (fauxqs routes by path).
  */
-import {
-  CreateQueueCommand,
-  ReceiveMessageCommand,
-  type SQSClient,
-  DeleteMessageBatchCommand,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { queueDepth } from '../../functions/cli/commands/queues.ts';
 import { startLocalSqsServer } from '../../functions/local/sqs-server.ts';
 
@@ -55,12 +49,21 @@ export async function startLocalSqs(): Promise<LocalSqs> {
       const all: Message[] = [];
       for (;;) {
         const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
         );
         if (Messages.length === 0) return all;
         all.push(...Messages);
         await sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }),
+          new DeleteMessageBatchCommand({
+            QueueUrl: url,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+          }),
         );
       }
     },

@@ -61,7 +61,10 @@ export type JournalWriter = (line: JournalLine) => void;
 
 /** The chaos job definitions, journaling through `journal`. */
 export function chaosJobs(journal: JournalWriter): readonly JobDefinition[] {
-  const run = async (payload: ChaosPayload, ctx: { signal: AbortSignal; jobId: string | undefined; messageId: string; attempt: number }): Promise<void> => {
+  const run = async (
+    payload: ChaosPayload,
+    ctx: { signal: AbortSignal; jobId: string | undefined; messageId: string; attempt: number },
+  ): Promise<void> => {
     const step = payload.steps[ctx.attempt - 1];
     const where = { jobId: ctx.jobId, messageId: ctx.messageId, attempt: ctx.attempt, group: payload.group, seq: payload.seq };
     journal({ event: 'attempt', at: Date.now(), step: step ?? 'ok', ...where });

@@ -55,7 +55,9 @@ beforeAll(async () => {
   });
   const queue = env.queues.get(CHAOS_TASK_QUEUE);
   if (!queue) throw new Error('no default queue');
-  const bodies = Array.from({ length: JOBS }, (_, i) => ({ body: JSON.stringify({ type: CHAOS_TASK, jobId: `deadline-${i}`, payload: { steps: [], durationMs: JOB_MS } }) }));
+  const bodies = Array.from({ length: JOBS }, (_, i) => ({
+    body: JSON.stringify({ type: CHAOS_TASK, jobId: `deadline-${i}`, payload: { steps: [], durationMs: JOB_MS } }),
+  }));
   await sendPaced(env.client, queue.url, bodies, { perSecond: 1000 });
   await waitUntilDrained(env.sqs, [queue.name], 60_000);
   while (env.workers.some((worker) => worker.running() > 0)) await sleep(50);

@@ -197,10 +197,12 @@ function fifoProblems(): string[] {
   const problems: string[] = [];
   for (const [group, lines] of groups) {
     const attempted = lines.filter((line) => line.event === 'attempt').map((line) => line.seq ?? -1);
-    if (attempted.some((seq, i) => i > 0 && seq < (attempted[i - 1] as number))) problems.push(`${group}: attempts out of order ${attempted.join(',')}`);
+    if (attempted.some((seq, i) => i > 0 && seq < (attempted[i - 1] as number)))
+      problems.push(`${group}: attempts out of order ${attempted.join(',')}`);
     const completed = lines.filter((line) => line.event === 'effect').map((line) => line.seq ?? -1);
     const expected = plan.jobs.filter((job) => job.group === group && job.expected.kind === 'completed').map((job) => job.seq ?? -1);
-    if (completed.join(',') !== expected.join(',')) problems.push(`${group}: completed ${completed.join(',')}, expected ${expected.join(',')}`);
+    if (completed.join(',') !== expected.join(','))
+      problems.push(`${group}: completed ${completed.join(',')}, expected ${expected.join(',')}`);
   }
   return problems;
 }
@@ -257,14 +259,16 @@ beforeAll(async () => {
         parsed = undefined;
       }
       if (parsed?.message === RETRY_LOG) retryLogs.push(parsed);
-      else if (parsed?.message === undefined || !EXPECTED_ERROR_LOGS.has(parsed.message)) unexpectedLogs.push(`${functionName} ${stream}: ${line}`);
+      else if (parsed?.message === undefined || !EXPECTED_ERROR_LOGS.has(parsed.message))
+        unexpectedLogs.push(`${functionName} ${stream}: ${line}`);
     },
     onMetricWarning: (warning) => metricWarnings.push(JSON.stringify(warning)),
     onNotice: (notice) => unexpectedLogs.push(`notice: ${notice}`),
   });
   const standard = env.queues.get(CHAOS_TASK_QUEUE);
   const ordered = env.queues.get(CHAOS_ORDERED_QUEUE);
-  if (!standard?.deadLetter || !ordered?.deadLetter || !ordered.fifo || standard.fifo) throw new Error('the chaos stack lacks its standard or FIFO queue');
+  if (!standard?.deadLetter || !ordered?.deadLetter || !ordered.fifo || standard.fifo)
+    throw new Error('the chaos stack lacks its standard or FIFO queue');
 
   const sendStarted = Date.now();
   const standardMessages = plan.standardSendOrder.map((index): OutgoingMessage => ({ body: bodyOf(plan.jobs[index] as PlannedJob) }));
@@ -281,7 +285,10 @@ beforeAll(async () => {
     }),
     sendPaced(env.client, ordered.url, interleaved, { perSecond: SEND_RATE }),
   ]);
-  for (const [ids, messages] of [[standardIds, standardMessages], [orderedIds, interleaved]] as const) {
+  for (const [ids, messages] of [
+    [standardIds, standardMessages],
+    [orderedIds, interleaved],
+  ] as const) {
     ids.forEach((id, index) => jobOfMessage.set(id, (JSON.parse(messages[index]?.body ?? '{}') as { jobId: string }).jobId));
   }
   sent = standardIds.length + orderedIds.length;
@@ -339,18 +346,36 @@ function accountingTable(): string {
     ['deliveries retried', retried],
     ['  retryable error or timeout in the job', causes.inJob],
     ['    of which timeouts (signal aborted)', linesOf('aborted').length],
-    ['      abort after the handler started p50 / max', `${quantile(abortDelays, 0.5).toFixed(0)} / ${Math.max(...abortDelays).toFixed(0)} ms`],
+    [
+      '      abort after the handler started p50 / max',
+      `${quantile(abortDelays, 0.5).toFixed(0)} / ${Math.max(...abortDelays).toFixed(0)} ms`,
+    ],
     ['    of which Retry-After', attempts.filter((line) => line.step === 'retry-after').length],
     ['  lease held by the other copy of a duplicate job', causes.leaseHeldByCopy],
     ['  lease not taken within the job timeout', causes.beforeJob.length],
     ['  lease held by nobody (orphaned)', causes.orphanedLease.length],
     ['dead-lettered', dead.length],
     ...[...byReason].toSorted().map(([reason, n]): TableRow => [`  ${reason}`, n]),
-    ['jobs.processed received (success/duplicate/retry/dead)', `${[...outcomes.values()].reduce((a, b) => a + b, 0)} (${['success', 'duplicate', 'retry', 'dead'].map((o) => outcomes.get(o) ?? 0).join('/')})`],
-    ['  dead by reason tag', [...reasons].toSorted().map(([reason, n]) => `${reason} ${n}`).join(', ')],
-    ['FIFO groups run and completed in sequence order', `${plan.options.groups - new Set(fifoProblems().map((problem) => problem.split(':')[0])).size} / ${plan.options.groups}`],
+    [
+      'jobs.processed received (success/duplicate/retry/dead)',
+      `${[...outcomes.values()].reduce((a, b) => a + b, 0)} (${['success', 'duplicate', 'retry', 'dead'].map((o) => outcomes.get(o) ?? 0).join('/')})`,
+    ],
+    [
+      '  dead by reason tag',
+      [...reasons]
+        .toSorted()
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', '),
+    ],
+    [
+      'FIFO groups run and completed in sequence order',
+      `${plan.options.groups - new Set(fifoProblems().map((problem) => problem.split(':')[0])).size} / ${plan.options.groups}`,
+    ],
     ['retry gaps checked', excess.length],
-    ['  gap over the policy delay p50 / p95 / max', `${quantile(excess, 0.5).toFixed(0)} / ${quantile(excess, 0.95).toFixed(0)} / ${Math.max(...excess).toFixed(0)} ms`],
+    [
+      '  gap over the policy delay p50 / p95 / max',
+      `${quantile(excess, 0.5).toFixed(0)} / ${quantile(excess, 0.95).toFixed(0)} / ${Math.max(...excess).toFixed(0)} ms`,
+    ],
     ['sandbox reloads', reloads.length],
     ['cold starts (module loads)', linesOf('init').length],
     ['invocations', reports.length],
@@ -383,7 +408,12 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
     const effects = countBy(linesOf('effect'), (line) => line.jobId);
     const wrong = expectCompleted
       .filter((job) => effects.get(job.jobId) !== 1 || deadLetters.has(job.jobId))
-      .map((job) => ({ jobId: job.jobId, scenario: job.scenario, effects: effects.get(job.jobId) ?? 0, dead: deadLetters.get(job.jobId)?.map((letter) => letter.reason) }));
+      .map((job) => ({
+        jobId: job.jobId,
+        scenario: job.scenario,
+        effects: effects.get(job.jobId) ?? 0,
+        dead: deadLetters.get(job.jobId)?.map((letter) => letter.reason),
+      }));
     expect(wrong).toEqual([]);
   });
 
@@ -405,7 +435,18 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
         letter?.reason === job.expected.reason &&
         letter.error?.startsWith(`${errorName}: `) === true &&
         (job.expected.reason === 'retries_exhausted' ? receiveCount === CHAOS_RETRY.maxAttempts : last?.step === 'permanent');
-      return ok ? [] : [{ jobId: job.jobId, scenario: job.scenario, steps: job.steps, expected: job.expected, letters, effects: effects.get(job.jobId) ?? 0 }];
+      return ok
+        ? []
+        : [
+            {
+              jobId: job.jobId,
+              scenario: job.scenario,
+              steps: job.steps,
+              expected: job.expected,
+              letters,
+              effects: effects.get(job.jobId) ?? 0,
+            },
+          ];
     });
     expect(wrong).toEqual([]);
     expect(unplannedDeadLetters).toEqual([]);
@@ -428,7 +469,8 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
     expect(env.listener.countBy(METRIC.processed, TAG.outcome).get('duplicate') ?? 0).toBe(duplicates.length);
     // Both copies reached the worker: each duplicate job's attempts came from two messages.
     const copies = new Map<string, Set<string>>();
-    for (const line of linesOf('attempt')) copies.set(line.jobId ?? '', (copies.get(line.jobId ?? '') ?? new Set()).add(line.messageId ?? ''));
+    for (const line of linesOf('attempt'))
+      copies.set(line.jobId ?? '', (copies.get(line.jobId ?? '') ?? new Set()).add(line.messageId ?? ''));
     const deliveredTwice = duplicates.filter((job) => job.steps.length > 0 && (copies.get(job.jobId)?.size ?? 0) === 2);
     expect(deliveredTwice.length).toBeGreaterThan(0);
   });
@@ -439,7 +481,9 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
     const causes = retryCauses();
     expect(causes.orphanedLease).toEqual([]);
     // Handler failures: exactly the failing attempts of the journal, but the last allowed ones (dead-lettered).
-    const failing = linesOf('attempt').filter((line) => line.step !== 'ok' && line.step !== 'permanent' && (line.attempt ?? 0) < CHAOS_RETRY.maxAttempts);
+    const failing = linesOf('attempt').filter(
+      (line) => line.step !== 'ok' && line.step !== 'permanent' && (line.attempt ?? 0) < CHAOS_RETRY.maxAttempts,
+    );
     expect(causes.inJob).toBe(failing.length);
     expect(causes.inJob + causes.leaseHeldByCopy + causes.beforeJob.length).toBe(retried);
   });
@@ -475,7 +519,10 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
     const records = reports.reduce((sum, report) => sum + report.messageIds.length, 0);
     const outcomes = env.listener.countBy(METRIC.processed, TAG.outcome);
     expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(records);
-    expect({ success: outcomes.get('success'), dead: outcomes.get('dead') }).toEqual({ success: expectCompleted.length, dead: expectDead.length });
+    expect({ success: outcomes.get('success'), dead: outcomes.get('dead') }).toEqual({
+      success: expectCompleted.length,
+      dead: expectDead.length,
+    });
     const reasons = env.listener.countBy(METRIC.processed, TAG.reason, { [TAG.outcome]: 'dead' });
     const planned = countBy(expectDead, (job) => (job.expected.kind === 'dead' ? job.expected.reason : undefined));
     expect(new Map([...reasons].toSorted())).toEqual(new Map([...planned].toSorted()));

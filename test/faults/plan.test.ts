@@ -29,7 +29,11 @@ describe('the fault-injection plan', () => {
     expect(expectedEnd([])).toEqual({ kind: 'completed' });
     expect(expectedEnd(['retry', 'timeout', 'retry-after'])).toEqual({ kind: 'completed' });
     expect(expectedEnd(['retry', 'retry', 'retry', 'retry'])).toEqual({ kind: 'dead', reason: 'retries_exhausted', errorName: 'Error' });
-    expect(expectedEnd(['timeout', 'timeout', 'timeout', 'timeout'])).toEqual({ kind: 'dead', reason: 'retries_exhausted', errorName: 'JobTimeoutError' });
+    expect(expectedEnd(['timeout', 'timeout', 'timeout', 'timeout'])).toEqual({
+      kind: 'dead',
+      reason: 'retries_exhausted',
+      errorName: 'JobTimeoutError',
+    });
     expect(expectedEnd(['retry', 'permanent'])).toEqual({ kind: 'dead', reason: 'permanent_error', errorName: 'PermanentJobError' });
   });
 
@@ -48,7 +52,9 @@ describe('the fault-injection plan', () => {
     const sends = new Map<number, number>();
     for (const index of plan.standardSendOrder) sends.set(index, (sends.get(index) ?? 0) + 1);
     for (const [index, count] of sends) expect(count).toBe(plan.jobs[index]?.copies);
-    expect(plan.orderedSendOrder.map((index) => plan.jobs[index]?.seq)).toEqual(Array.from({ length: 4 }, () => Array.from({ length: 10 }, (_, i) => i)).flat());
+    expect(plan.orderedSendOrder.map((index) => plan.jobs[index]?.seq)).toEqual(
+      Array.from({ length: 4 }, () => Array.from({ length: 10 }, (_, i) => i)).flat(),
+    );
     expect(plan.reloadAfterRecords).toHaveLength(3);
   });
 

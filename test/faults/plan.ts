@@ -176,8 +176,13 @@ export function buildPlan(options: PlanOptions): Plan {
     for (let seq = 0; seq < options.jobsPerGroup; seq += 1) {
       const draw = random();
       const scenario: Scenario =
-        draw < options.orderedPermanentShare ? 'ordered-permanent' : draw < options.orderedPermanentShare + options.orderedRecoverShare ? 'ordered-recovers' : 'ordered';
-      const steps: Step[] = scenario === 'ordered-permanent' ? repeat('permanent', max + 1) : scenario === 'ordered-recovers' ? ['retry'] : [];
+        draw < options.orderedPermanentShare
+          ? 'ordered-permanent'
+          : draw < options.orderedPermanentShare + options.orderedRecoverShare
+            ? 'ordered-recovers'
+            : 'ordered';
+      const steps: Step[] =
+        scenario === 'ordered-permanent' ? repeat('permanent', max + 1) : scenario === 'ordered-recovers' ? ['retry'] : [];
       orderedSendOrder.push(jobs.length);
       add({ jobId: `fifo-${options.seed}-${group}-${seq}`, type: CHAOS_ORDERED, scenario, steps, copies: 1, group: `group-${group}`, seq });
     }
@@ -204,7 +209,9 @@ export function buildPlan(options: PlanOptions): Plan {
 
   // Reload points, spread over 5-85 % of the records.
   const records = standardSendOrder.length + orderedSendOrder.length;
-  const reloadAfterRecords = Array.from({ length: options.reloads }, () => Math.round(records * (0.05 + 0.8 * random()))).toSorted((a, b) => a - b);
+  const reloadAfterRecords = Array.from({ length: options.reloads }, () => Math.round(records * (0.05 + 0.8 * random()))).toSorted(
+    (a, b) => a - b,
+  );
 
   return { options, jobs, standardSendOrder, orderedSendOrder, reloadAfterRecords };
 }

@@ -51,7 +51,8 @@ export async function sendPaced(client: SQSClient, queueUrl: string, messages: r
         })),
       }),
     );
-    if ((output.Failed ?? []).length > 0 || output.Successful?.length !== batch.length) throw new Error(`send failed: ${JSON.stringify(output.Failed)}`);
+    if ((output.Failed ?? []).length > 0 || output.Successful?.length !== batch.length)
+      throw new Error(`send failed: ${JSON.stringify(output.Failed)}`);
     const byEntry = new Map(output.Successful.map((entry) => [entry.Id, entry.MessageId ?? '']));
     ids.push(...batch.map((_, index) => byEntry.get(String(index)) ?? ''));
     const due = started + (ids.length / pace.perSecond) * 1000;
@@ -76,7 +77,9 @@ export async function waitUntilDrained(sqs: LocalSqsServer, queueNames: readonly
     emptyPolls = left === 0 ? emptyPolls + 1 : 0;
     if (emptyPolls >= 2) return;
     if (Date.now() > until) {
-      throw new Error(`queues not drained within ${timeoutMs} ms: ${JSON.stringify(Object.fromEntries(queueNames.map((name) => [name, pending.get(name)])))}`);
+      throw new Error(
+        `queues not drained within ${timeoutMs} ms: ${JSON.stringify(Object.fromEntries(queueNames.map((name) => [name, pending.get(name)])))}`,
+      );
     }
     await sleep(250);
   }
@@ -95,7 +98,9 @@ export interface DeadLetter {
 export async function drainDeadLetters(client: SQSClient, queueUrl: string): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
   for (;;) {
-    const output = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const output = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+    );
     const messages = output.Messages ?? [];
     if (messages.length === 0) return letters;
     for (const message of messages) {
@@ -109,7 +114,10 @@ export async function drainDeadLetters(client: SQSClient, queueUrl: string): Pro
       });
     }
     await client.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
     );
   }
 }

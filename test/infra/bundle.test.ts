@@ -43,11 +43,15 @@ describe('cdk synth through the CLI, offline and without credentials', () => {
 
   beforeAll(async () => {
     outdir = mkdtempSync(path.join(tmpdir(), 'serverless-jobs-cli-'));
-    await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir, '--context', 'emailFrom=jobs@example.org'], {
-      cwd: REPO_ROOT,
-      env: offlineEnv(),
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '--output', outdir, '--context', 'emailFrom=jobs@example.org'],
+      {
+        cwd: REPO_ROOT,
+        env: offlineEnv(),
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     template = JSON.parse(readFileSync(path.join(outdir, 'ServerlessJobs-dev.template.json'), 'utf8')) as typeof template;
     const assets = JSON.parse(readFileSync(path.join(outdir, 'ServerlessJobs-dev.assets.json'), 'utf8')) as {
       files: Record<string, { source: { path: string; packaging?: string } }>;

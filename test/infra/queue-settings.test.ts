@@ -36,9 +36,13 @@ describe('resolveQueueSettings', () => {
     expect(resolveQueueSettings('test', [job()], { visibilityTimeoutSeconds: 900 }).visibilityTimeoutSeconds).toBe(900);
   });
 
-  it('fills in the defaults and the queue\'s own overrides', () => {
+  it("fills in the defaults and the queue's own overrides", () => {
     const settings = resolveQueueSettings('test', [job()]);
-    expect(settings).toMatchObject({ ...DEFAULT_QUEUE_SETTINGS, visibilityTimeoutSeconds: 6 * DEFAULT_QUEUE_SETTINGS.timeoutSeconds, queueName: 'test' });
+    expect(settings).toMatchObject({
+      ...DEFAULT_QUEUE_SETTINGS,
+      visibilityTimeoutSeconds: 6 * DEFAULT_QUEUE_SETTINGS.timeoutSeconds,
+      queueName: 'test',
+    });
     expect(resolveQueueSettings('webhooks', [job({ queue: 'webhooks' })])).toMatchObject(QUEUE_SETTINGS.webhooks ?? {});
   });
 
@@ -55,7 +59,9 @@ describe('resolveQueueSettings', () => {
   });
 
   it('refuses a worker timeout whose derived visibility timeout exceeds the SQS maximum', () => {
-    expect(() => resolveQueueSettings('test', [job()], { timeoutSeconds: 900, visibilityTimeoutSeconds: 50_000 })).toThrow(/above the SQS maximum of 43200 s/);
+    expect(() => resolveQueueSettings('test', [job()], { timeoutSeconds: 900, visibilityTimeoutSeconds: 50_000 })).toThrow(
+      /above the SQS maximum of 43200 s/,
+    );
   });
 
   it('refuses a batching window on a FIFO queue', () => {
@@ -67,11 +73,15 @@ describe('resolveQueueSettings', () => {
   });
 
   it('refuses more than 10 records per batch on a FIFO queue', () => {
-    expect(() => resolveQueueSettings('test', [job()], { fifo: true, batchSize: 20 })).toThrow(/batchSize must be a whole number from 1 to 10/);
+    expect(() => resolveQueueSettings('test', [job()], { fifo: true, batchSize: 20 })).toThrow(
+      /batchSize must be a whole number from 1 to 10/,
+    );
   });
 
   it('refuses content-based deduplication on a standard queue', () => {
-    expect(() => resolveQueueSettings('test', [job()], { contentBasedDeduplication: true })).toThrow(/contentBasedDeduplication needs fifo: true/);
+    expect(() => resolveQueueSettings('test', [job()], { contentBasedDeduplication: true })).toThrow(
+      /contentBasedDeduplication needs fifo: true/,
+    );
   });
 
   it('refuses a source retention the 14-day DLQ would not outlive', () => {
@@ -127,6 +137,8 @@ describe('checkOverriddenQueues', () => {
   });
 
   it('refuses an override for a queue no job uses', () => {
-    expect(() => checkOverriddenQueues(['default'], { webhook: {} })).toThrow(/settings given for queue\(s\) "webhook" that no job uses \(queues: default\)/);
+    expect(() => checkOverriddenQueues(['default'], { webhook: {} })).toThrow(
+      /settings given for queue\(s\) "webhook" that no job uses \(queues: default\)/,
+    );
   });
 });

@@ -31,7 +31,7 @@ function jobsOn(queue: string): JobDefinition[] {
 /** The statements of the worker role's policy, for the queue's worker. */
 function workerStatements(template: Template, queue: string): Statement[] {
   const worker = resource(template, jobQueueLogicalIds(queue).worker);
-  const roleId = ((worker.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+  const roleId = (worker.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
   const mine = policies.filter((policy) => (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId));
   return mine.flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
@@ -84,7 +84,10 @@ describe('the stack with Datadog on', () => {
     });
 
     it('lets only its own source queue redrive into the dead-letter queue', () => {
-      const policy = resource(template, ids.deadLetterQueue).Properties.RedriveAllowPolicy as { redrivePermission: string; sourceQueueArns: unknown[] };
+      const policy = resource(template, ids.deadLetterQueue).Properties.RedriveAllowPolicy as {
+        redrivePermission: string;
+        sourceQueueArns: unknown[];
+      };
       expect(policy.redrivePermission).toBe('byQueue');
       expect(JSON.stringify(policy.sourceQueueArns)).toContain(`:serverless-jobs-staging-${queue}"`);
     });
@@ -169,7 +172,7 @@ describe('the stack with Datadog on', () => {
       );
     });
 
-    it('grants the worker nothing wider than its queue, its DLQ, its log group, its jobs\' needs and the API key', () => {
+    it("grants the worker nothing wider than its queue, its DLQ, its log group, its jobs' needs and the API key", () => {
       const statements = workerStatements(template, queue);
       for (const statement of statements) {
         expect(statement.Effect).toBe('Allow');
@@ -179,7 +182,11 @@ describe('the stack with Datadog on', () => {
       const sqsStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
       expect(sqsStatements).toEqual([
         {
-          Action: actionsOf({ Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: '', Effect: '' }),
+          Action: actionsOf({
+            Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+            Resource: '',
+            Effect: '',
+          }),
           Effect: 'Allow',
           Resource: { 'Fn::GetAtt': [ids.queue, 'Arn'] },
         },
@@ -221,7 +228,12 @@ describe('the stack with Datadog on', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
       const mine = alarms.filter((alarm) => (alarm.Metadata?.[METADATA_KEY] as { queue?: string } | undefined)?.queue === queue);
       const byMetric = new Map(mine.map((alarm) => [alarm.Properties.MetricName as string, alarm]));
-      expect([...byMetric.keys()].toSorted()).toEqual(['ApproximateAgeOfOldestMessage', 'ApproximateNumberOfMessagesVisible', 'Errors', 'Throttles']);
+      expect([...byMetric.keys()].toSorted()).toEqual([
+        'ApproximateAgeOfOldestMessage',
+        'ApproximateNumberOfMessagesVisible',
+        'Errors',
+        'Throttles',
+      ]);
       expect(refersTo(byMetric.get('ApproximateNumberOfMessagesVisible')?.Properties.Dimensions, ids.deadLetterQueue)).toBe(true);
       expect(byMetric.get('ApproximateNumberOfMessagesVisible')?.Properties.Threshold).toBe(1);
       expect(refersTo(byMetric.get('ApproximateAgeOfOldestMessage')?.Properties.Dimensions, ids.queue)).toBe(true);
@@ -274,7 +286,10 @@ describe('the stack with Datadog on', () => {
   });
 
   it('does not say that monitoring is off', () => {
-    const warnings = built.app.synth().getStackByName(built.stack.stackName).messages.map((message) => String(message.entry.data));
+    const warnings = built.app
+      .synth()
+      .getStackByName(built.stack.stackName)
+      .messages.map((message) => String(message.entry.data));
     expect(warnings.join('\n')).not.toContain('monitoring is OFF');
   });
 });
@@ -299,7 +314,9 @@ describe('the stack without a Datadog secret', () => {
 
   it('says on the stack that monitoring is off', () => {
     const messages = built.app.synth().getStackByName(built.stack.stackName).messages;
-    expect(messages.map((message) => `${message.level} ${String(message.entry.data)}`).join('\n')).toMatch(/^warning Datadog monitoring is OFF/m);
+    expect(messages.map((message) => `${message.level} ${String(message.entry.data)}`).join('\n')).toMatch(
+      /^warning Datadog monitoring is OFF/m,
+    );
   });
 
   it('deletes data with the stack outside prod', () => {
@@ -328,7 +345,10 @@ describe('options', () => {
       FifoQueue: true,
       ContentBasedDeduplication: true,
     });
-    expect(resource(template, ids.deadLetterQueue).Properties).toMatchObject({ QueueName: 'serverless-jobs-dev-webhooks-dlq.fifo', FifoQueue: true });
+    expect(resource(template, ids.deadLetterQueue).Properties).toMatchObject({
+      QueueName: 'serverless-jobs-dev-webhooks-dlq.fifo',
+      FifoQueue: true,
+    });
     expect(resource(template, ids.eventSourceMapping).Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
   });
 
@@ -349,7 +369,10 @@ describe('options', () => {
     const ids = jobQueueLogicalIds(queueNames[0] as string);
     expect(resource(template, ids.queue).DeletionPolicy).toBe('Retain');
     expect(resource(template, ids.deadLetterQueue).DeletionPolicy).toBe('Retain');
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ DeletionProtectionEnabled: true }) });
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
   });
 
   it('sends every alarm to the SNS topic it is given', () => {
@@ -384,14 +407,18 @@ describe('options', () => {
       code: lambda.Code.fromInline('export const handler = async () => {};'),
     });
     stack.grantEnqueue(producer, 'webhooks');
-    const variables = stack.resolve((producer.node.defaultChild as lambda.CfnFunction).environment) as { variables: Record<string, unknown> };
+    const variables = stack.resolve((producer.node.defaultChild as lambda.CfnFunction).environment) as {
+      variables: Record<string, unknown>;
+    };
     expect(variables.variables.JOBS_QUEUE_URL_WEBHOOKS).toEqual({ Ref: jobQueueLogicalIds('webhooks').queue });
   });
 
   it('accepts a sender with a display name and authorizes its address', () => {
     const { template } = synth({ context: { emailFrom: 'Acme Jobs <jobs@mail.acme.example>' } });
     const queue = catalog['send-email'].queue;
-    const variables = (resource(template, jobQueueLogicalIds(queue).worker).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = (
+      resource(template, jobQueueLogicalIds(queue).worker).Properties.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
     expect(variables.EMAIL_FROM).toBe('Acme Jobs <jobs@mail.acme.example>');
     const ses = workerStatements(template, queue).find((s) => actionsOf(s).includes('ses:SendEmail'));
     expect(ses?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'jobs@mail.acme.example' } });
@@ -406,7 +433,14 @@ describe('options', () => {
   it('hands every queue to the monitoring hook', () => {
     const seen: string[][] = [];
     synth({ monitoring: (_stack, queues) => seen.push(queues.map((q) => `${q.queueName}:${q.jobTypes.join('+')}`)) });
-    expect(seen).toEqual([queueNames.map((name) => `${name}:${jobsOn(name).map((job) => job.type).join('+')}`)]);
+    expect(seen).toEqual([
+      queueNames.map(
+        (name) =>
+          `${name}:${jobsOn(name)
+            .map((job) => job.type)
+            .join('+')}`,
+      ),
+    ]);
   });
 });
 
@@ -418,22 +452,30 @@ describe('configurations that must not deploy', () => {
   });
 
   it('refuses a visibility timeout below 6 x the worker timeout plus the batching window', () => {
-    expect(() => synth({ queueSettings: { webhooks: { timeoutSeconds: 30, maxBatchingWindowSeconds: 5, batchSize: 50, visibilityTimeoutSeconds: 120 } } })).toThrow(
-      /visibilityTimeoutSeconds 120 is below 6 x timeoutSeconds \(30\) \+ maxBatchingWindowSeconds \(5\) = 185/,
-    );
+    expect(() =>
+      synth({
+        queueSettings: { webhooks: { timeoutSeconds: 30, maxBatchingWindowSeconds: 5, batchSize: 50, visibilityTimeoutSeconds: 120 } },
+      }),
+    ).toThrow(/visibilityTimeoutSeconds 120 is below 6 x timeoutSeconds \(30\) \+ maxBatchingWindowSeconds \(5\) = 185/);
   });
 
   it('refuses settings for a queue no job uses', () => {
-    expect(() => synth({ queueSettings: { defualt: { maxConcurrency: 5 } } })).toThrow(/settings given for queue\(s\) "defualt" that no job uses/);
+    expect(() => synth({ queueSettings: { defualt: { maxConcurrency: 5 } } })).toThrow(
+      /settings given for queue\(s\) "defualt" that no job uses/,
+    );
   });
 
   it('refuses a Datadog secret given by name or partial ARN', () => {
-    expect(() => synth({ context: { datadogApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dd' } })).toThrow(ConfigurationError);
+    expect(() => synth({ context: { datadogApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dd' } })).toThrow(
+      ConfigurationError,
+    );
     expect(() => synth({ context: { datadogApiKeySecretArn: 'datadog-api-key' } })).toThrow(/not a complete Secrets Manager secret ARN/);
   });
 
   it('refuses an unknown Datadog site', () => {
-    expect(() => synth({ context: { datadogApiKeySecretArn: DATADOG_SECRET_ARN, datadogSite: 'datadog.example' } })).toThrow(/not a Datadog site/);
+    expect(() => synth({ context: { datadogApiKeySecretArn: DATADOG_SECRET_ARN, datadogSite: 'datadog.example' } })).toThrow(
+      /not a Datadog site/,
+    );
   });
 
   it('refuses a stage that cannot be part of a resource name', () => {

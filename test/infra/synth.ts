@@ -42,7 +42,12 @@ export function validationViolations(outdir: string): ReportedViolation[] {
   const report = JSON.parse(readFileSync(file, 'utf8')) as {
     pluginReports: {
       pluginName: string;
-      violations: { ruleName: string; severity?: string; violatingConstructs?: { constructPath: string }[]; violatingResources?: { constructPath?: string; resourceLogicalId?: string }[] }[];
+      violations: {
+        ruleName: string;
+        severity?: string;
+        violatingConstructs?: { constructPath: string }[];
+        violatingResources?: { constructPath?: string; resourceLogicalId?: string }[];
+      }[];
     }[];
   };
   return report.pluginReports.flatMap((plugin) =>

@@ -65,7 +65,12 @@ describe('the outbox writer', () => {
   });
 
   it('writes multipart/alternative with the text part first when the payload has text and html', async () => {
-    const { raw, parsed } = await writeAndParse({ to: 'a@example.com', subject: 'Both', text: 'plain words', html: '<p>rich <b>words</b></p>' });
+    const { raw, parsed } = await writeAndParse({
+      to: 'a@example.com',
+      subject: 'Both',
+      text: 'plain words',
+      html: '<p>rich <b>words</b></p>',
+    });
     expect(raw).toMatch(/^Content-Type: multipart\/alternative; boundary="[^"]+"\r$/m);
     expect(raw.indexOf('text/plain')).toBeLessThan(raw.indexOf('text/html'));
     expect(parsed.text?.trim()).toBe('plain words');
@@ -151,7 +156,9 @@ describe('the outbox writer', () => {
     const dir = await outboxDir();
     const context = jobContext();
     context.controller.abort();
-    await expect(writeOutboxEmail(dir, { to: 'a@example.com', subject: 's', text: 'x'.repeat(100_000) }, context, FROM)).rejects.toThrow(/abort/i);
+    await expect(writeOutboxEmail(dir, { to: 'a@example.com', subject: 's', text: 'x'.repeat(100_000) }, context, FROM)).rejects.toThrow(
+      /abort/i,
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -165,7 +172,9 @@ describe('the outbox writer', () => {
   });
 
   it('refuses to build a message with neither text nor html', () => {
-    expect(() => buildEml({ to: 'a@example.com', subject: 's' }, { from: FROM, messageId: '<x@y>', date: new Date() })).toThrow(PermanentJobError);
+    expect(() => buildEml({ to: 'a@example.com', subject: 's' }, { from: FROM, messageId: '<x@y>', date: new Date() })).toThrow(
+      PermanentJobError,
+    );
   });
 });
 
@@ -213,7 +222,6 @@ describe('deliverEmail with EMAIL_OUTBOX_DIR (read at module load)', () => {
 const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode, requestId: 'r-1' }, message: 'm' });
 
 describe('SES error classification (mocked SES error shapes: the SDK exception classes, built by hand)', () => {
-
   it.each([
     ['TooManyRequestsException (429)', new TooManyRequestsException(metadata(429))],
     ['LimitExceededException', new LimitExceededException(metadata(400))],

@@ -95,7 +95,8 @@ export async function startRecordingServer(
       respond(request, response, body);
     });
   };
-  const server: Server = options.tls === true ? createHttpsServer({ key: TEST_TLS.key, cert: TEST_TLS.cert }, listener) : createServer(listener);
+  const server: Server =
+    options.tls === true ? createHttpsServer({ key: TEST_TLS.key, cert: TEST_TLS.cert }, listener) : createServer(listener);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

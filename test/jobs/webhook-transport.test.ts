@@ -90,7 +90,12 @@ describe('what is sent', () => {
 
   it('sends a string body as is, with the given method and headers', async () => {
     await transport.deliver(
-      { url: `${server.origin}/status/200`, method: 'PUT', body: 'a=1&b=2', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-signature': 'abc' } },
+      {
+        url: `${server.origin}/status/200`,
+        method: 'PUT',
+        body: 'a=1&b=2',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-signature': 'abc' },
+      },
       jobContext(),
     );
     const [request] = server.requests;
@@ -119,7 +124,9 @@ describe('what is sent', () => {
   });
 
   it('refuses an invalid header name as a permanent error that does not quote the headers', async () => {
-    const error = await failure(transport.deliver({ url: `${server.origin}/status/200`, headers: { 'bad header': 'token-123' } }, jobContext()));
+    const error = await failure(
+      transport.deliver({ url: `${server.origin}/status/200`, headers: { 'bad header': 'token-123' } }, jobContext()),
+    );
     expect(error).toBeInstanceOf(PermanentJobError);
     expect(error.message).not.toContain('token-123');
     expect(server.requests).toHaveLength(0);
@@ -139,7 +146,9 @@ describe('what is sent', () => {
   it.each(['Transfer-Encoding', 'Expect', 'Upgrade', 'Keep-Alive'])(
     'refuses a %s header (it would change how the request is framed) as permanent, before anything is sent',
     async (name) => {
-      const error = await failure(transport.deliver({ url: `${server.origin}/status/200`, body: 'x', headers: { [name]: 'secret-value' } }, jobContext()));
+      const error = await failure(
+        transport.deliver({ url: `${server.origin}/status/200`, body: 'x', headers: { [name]: 'secret-value' } }, jobContext()),
+      );
       expect(error).toBeInstanceOf(PermanentJobError);
       expect(error.message).not.toContain('secret-value');
       expect(server.requests).toHaveLength(0);
@@ -192,7 +201,9 @@ describe('how answers are classified', () => {
 
   it('retries a 503 after the HTTP-date its Retry-After names', async () => {
     const date = new Date(Date.now() + 3_600_000).toUTCString();
-    const error = await failure(transport.deliver({ url: `${server.origin}/status/503?retry-after=${encodeURIComponent(date)}` }, jobContext()));
+    const error = await failure(
+      transport.deliver({ url: `${server.origin}/status/503?retry-after=${encodeURIComponent(date)}` }, jobContext()),
+    );
     const seconds = (error as RetryableJobError).retryAfterSeconds ?? 0;
     expect(seconds).toBeGreaterThan(3_500);
     expect(seconds).toBeLessThanOrEqual(3_600);

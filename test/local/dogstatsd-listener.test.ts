@@ -47,7 +47,10 @@ describe('DogStatsD listener', () => {
 
   it('counts a metric per value of one tag', async () => {
     const listener = await listen();
-    await send(listener.port, ['success', 'success', 'retry', 'dead'].map((outcome) => `jobs.processed:1|d|#outcome:${outcome}`).join('\n'));
+    await send(
+      listener.port,
+      ['success', 'success', 'retry', 'dead'].map((outcome) => `jobs.processed:1|d|#outcome:${outcome}`).join('\n'),
+    );
     await listener.waitFor(METRIC.processed, 4, { timeoutMs: 5000 });
     expect(Object.fromEntries(listener.countBy(METRIC.processed, TAG.outcome))).toEqual({ success: 2, retry: 1, dead: 1 });
   });
@@ -57,14 +60,14 @@ describe('DogStatsD listener', () => {
     const listener = await listen((warning) => warnings.push(warning));
     await send(listener.port, 'ok:1|d\ntimer:3|ms\nbad:1|d|card:low\nhits:1|c\nlevel:2|g');
     await listener.waitFor('level', 1, { timeoutMs: 5000 });
-    expect(warnings.filter((warning) => warning.kind === 'dropped').map((warning) => warning.kind === 'dropped' && warning.rejected.code)).toEqual([
-      'unsupported_type',
-      'format',
-    ]);
-    expect(warnings.filter((warning) => warning.kind === 'not_distribution').map((warning) => warning.kind === 'not_distribution' && warning.metric.name)).toEqual([
-      'hits',
-      'level',
-    ]);
+    expect(
+      warnings.filter((warning) => warning.kind === 'dropped').map((warning) => warning.kind === 'dropped' && warning.rejected.code),
+    ).toEqual(['unsupported_type', 'format']);
+    expect(
+      warnings
+        .filter((warning) => warning.kind === 'not_distribution')
+        .map((warning) => warning.kind === 'not_distribution' && warning.metric.name),
+    ).toEqual(['hits', 'level']);
     expect(listener.totals()).toMatchObject({ metrics: 3, dropped: 2, notDistribution: 2 });
     expect(listener.rejected().map((line) => line.line)).toEqual(['timer:3|ms', 'bad:1|d|card:low']);
   });
@@ -76,7 +79,14 @@ describe('DogStatsD listener', () => {
       for (let i = 0; i < 300; i += 1) {
         metrics.recordJob({ jobType: 'send-email', queue: 'default', outcome: 'success', durationMs: i, queueLatencyMs: 10 });
       }
-      metrics.recordJob({ jobType: 'send-email', queue: 'default', outcome: 'dead', reason: 'invalid_json', durationMs: 1, queueLatencyMs: 1 });
+      metrics.recordJob({
+        jobType: 'send-email',
+        queue: 'default',
+        outcome: 'dead',
+        reason: 'invalid_json',
+        durationMs: 1,
+        queueLatencyMs: 1,
+      });
       metrics.recordRuntime();
       await metrics.flush(1000);
       await listener.waitFor(METRIC.processed, 301, { timeoutMs: 5000 });
@@ -94,7 +104,8 @@ describe('DogStatsD listener', () => {
     open.push(listener);
     const lines = Array.from({ length: 40 }, (_, i) => `jobs.processed:1|d|#job_type:send-email,queue:default,n:${i}`);
     await send(listener.port, lines.join('\n'));
-    for (let tries = 0; listener.totals().datagrams === 0 && tries < 500; tries += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let tries = 0; listener.totals().datagrams === 0 && tries < 500; tries += 1)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     expect(listener.totals().truncatedDatagrams).toBe(1);
     expect(listener.totals().metrics).toBeLessThan(lines.length);
     expect(warnings.some((warning) => warning.kind === 'dropped' && warning.rejected.code === 'beyond_buffer')).toBe(true);

@@ -3,7 +3,13 @@
  * and dogstatsd.rs): what it records, and every line it drops, with the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_BUFFER_BYTES, EXTENSION_MAX_TAGS, parseDatagram, parseLine, type DropCode } from '../../functions/local/dogstatsd-parser.ts';
+import {
+  EXTENSION_BUFFER_BYTES,
+  EXTENSION_MAX_TAGS,
+  parseDatagram,
+  parseLine,
+  type DropCode,
+} from '../../functions/local/dogstatsd-parser.ts';
 
 function accepted(line: string) {
   const result = parseLine(line);

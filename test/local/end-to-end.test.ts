@@ -46,13 +46,22 @@ async function drain(queueUrl: string): Promise<Message[]> {
   const messages: Message[] = [];
   for (;;) {
     const output = await env.client.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     const batch = output.Messages ?? [];
     if (batch.length === 0) return messages;
     messages.push(...batch);
     await env.client.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
     );
   }
 }
@@ -75,10 +84,22 @@ beforeAll(async () => {
   const client = createJobsClient({ sqs: env.client, queueUrls });
 
   const jobs: JobRequest[] = [
-    ...Array.from({ length: GOOD_EMAILS }, (_, i): JobRequest => ({ type: 'send-email', payload: { to: `user${i}@example.com`, subject: `Hello ${i}`, text: 'hi' } })),
-    ...Array.from({ length: GOOD_WEBHOOKS }, (_, i): JobRequest => ({ type: 'deliver-webhook', payload: { url: `${echo.url}/ok/${i}`, body: { i } } })),
-    ...Array.from({ length: FLAKY_WEBHOOKS }, (_, i): JobRequest => ({ type: 'deliver-webhook', payload: { url: `${echo.url}/flaky/${i}`, body: { i } } })),
-    ...Array.from({ length: BAD_WEBHOOKS }, (_, i): JobRequest => ({ type: 'deliver-webhook', payload: { url: `${echo.url}/bad/${i}`, body: { i } } })),
+    ...Array.from(
+      { length: GOOD_EMAILS },
+      (_, i): JobRequest => ({ type: 'send-email', payload: { to: `user${i}@example.com`, subject: `Hello ${i}`, text: 'hi' } }),
+    ),
+    ...Array.from(
+      { length: GOOD_WEBHOOKS },
+      (_, i): JobRequest => ({ type: 'deliver-webhook', payload: { url: `${echo.url}/ok/${i}`, body: { i } } }),
+    ),
+    ...Array.from(
+      { length: FLAKY_WEBHOOKS },
+      (_, i): JobRequest => ({ type: 'deliver-webhook', payload: { url: `${echo.url}/flaky/${i}`, body: { i } } }),
+    ),
+    ...Array.from(
+      { length: BAD_WEBHOOKS },
+      (_, i): JobRequest => ({ type: 'deliver-webhook', payload: { url: `${echo.url}/bad/${i}`, body: { i } } }),
+    ),
   ];
   const result = await client.enqueueMany(jobs.toSorted(() => Math.random() - 0.5));
   enqueueFailures = result.failed;
@@ -116,7 +137,9 @@ describe('1,000 mixed jobs on the local environment', () => {
   it('leaves every source queue empty', async () => {
     const counts = await env.sqs.counts();
     const sources = [...env.queues.values()].map((queue) => [queue.name, counts.get(queue.name)]);
-    expect(Object.fromEntries(sources)).toEqual(Object.fromEntries(sources.map(([name]) => [name, { visible: 0, inFlight: 0, delayed: 0 }])));
+    expect(Object.fromEntries(sources)).toEqual(
+      Object.fromEntries(sources.map(([name]) => [name, { visible: 0, inFlight: 0, delayed: 0 }])),
+    );
   });
 
   it('accounts for every message: succeeded + dead-lettered = sent', () => {

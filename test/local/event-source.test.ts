@@ -21,7 +21,9 @@ interface HandlerReport {
   readonly instance: string;
   readonly env: Record<string, string | undefined>;
   readonly records: SQSRecord[];
-  readonly context: Pick<Context, 'functionName' | 'awsRequestId' | 'memoryLimitInMB' | 'invokedFunctionArn'> & { remainingAtStart: number };
+  readonly context: Pick<Context, 'functionName' | 'awsRequestId' | 'memoryLimitInMB' | 'invokedFunctionArn'> & {
+    remainingAtStart: number;
+  };
   readonly startedAt: number;
   readonly endedAt?: number;
 }
@@ -39,7 +41,11 @@ function onInvocation(report: InvocationReport): void {
 }
 
 /** Resolves with the first invocation (from index `from` of this test's reports; default: from now on) that `matches`. */
-function nextInvocation(matches: (report: InvocationReport) => boolean, from = reports.length, timeoutMs = 20_000): Promise<InvocationReport> {
+function nextInvocation(
+  matches: (report: InvocationReport) => boolean,
+  from = reports.length,
+  timeoutMs = 20_000,
+): Promise<InvocationReport> {
   return new Promise((resolve, reject) => {
     const check = (): void => {
       const found = reports.slice(from).find(matches);
@@ -89,9 +95,18 @@ async function send(body: string): Promise<string> {
 
 async function deadLetters(): Promise<{ id: string; receiveCount: string | undefined }[]> {
   const output = await env.client.send(
-    new ReceiveMessageCommand({ QueueUrl: jobs.deadLetter?.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'], VisibilityTimeout: 0 }),
+    new ReceiveMessageCommand({
+      QueueUrl: jobs.deadLetter?.url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['All'],
+      VisibilityTimeout: 0,
+    }),
   );
-  return (output.Messages ?? []).map((message) => ({ id: message.MessageId ?? '', receiveCount: message.Attributes?.ApproximateReceiveCount }));
+  return (output.Messages ?? []).map((message) => ({
+    id: message.MessageId ?? '',
+    receiveCount: message.Attributes?.ApproximateReceiveCount,
+  }));
 }
 
 async function waitForDeadLetter(id: string, timeoutMs = 30_000): Promise<void> {
@@ -223,7 +238,11 @@ describe('the emulated SQS event source', () => {
   it('deletes nothing when the response names a record that is not in the batch (Lambda fails the whole batch)', async () => {
     const id = await send(bodyOf({ do: 'bad-response' }, 'invalid'));
     const invocation = await nextInvocation((report) => report.messageIds.includes(id), 0);
-    expect(invocation).toMatchObject({ status: 'invalid_response', deleted: 0, error: 'itemIdentifier not-in-this-batch is not a record of the batch' });
+    expect(invocation).toMatchObject({
+      status: 'invalid_response',
+      deleted: 0,
+      error: 'itemIdentifier not-in-this-batch is not a record of the batch',
+    });
   });
 
   it('deletes nothing when the invocation times out, and ends that sandbox', async () => {
@@ -239,7 +258,11 @@ describe('the emulated SQS event source', () => {
     // timeout equals the function timeout here, so the third timeout may be reported just after the move.)
     await waitForDeadLetter(id);
     await deliveries(id, 3);
-    expect(reports.filter((report) => report.messageIds.includes(id)).map((report) => report.status)).toEqual(['timeout', 'timeout', 'timeout']);
+    expect(reports.filter((report) => report.messageIds.includes(id)).map((report) => report.status)).toEqual([
+      'timeout',
+      'timeout',
+      'timeout',
+    ]);
   });
 
   it('reuses each loaded module across invocations, as a warm sandbox', async () => {
@@ -277,10 +300,15 @@ describe('the emulated SQS event source', () => {
   });
 
   it('never runs more invocations at once than MaximumConcurrency', async () => {
-    const entries = Array.from({ length: 8 }, (_, i) => ({ Id: String(i), MessageBody: bodyOf({ do: 'sleep', ms: 300 }, `concurrency-${i}`) }));
+    const entries = Array.from({ length: 8 }, (_, i) => ({
+      Id: String(i),
+      MessageBody: bodyOf({ do: 'sleep', ms: 300 }, `concurrency-${i}`),
+    }));
     await env.client.send(new SendMessageBatchCommand({ QueueUrl: jobs.url, Entries: entries }));
     await recordsDelivered(8);
-    const spans = reports.map((report) => handlerReport(report.requestId)).map((report) => [report.startedAt, report.endedAt ?? report.startedAt] as const);
+    const spans = reports
+      .map((report) => handlerReport(report.requestId))
+      .map((report) => [report.startedAt, report.endedAt ?? report.startedAt] as const);
     const overlapping = spans.map(([start]) => spans.filter(([otherStart, otherEnd]) => otherStart <= start && start < otherEnd).length);
     expect(Math.max(...overlapping)).toBeLessThanOrEqual(2);
   });

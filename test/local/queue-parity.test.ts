@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLocalEnvironment, synthesizeLocalTemplate, type LocalEnvironment, type TemplateSource } from '../../functions/local/environment.ts';
+import {
+  startLocalEnvironment,
+  synthesizeLocalTemplate,
+  type LocalEnvironment,
+  type TemplateSource,
+} from '../../functions/local/environment.ts';
 import { readTemplate } from '../../functions/local/template.ts';
 
 const running: { env: LocalEnvironment; dir: string }[] = [];
@@ -20,7 +25,14 @@ afterEach(async () => {
 
 async function start(source: TemplateSource): Promise<LocalEnvironment> {
   const dir = mkdtempSync(join(tmpdir(), 'queue-parity-'));
-  const env = await startLocalEnvironment({ sqsPort: 0, dogstatsdPort: 0, localDir: dir, source, startWorkers: false, applyToProcessEnv: false });
+  const env = await startLocalEnvironment({
+    sqsPort: 0,
+    dogstatsdPort: 0,
+    localDir: dir,
+    source,
+    startWorkers: false,
+    applyToProcessEnv: false,
+  });
   running.push({ env, dir });
   return env;
 }
@@ -63,11 +75,19 @@ function declaredQueues(template: unknown, arnOf: (name: string) => string): Map
   const resources = (template as { Resources: Record<string, RawQueue> }).Resources;
   const views = new Map<string, QueueView>();
   for (const [name, properties] of templateQueues(template)) {
-    const redrive = properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] }; maxReceiveCount: number } | undefined;
-    const dlqName = redrive === undefined ? undefined : String(resources[redrive.deadLetterTargetArn['Fn::GetAtt'][0]]?.Properties.QueueName);
+    const redrive = properties.RedrivePolicy as
+      | { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] }; maxReceiveCount: number }
+      | undefined;
+    const dlqName =
+      redrive === undefined ? undefined : String(resources[redrive.deadLetterTargetArn['Fn::GetAtt'][0]]?.Properties.QueueName);
     views.set(name, {
-      attributes: Object.fromEntries(ATTRIBUTES.filter((key) => properties[key] !== undefined).map((key) => [key, String(properties[key])])),
-      redrive: redrive === undefined || dlqName === undefined ? undefined : { deadLetterTargetArn: arnOf(dlqName), maxReceiveCount: redrive.maxReceiveCount },
+      attributes: Object.fromEntries(
+        ATTRIBUTES.filter((key) => properties[key] !== undefined).map((key) => [key, String(properties[key])]),
+      ),
+      redrive:
+        redrive === undefined || dlqName === undefined
+          ? undefined
+          : { deadLetterTargetArn: arnOf(dlqName), maxReceiveCount: redrive.maxReceiveCount },
       redrivePermission: (properties.RedriveAllowPolicy as { redrivePermission?: string } | undefined)?.redrivePermission,
     });
   }
@@ -82,7 +102,10 @@ async function localQueues(env: LocalEnvironment, declared: ReadonlyMap<string, 
     views.set(name, {
       attributes: Object.fromEntries(Object.keys(expected.attributes).map((key) => [key, attributes[key]])),
       redrive: attributes.RedrivePolicy === undefined ? undefined : JSON.parse(attributes.RedrivePolicy),
-      redrivePermission: attributes.RedriveAllowPolicy === undefined ? undefined : (JSON.parse(attributes.RedriveAllowPolicy) as { redrivePermission?: string }).redrivePermission,
+      redrivePermission:
+        attributes.RedriveAllowPolicy === undefined
+          ? undefined
+          : (JSON.parse(attributes.RedriveAllowPolicy) as { redrivePermission?: string }).redrivePermission,
     });
   }
   return views;
@@ -105,19 +128,30 @@ describe('queues created from the synthesized stack', () => {
 
   it('follow a queue option changed in the stack', async () => {
     const changed: TemplateSource = {
-      synth: { queueSettings: { webhooks: { retentionPeriodSeconds: 7200, maxReceiveCount: 8, timeoutSeconds: 20, fifo: true, contentBasedDeduplication: true } } },
+      synth: {
+        queueSettings: {
+          webhooks: { retentionPeriodSeconds: 7200, maxReceiveCount: 8, timeoutSeconds: 20, fifo: true, contentBasedDeduplication: true },
+        },
+      },
     };
     const [env, template] = await Promise.all([start(changed), synthesizedTemplate(changed)]);
     await expectParity(env, template);
     const webhooks = env.queues.get('webhooks');
     expect(webhooks?.name).toBe('serverless-jobs-local-webhooks.fifo');
     const attributes = (await env.sqs.inspect('serverless-jobs-local-webhooks.fifo'))?.attributes;
-    expect(attributes).toMatchObject({ MessageRetentionPeriod: '7200', VisibilityTimeout: '120', FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+    expect(attributes).toMatchObject({
+      MessageRetentionPeriod: '7200',
+      VisibilityTimeout: '120',
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+    });
     expect(JSON.parse(attributes?.RedrivePolicy ?? '{}').maxReceiveCount).toBe(8);
   });
 
   it('give the workers the batch size, batching window and concurrency of the event source mappings', async () => {
-    const source: TemplateSource = { synth: { queueSettings: { default: { batchSize: 25, maxBatchingWindowSeconds: 2, maxConcurrency: 3 } } } };
+    const source: TemplateSource = {
+      synth: { queueSettings: { default: { batchSize: 25, maxBatchingWindowSeconds: 2, maxConcurrency: 3 } } },
+    };
     const model = readTemplate(await synthesizedTemplate(source));
     const mapping = model.mappings.find((candidate) => candidate.queueLogicalId === 'DefaultJobQueue');
     expect(mapping).toMatchObject({ batchSize: 25, maximumBatchingWindowSeconds: 2, maximumConcurrency: 3, reportBatchItemFailures: true });

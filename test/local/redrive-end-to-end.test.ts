@@ -36,22 +36,34 @@ describe('redriving dead letters after the cause is fixed', () => {
     });
     await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
-    env = await startLocalEnvironment({ sqsPort: 0, dogstatsdPort: 0, localDir: dir, applyToProcessEnv: false, waitTimeSeconds: 1, onLog: () => undefined });
+    env = await startLocalEnvironment({
+      sqsPort: 0,
+      dogstatsdPort: 0,
+      localDir: dir,
+      applyToProcessEnv: false,
+      waitTimeSeconds: 1,
+      onLog: () => undefined,
+    });
     const webhooks = env.queues.get('webhooks');
     if (!webhooks?.deadLetter) throw new Error('the stack has no webhooks queue with a DLQ');
     const client = createJobsClient({ sqs: env.client, queueUrls: { webhooks: webhooks.url } });
-    await client.enqueueMany(Array.from({ length: JOBS }, (_, i) => ({ type: 'deliver-webhook' as const, payload: { url: `${base}/hook/${i}` } })));
+    await client.enqueueMany(
+      Array.from({ length: JOBS }, (_, i) => ({ type: 'deliver-webhook' as const, payload: { url: `${base}/hook/${i}` } })),
+    );
     await env.listener.waitFor(METRIC.processed, JOBS, { timeoutMs: 60_000 });
     dlqBefore = (await queueDepth({ sqs: env.client }, webhooks.deadLetter.url)).visible;
 
     broken = false;
     const stdout = new Collector();
     const stderr = new Collector();
-    redriveCode = await runCli(['dlq', 'redrive', 'webhooks', '--endpoint', env.sqs.endpoint, '--stage', 'local', '--journal', join(dir, 'journal.jsonl')], {
-      stdout,
-      stderr,
-      env: {},
-    });
+    redriveCode = await runCli(
+      ['dlq', 'redrive', 'webhooks', '--endpoint', env.sqs.endpoint, '--stage', 'local', '--journal', join(dir, 'journal.jsonl')],
+      {
+        stdout,
+        stderr,
+        env: {},
+      },
+    );
     await env.listener.waitFor(METRIC.processed, 2 * JOBS, { timeoutMs: 60_000 });
   }, 150_000);
 
@@ -75,7 +87,10 @@ describe('redriving dead letters after the cause is fixed', () => {
 
   it('leaves the queue and its DLQ empty', async () => {
     const webhooks = env.queues.get('webhooks');
-    const [queue, dlq] = await Promise.all([queueDepth({ sqs: env.client }, webhooks?.url ?? ''), queueDepth({ sqs: env.client }, webhooks?.deadLetter?.url ?? '')]);
+    const [queue, dlq] = await Promise.all([
+      queueDepth({ sqs: env.client }, webhooks?.url ?? ''),
+      queueDepth({ sqs: env.client }, webhooks?.deadLetter?.url ?? ''),
+    ]);
     expect({ queue, dlq }).toEqual({ queue: { visible: 0, inFlight: 0, delayed: 0 }, dlq: { visible: 0, inFlight: 0, delayed: 0 } });
   });
 });

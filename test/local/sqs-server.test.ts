@@ -32,7 +32,12 @@ afterAll(async () => {
 
 async function receiveOne(queueUrl: string, waitTimeSeconds = 2) {
   const output = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: waitTimeSeconds, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      WaitTimeSeconds: waitTimeSeconds,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
   );
   return output.Messages?.[0];
 }
@@ -51,7 +56,11 @@ describe('local SQS endpoint', () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'basic' }));
     const queueUrl = QueueUrl ?? '';
     await sqs.send(
-      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"type":"x"}', MessageAttributes: { trace: { DataType: 'String', StringValue: 'abc' } } }),
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: '{"type":"x"}',
+        MessageAttributes: { trace: { DataType: 'String', StringValue: 'abc' } },
+      }),
     );
     const message = await receiveOne(queueUrl);
     expect(message?.Body).toBe('{"type":"x"}');
@@ -86,7 +95,9 @@ describe('local SQS endpoint', () => {
     for (let receive = 1; receive <= 2; receive += 1) {
       const message = await receiveOne(queueUrl);
       expect(message?.Attributes?.ApproximateReceiveCount).toBe(String(receive));
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle, VisibilityTimeout: 0 }));
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle, VisibilityTimeout: 0 }),
+      );
     }
     expect(await receiveOne(queueUrl, 1)).toBeUndefined();
     const dead = await receiveOne(dlq.QueueUrl ?? '');

@@ -69,14 +69,35 @@ describe('reading a template', () => {
 
   it('reads the tables', () => {
     expect(model.tables).toEqual([
-      { logicalId: 'Table', tableName: 'fx-table', keySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], attributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] },
+      {
+        logicalId: 'Table',
+        tableName: 'fx-table',
+        keySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        attributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      },
     ]);
   });
 
   it("resolves a function's environment against local resources and lists what it cannot resolve", () => {
     const queues = new Map<string, LocalQueue>([
-      ['JobsQueue', { logicalId: 'JobsQueue', name: 'fx-jobs', url: 'http://127.0.0.1:1/000000000000/fx-jobs', arn: 'arn:aws:sqs:us-east-1:000000000000:fx-jobs' }],
-      ['JobsDlq', { logicalId: 'JobsDlq', name: 'fx-jobs-dlq', url: 'http://127.0.0.1:1/000000000000/fx-jobs-dlq', arn: 'arn:aws:sqs:us-east-1:000000000000:fx-jobs-dlq' }],
+      [
+        'JobsQueue',
+        {
+          logicalId: 'JobsQueue',
+          name: 'fx-jobs',
+          url: 'http://127.0.0.1:1/000000000000/fx-jobs',
+          arn: 'arn:aws:sqs:us-east-1:000000000000:fx-jobs',
+        },
+      ],
+      [
+        'JobsDlq',
+        {
+          logicalId: 'JobsDlq',
+          name: 'fx-jobs-dlq',
+          url: 'http://127.0.0.1:1/000000000000/fx-jobs-dlq',
+          arn: 'arn:aws:sqs:us-east-1:000000000000:fx-jobs-dlq',
+        },
+      ],
     ]);
     const fn = model.functions.find((candidate) => candidate.logicalId === 'Worker');
     if (fn === undefined) throw new Error('no Worker');
@@ -151,8 +172,15 @@ describe('creating the queues on the local server', () => {
     expect(created.get('JobsQueue')?.url).toBe(`${server.endpoint}/000000000000/fx-jobs`);
     const jobs = await server.inspect('fx-jobs');
     expect(jobs?.attributes).toMatchObject({ VisibilityTimeout: '2', MessageRetentionPeriod: '3600', DelaySeconds: '0' });
-    expect(JSON.parse(jobs?.attributes.RedrivePolicy ?? '{}')).toEqual({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:fx-jobs-dlq', maxReceiveCount: 3 });
+    expect(JSON.parse(jobs?.attributes.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:fx-jobs-dlq',
+      maxReceiveCount: 3,
+    });
     expect((await server.inspect('fx-jobs-dlq'))?.attributes.MessageRetentionPeriod).toBe('1209600');
-    expect((await server.inspect('OrdersQueue.fifo'))?.attributes).toMatchObject({ FifoQueue: 'true', ContentBasedDeduplication: 'true', DelaySeconds: '3' });
+    expect((await server.inspect('OrdersQueue.fifo'))?.attributes).toMatchObject({
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+      DelaySeconds: '3',
+    });
   });
 });

@@ -90,7 +90,8 @@ describe('the monitors', () => {
   });
 
   it('put the alert threshold of the options into the query (Datadog rejects a mismatch)', () => {
-    for (const m of definitions.monitors) expect(parseMonitorQuery(m.definition.query).threshold).toBe(m.definition.options.thresholds.critical);
+    for (const m of definitions.monitors)
+      expect(parseMonitorQuery(m.definition.query).threshold).toBe(m.definition.options.thresholds.critical);
   });
 
   it('say what it means, what to do first, and link the runbook anchor in every message', () => {
@@ -118,7 +119,7 @@ describe('the monitors', () => {
     expect(fds.metrics[0]).toMatchObject({ aggregator: 'max', metric: METRIC.openFds });
   });
 
-  it('notify when the worker\'s runtime metrics stop arriving (no data on jobs.runtime.heap_used)', () => {
+  it("notify when the worker's runtime metrics stop arriving (no data on jobs.runtime.heap_used)", () => {
     for (const m of monitorsOf('worker-silent')) {
       expect(parseMonitorQuery(m.definition.query).metrics[0]?.metric).toBe(METRIC.heapUsed);
       expect(m.definition.options).toMatchObject({ notify_no_data: true, no_data_timeframe: 60 });
@@ -129,7 +130,10 @@ describe('the monitors', () => {
   it('can leave the silence monitor out for queues that are idle for long', () => {
     const quiet = buildMonitoring(targetFromCatalog(), { workerSilenceMinutes: false });
     expect(quiet.monitors.some((m) => m.kind === 'worker-silent')).toBe(false);
-    expect(buildMonitoring(targetFromCatalog(), { workerSilenceMinutes: 180 }).monitors.find((m) => m.kind === 'worker-silent')?.definition.options.no_data_timeframe).toBe(180);
+    expect(
+      buildMonitoring(targetFromCatalog(), { workerSilenceMinutes: 180 }).monitors.find((m) => m.kind === 'worker-silent')?.definition
+        .options.no_data_timeframe,
+    ).toBe(180);
   });
 
   it('delay the evaluation of metrics crawled from CloudWatch, and only those', () => {
@@ -147,24 +151,31 @@ describe('the monitors', () => {
     expect(retryWindowSeconds(sendEmail)).toBe(30 + 60 + 120 + 240);
   });
 
-  it('alert on the oldest message at the queue\'s own oldestMessageAgeAlarmSeconds (queue-settings.ts)', () => {
+  it("alert on the oldest message at the queue's own oldestMessageAgeAlarmSeconds (queue-settings.ts)", () => {
     for (const queue of queueNames) {
-      const own = resolveQueueSettings(queue, jobs.filter((j) => j.queue === queue) as unknown as JobDefinition[]).oldestMessageAgeAlarmSeconds;
+      const own = resolveQueueSettings(
+        queue,
+        jobs.filter((j) => j.queue === queue) as unknown as JobDefinition[],
+      ).oldestMessageAgeAlarmSeconds;
       const monitor = monitorsOf('oldest-message-age').find((m) => m.queue === queue)!;
       expect(parseMonitorQuery(monitor.definition.query).threshold).toBe(own);
       expect(monitor.definition.options.thresholds).toEqual({ critical: own, warning: DEFAULT_THRESHOLDS.oldestMessageAgeSeconds.warning });
     }
   });
 
-  it('refuse a dead-letter age threshold the DLQ\'s retention would never reach', () => {
+  it("refuse a dead-letter age threshold the DLQ's retention would never reach", () => {
     const base = targetFromCatalog();
     const short: MonitoringTarget = { ...base, queues: [{ ...base.queues[0]!, deadLetterRetentionSeconds: 5 * 86_400 }] };
-    expect(() => buildMonitoring(short)).toThrow(/dlqOldestMessageAgeSeconds\.critical \(864000\) must be below the retention of queue "default"'s DLQ \(432000 s\)/);
+    expect(() => buildMonitoring(short)).toThrow(
+      /dlqOldestMessageAgeSeconds\.critical \(864000\) must be below the retention of queue "default"'s DLQ \(432000 s\)/,
+    );
   });
 
   it('carry service, env, queue and kind tags', () => {
     for (const m of definitions.monitors) {
-      expect(m.definition.tags).toEqual(expect.arrayContaining(['service:serverless-jobs', 'env:dev', `queue:${m.queue}`, `monitor:${m.kind}`]));
+      expect(m.definition.tags).toEqual(
+        expect.arrayContaining(['service:serverless-jobs', 'env:dev', `queue:${m.queue}`, `monitor:${m.kind}`]),
+      );
     }
   });
 });

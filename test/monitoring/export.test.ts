@@ -15,7 +15,11 @@ const dirs: string[] = [];
 
 /** Runs the export script as a user would (`npx tsx infra/monitoring/export.ts ...`). */
 function runExport(...args: string[]) {
-  const result = spawnSync(TSX, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATADOG_API_KEY_SECRET_ARN: '' } });
+  const result = spawnSync(TSX, [SCRIPT, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DATADOG_API_KEY_SECRET_ARN: '' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -30,10 +30,12 @@ describe('the metrics the dashboard and monitors query', () => {
     expect(unknown.map(({ where, node }) => `${where}: ${node.metric}`)).toEqual([]);
   });
 
-  it('filter and group jobs.* metrics only by the worker\'s TAG keys', () => {
+  it("filter and group jobs.* metrics only by the worker's TAG keys", () => {
     const bad = terms
       .filter(({ node }) => workerMetrics.has(node.metric))
-      .flatMap(({ where, node }) => [...node.filters.map((f) => f.key), ...node.groupBy].filter((k) => !tagKeys.has(k)).map((k) => `${where}: ${k}`));
+      .flatMap(({ where, node }) =>
+        [...node.filters.map((f) => f.key), ...node.groupBy].filter((k) => !tagKeys.has(k)).map((k) => `${where}: ${k}`),
+      );
     expect(bad).toEqual([]);
   });
 
@@ -75,7 +77,9 @@ describe('the metric check itself', () => {
   });
 
   it('flags a tag key the worker does not send', () => {
-    expect(bad('sum:jobs.processed{queue:default} by {jobtype}.as_count()')).toEqual(['test: tag key "jobtype" on jobs.processed is not one of the worker\'s TAG keys']);
+    expect(bad('sum:jobs.processed{queue:default} by {jobtype}.as_count()')).toEqual([
+      'test: tag key "jobtype" on jobs.processed is not one of the worker\'s TAG keys',
+    ]);
   });
 
   it('flags an integration metric outside the allow-list', () => {

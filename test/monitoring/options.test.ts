@@ -27,7 +27,8 @@ describe('monitoring options', () => {
 
   it('apply a job type override to that job type only', () => {
     const built = buildMonitoring(targetFromCatalog(), { jobTypeThresholds: { 'deliver-webhook': { retryRatio: { critical: 0.5 } } } });
-    const retry = (jobType: string) => built.monitors.find((m) => m.kind === 'retry-ratio' && m.jobType === jobType)!.definition.options.thresholds;
+    const retry = (jobType: string) =>
+      built.monitors.find((m) => m.kind === 'retry-ratio' && m.jobType === jobType)!.definition.options.thresholds;
     expect(retry('deliver-webhook')).toEqual({ critical: 0.5 });
     expect(retry('send-email')).toEqual(DEFAULT_THRESHOLDS.retryRatio);
   });
@@ -46,14 +47,42 @@ describe('monitoring options', () => {
   });
 
   it.each<[string, MonitoringOptions, RegExp]>([
-    ['a warning at or above the alert', { thresholds: { deadRatio: { critical: 0.05, warning: 0.05 } } }, /deadRatio\.warning \(0\.05\) must be below critical/],
-    ['a ratio of 1 or more', { thresholds: { retryRatio: { critical: 1 } } }, /retryRatio\.critical is a share of records and must be below 1/],
+    [
+      'a warning at or above the alert',
+      { thresholds: { deadRatio: { critical: 0.05, warning: 0.05 } } },
+      /deadRatio\.warning \(0\.05\) must be below critical/,
+    ],
+    [
+      'a ratio of 1 or more',
+      { thresholds: { retryRatio: { critical: 1 } } },
+      /retryRatio\.critical is a share of records and must be below 1/,
+    ],
     ['a negative threshold', { thresholds: { lambdaErrors: { critical: -1 } } }, /lambdaErrors\.critical must be a number >= 0/],
-    ['a threshold that is not a number', { thresholds: { lambdaErrors: { critical: Number.NaN } } }, /lambdaErrors\.critical must be a number/],
-    ['an unknown threshold', { thresholds: { dlqDepth: { critical: 1 } } as unknown as MonitoringOptions['thresholds'] }, /unknown threshold "dlqDepth"/],
-    ['a job type override of a per-queue threshold', { jobTypeThresholds: { 'send-email': { lambdaErrors: { critical: 1 } } as never } }, /may override deadRatio and retryRatio only/],
-    ['a DLQ age alert past the 14-day retention', { thresholds: { dlqOldestMessageAgeSeconds: { critical: 14 * 86_400 } } }, /14-day maximum retention/],
-    ['a silence window shorter than 30 minutes', { workerSilenceMinutes: 10 }, /workerSilenceMinutes must be a whole number of minutes from 30 to 1440/],
+    [
+      'a threshold that is not a number',
+      { thresholds: { lambdaErrors: { critical: Number.NaN } } },
+      /lambdaErrors\.critical must be a number/,
+    ],
+    [
+      'an unknown threshold',
+      { thresholds: { dlqDepth: { critical: 1 } } as unknown as MonitoringOptions['thresholds'] },
+      /unknown threshold "dlqDepth"/,
+    ],
+    [
+      'a job type override of a per-queue threshold',
+      { jobTypeThresholds: { 'send-email': { lambdaErrors: { critical: 1 } } as never } },
+      /may override deadRatio and retryRatio only/,
+    ],
+    [
+      'a DLQ age alert past the 14-day retention',
+      { thresholds: { dlqOldestMessageAgeSeconds: { critical: 14 * 86_400 } } },
+      /14-day maximum retention/,
+    ],
+    [
+      'a silence window shorter than 30 minutes',
+      { workerSilenceMinutes: 10 },
+      /workerSilenceMinutes must be a whole number of minutes from 30 to 1440/,
+    ],
     ['a silence window that is not whole minutes', { workerSilenceMinutes: 45.5 }, /workerSilenceMinutes/],
     ['a handle without @', { notify: ['slack-jobs'] }, /notification handle "slack-jobs"/],
     ['a runbook URL with an anchor', { runbookUrl: 'https://x/README.md#runbook' }, /without an anchor/],
@@ -72,7 +101,10 @@ describe('monitoring options', () => {
 
 describe('the monitoring target', () => {
   const base = targetFromCatalog();
-  const withQueue = (patch: Partial<MonitoringTarget['queues'][number]>): MonitoringTarget => ({ ...base, queues: [{ ...base.queues[0]!, ...patch }] });
+  const withQueue = (patch: Partial<MonitoringTarget['queues'][number]>): MonitoringTarget => ({
+    ...base,
+    queues: [{ ...base.queues[0]!, ...patch }],
+  });
 
   it('names the AWS resources like the stack does, lower-cased', () => {
     expect(targetFromCatalog({ env: 'Prod' }).queues[0]).toMatchObject({
@@ -85,7 +117,11 @@ describe('the monitoring target', () => {
   it.each<[string, MonitoringTarget, RegExp]>([
     ['no queue', { ...base, queues: [] }, /has no queue/],
     ['a queue without job types', withQueue({ jobTypes: [] }), /queue "default" has no job type/],
-    ['a name Datadog cannot keep as a tag value', withQueue({ sqsQueueName: 'My Queue' }), /SQS name of queue "default" "My Queue" cannot be used as a Datadog tag value/],
+    [
+      'a name Datadog cannot keep as a tag value',
+      withQueue({ sqsQueueName: 'My Queue' }),
+      /SQS name of queue "default" "My Queue" cannot be used as a Datadog tag value/,
+    ],
     ['a negative retry window', withQueue({ retryWindowSeconds: -1 }), /retryWindowSeconds/],
     ['a queue listed twice', { ...base, queues: [base.queues[0]!, base.queues[0]!] }, /listed twice/],
   ])('refuses %s', (_, target, message) => {

@@ -3,7 +3,9 @@ import { parseFormula, parseMetricExpression, parseMonitorQuery, QuerySyntaxErro
 
 describe('metric queries', () => {
   it('reads the aggregator, metric, tag filters, group-by keys and methods of one query', () => {
-    const { metrics } = parseMetricExpression('sum:jobs.processed{service:serverless-jobs,!outcome:success,queue:default} by {job_type,outcome}.as_count().rollup(sum, 60)');
+    const { metrics } = parseMetricExpression(
+      'sum:jobs.processed{service:serverless-jobs,!outcome:success,queue:default} by {job_type,outcome}.as_count().rollup(sum, 60)',
+    );
     expect(metrics).toEqual([
       {
         aggregator: 'sum',
@@ -25,7 +27,11 @@ describe('metric queries', () => {
   it('accepts the wildcard scope, bare tags and fill()', () => {
     const { metrics } = parseMetricExpression('avg:aws.lambda.duration{*}.fill(zero)');
     expect(metrics[0]?.filters).toEqual([{ key: '*', value: undefined, negated: false }]);
-    expect(parseMetricExpression('max:jobs.runtime.rss{env:dev,canary}').metrics[0]?.filters[1]).toEqual({ key: 'canary', value: undefined, negated: false });
+    expect(parseMetricExpression('max:jobs.runtime.rss{env:dev,canary}').metrics[0]?.filters[1]).toEqual({
+      key: 'canary',
+      value: undefined,
+      negated: false,
+    });
   });
 
   it('accepts percentile aggregators of distributions, including p99.9', () => {
@@ -40,7 +46,9 @@ describe('metric queries', () => {
   });
 
   it('accepts functions around queries and lists them', () => {
-    const parsed = parseMetricExpression("per_second(abs(sum:jobs.processed{queue:default}.as_count())) + week_before(avg:jobs.duration{*})");
+    const parsed = parseMetricExpression(
+      'per_second(abs(sum:jobs.processed{queue:default}.as_count())) + week_before(avg:jobs.duration{*})',
+    );
     expect(parsed.functions).toEqual(['per_second', 'abs', 'week_before']);
   });
 
@@ -102,7 +110,9 @@ describe('monitor queries', () => {
   });
 
   it('read a forecast monitor over a next_ window', () => {
-    const parsed = parseMonitorQuery("max(next_1w):forecast(avg:jobs.runtime.rss{env:dev}, 'linear', 1, interval='60m', history='1w', model='default') >= 3e8");
+    const parsed = parseMonitorQuery(
+      "max(next_1w):forecast(avg:jobs.runtime.rss{env:dev}, 'linear', 1, interval='60m', history='1w', model='default') >= 3e8",
+    );
     expect(parsed).toMatchObject({ form: 'forecast', window: 'next_1w', comparator: '>=', threshold: 3e8 });
   });
 

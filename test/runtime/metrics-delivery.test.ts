@@ -20,15 +20,21 @@ describe('metrics on a real UDP socket over 1,000 warm invocations', () => {
 
   beforeAll(async () => {
     collector = await startUdpCollector();
-    const worker = await loadWorker(workerEnv({ DD_AGENT_HOST: '127.0.0.1', DD_DOGSTATSD_PORT: String(collector.port), DD_SERVICE: 'jobs-test', DD_ENV: 'test' }));
+    const worker = await loadWorker(
+      workerEnv({ DD_AGENT_HOST: '127.0.0.1', DD_DOGSTATSD_PORT: String(collector.port), DD_SERVICE: 'jobs-test', DD_ENV: 'test' }),
+    );
     const client = worker.metrics.client as unknown as { bufferHolder: { buffer: string }; messagesInFlight: number };
     for (let i = 0; i < INVOCATIONS; i++) {
-      const records = Array.from({ length: RECORDS }, (_, r) => sqsRecord(job('send-email', { to: 'someone@example.com', subject: 'hi', text: 'hello' }, { jobId: `job-${r}` })));
+      const records = Array.from({ length: RECORDS }, (_, r) =>
+        sqsRecord(job('send-email', { to: 'someone@example.com', subject: 'hi', text: 'hello' }, { jobId: `job-${r}` })),
+      );
       await worker.handler(sqsEvent(records), lambdaContext());
       // Nothing left in our datagram, in hot-shots' buffer, or on its way to the socket.
       if (worker.metrics.bufferedBytes > 0 || client.bufferHolder.buffer.length > 0 || client.messagesInFlight > 0) pendingAfterSettle += 1;
     }
-    await collector.waitFor(() => collector.datagrams.reduce((n, d) => n + d.toString().split('\n').length, 0) >= INVOCATIONS * METRICS_PER_INVOCATION);
+    await collector.waitFor(
+      () => collector.datagrams.reduce((n, d) => n + d.toString().split('\n').length, 0) >= INVOCATIONS * METRICS_PER_INVOCATION,
+    );
     for (const datagram of collector.datagrams) {
       const result = parseDatagram(datagram);
       parsed.push(...result.metrics);
@@ -59,7 +65,15 @@ describe('metrics on a real UDP socket over 1,000 warm invocations', () => {
 
   it('tags jobs.processed with job type, queue and outcome, plus the global service and env tags', () => {
     const processed = parsed.find((m) => m.name === METRIC.processed);
-    expect(processed?.tags).toEqual(expect.arrayContaining([`${TAG.jobType}:send-email`, `${TAG.queue}:default`, `${TAG.outcome}:success`, 'service:jobs-test', 'env:test']));
+    expect(processed?.tags).toEqual(
+      expect.arrayContaining([
+        `${TAG.jobType}:send-email`,
+        `${TAG.queue}:default`,
+        `${TAG.outcome}:success`,
+        'service:jobs-test',
+        'env:test',
+      ]),
+    );
   });
 
   it('leaves nothing buffered when the handler promise settles', () => {

@@ -15,7 +15,11 @@ type Behaviour = 'ok' | 'fail' | 'permanent' | 'retry-after' | 'hang' | 'ignore-
 const calls: string[] = [];
 const testJob = defineJob({
   type: 'test-job',
-  schema: z.object({ id: z.string(), behaviour: z.enum(['ok', 'fail', 'permanent', 'retry-after', 'hang', 'ignore-abort']), ms: z.optional(z.number()) }),
+  schema: z.object({
+    id: z.string(),
+    behaviour: z.enum(['ok', 'fail', 'permanent', 'retry-after', 'hang', 'ignore-abort']),
+    ms: z.optional(z.number()),
+  }),
   retry: { maxAttempts: 3, baseDelaySeconds: 10, maxDelaySeconds: 100, jitter: 'none' },
   timeoutMs: 200,
   handler: async ({ id, behaviour, ms }, { signal }) => {
@@ -29,14 +33,30 @@ const testJob = defineJob({
     if (b === 'ignore-abort') await new Promise((resolve) => setTimeout(resolve, 60_000).unref());
   },
 });
-const idempotentJob = defineJob({ type: 'once-job', schema: z.object({ id: z.string() }), idempotency: true, handler: async ({ id }) => void calls.push(id) });
-const jobs: Record<string, JobDefinition> = { [testJob.type]: testJob as JobDefinition, [idempotentJob.type]: idempotentJob as JobDefinition };
+const idempotentJob = defineJob({
+  type: 'once-job',
+  schema: z.object({ id: z.string() }),
+  idempotency: true,
+  handler: async ({ id }) => void calls.push(id),
+});
+const jobs: Record<string, JobDefinition> = {
+  [testJob.type]: testJob as JobDefinition,
+  [idempotentJob.type]: idempotentJob as JobDefinition,
+};
 
 function setup(overrides: Partial<ProcessorOptions> = {}) {
   calls.length = 0;
   const metrics = recordingMetrics();
   const sqs = recordedSqsActions();
-  const process = createBatchProcessor({ findJob: (type) => jobs[type], metrics, deadLetterQueueUrl: DLQ, queueUrl: QUEUE, queueName: 'default', sqs, ...overrides });
+  const process = createBatchProcessor({
+    findJob: (type) => jobs[type],
+    metrics,
+    deadLetterQueueUrl: DLQ,
+    queueUrl: QUEUE,
+    queueName: 'default',
+    sqs,
+    ...overrides,
+  });
   return { process, metrics, sqs };
 }
 /** An idempotency store in memory, for the processor's decisions alone. */
@@ -166,7 +186,7 @@ describe('batch processor (recorded SQS actions, no network)', () => {
     expect(peak).toBe(3);
   });
 
-  it("aborts a job at its timeout and retries it", async () => {
+  it('aborts a job at its timeout and retries it', async () => {
     const { process, metrics } = setup();
     const record = sqsRecord(run('a', 'hang'));
     const response = await process(sqsEvent([record]), lambdaContext());

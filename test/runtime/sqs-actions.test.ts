@@ -34,23 +34,34 @@ describe('SQS actions of the worker, against a real local SQS (fauxqs)', () => {
       attributes: { reason: 'invalid_json' },
     }));
     expect(await actions.sendToDeadLetterQueue(server.queueUrl('actions-dlq'), entries)).toEqual(new Set());
-    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: server.queueUrl('actions-dlq'), AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: server.queueUrl('actions-dlq'), AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     expect(attributes.Attributes?.ApproximateNumberOfMessages).toBe('25');
   });
 
   it('reports every entry as not sent when the dead-letter queue does not exist', async () => {
-    const entries = [{ id: 'a', body: '{}', attributes: {} }, { id: 'b', body: '{}', attributes: {} }];
+    const entries = [
+      { id: 'a', body: '{}', attributes: {} },
+      { id: 'b', body: '{}', attributes: {} },
+    ];
     expect(await actions.sendToDeadLetterQueue(server.queueUrl('no-such-dlq'), entries)).toEqual(new Set(['a', 'b']));
   });
 
   it('reports a visibility change with a stale receipt handle as failed, without throwing', async () => {
-    const failed = await actions.changeVisibility(server.queueUrl('actions-dlq'), [{ id: 'x', receiptHandle: 'stale', visibilityTimeoutSeconds: 10 }]);
+    const failed = await actions.changeVisibility(server.queueUrl('actions-dlq'), [
+      { id: 'x', receiptHandle: 'stale', visibilityTimeoutSeconds: 10 },
+    ]);
     expect(failed).toEqual(new Set(['x']));
   });
 
   it('derives a queue URL from its ARN on the configured endpoint', () => {
-    expect(actions.queueUrlFromArn('arn:aws:sqs:eu-west-1:123456789012:jobs', undefined)).toBe('https://sqs.eu-west-1.amazonaws.com/123456789012/jobs');
-    expect(actions.queueUrlFromArn('arn:aws:sqs:us-east-1:000000000000:jobs', 'http://127.0.0.1:9324/')).toBe('http://127.0.0.1:9324/000000000000/jobs');
+    expect(actions.queueUrlFromArn('arn:aws:sqs:eu-west-1:123456789012:jobs', undefined)).toBe(
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs',
+    );
+    expect(actions.queueUrlFromArn('arn:aws:sqs:us-east-1:000000000000:jobs', 'http://127.0.0.1:9324/')).toBe(
+      'http://127.0.0.1:9324/000000000000/jobs',
+    );
     expect(actions.queueUrlFromArn('not-an-arn', undefined)).toBeUndefined();
   });
 });

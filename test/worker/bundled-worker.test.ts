@@ -84,15 +84,25 @@ describe('the bundled worker (as deployed), against local SQS, DynamoDB, HTTP an
 
   it('delivers a webhook', async () => {
     const before = webhookHits;
-    expect((await handler(sqsEvent([sqsRecord(job('deliver-webhook', { url: `${base}/ok`, body: { a: 1 } }))]), lambdaContext())).batchItemFailures).toEqual([]);
+    expect(
+      (await handler(sqsEvent([sqsRecord(job('deliver-webhook', { url: `${base}/ok`, body: { a: 1 } }))]), lambdaContext()))
+        .batchItemFailures,
+    ).toEqual([]);
     expect(webhookHits).toBe(before + 1);
   });
 
   it("returns a retryable failure after setting its visibility on the real queue to the peer's Retry-After", async () => {
     const queueUrl = sqsServer.queueUrl('bundled-default');
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job('deliver-webhook', { url: `${base}/fail` })) }));
-    const [message] = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 1, WaitTimeSeconds: 1 }))).Messages ?? [];
-    const record = { ...sqsRecord(message?.Body ?? '', { queueArn: sqsServer.queueArn('bundled-default') }), messageId: message?.MessageId ?? '', receiptHandle: message?.ReceiptHandle ?? '' };
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job('deliver-webhook', { url: `${base}/fail` })) }),
+    );
+    const [message] =
+      (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 1, WaitTimeSeconds: 1 }))).Messages ?? [];
+    const record = {
+      ...sqsRecord(message?.Body ?? '', { queueArn: sqsServer.queueArn('bundled-default') }),
+      messageId: message?.MessageId ?? '',
+      receiptHandle: message?.ReceiptHandle ?? '',
+    };
     expect((await handler(sqsEvent([record]), lambdaContext())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     // The receive above leased it for 1 s; the worker extended that to 120 s.
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -102,7 +112,13 @@ describe('the bundled worker (as deployed), against local SQS, DynamoDB, HTTP an
 
   it('sends a bad message to the real dead-letter queue with its reason', async () => {
     expect((await handler(sqsEvent([sqsRecord('{not json')]), lambdaContext())).batchItemFailures).toEqual([]);
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: sqsServer.queueUrl('bundled-default-dlq'), MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: sqsServer.queueUrl('bundled-default-dlq'),
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
+    );
     expect(received.Messages?.[0]?.Body).toBe('{not json');
     expect(received.Messages?.[0]?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTE.reason]?.StringValue).toBe('invalid_json');
   });

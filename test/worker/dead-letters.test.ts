@@ -50,7 +50,12 @@ describe('bad inputs mixed with good records, against a real local SQS (fauxqs)'
     await worker.metrics.close();
 
     const received = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: sqsServer.queueUrl('jobs-default-dlq'), MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      new ReceiveMessageCommand({
+        QueueUrl: sqsServer.queueUrl('jobs-default-dlq'),
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
     );
     dlqMessages = (received.Messages ?? []).map((message) => ({
       body: message.Body ?? '',
@@ -69,9 +74,12 @@ describe('bad inputs mixed with good records, against a real local SQS (fauxqs)'
   });
 
   it('puts every bad message on the dead-letter queue with its reason', () => {
-    expect(dlqMessages.map((m) => m.attributes[DEAD_LETTER_ATTRIBUTE.reason]).toSorted()).toEqual(
-      ['invalid_json', 'invalid_payload', 'permanent_error', 'unknown_type'],
-    );
+    expect(dlqMessages.map((m) => m.attributes[DEAD_LETTER_ATTRIBUTE.reason]).toSorted()).toEqual([
+      'invalid_json',
+      'invalid_payload',
+      'permanent_error',
+      'unknown_type',
+    ]);
   });
 
   it('keeps the dead message body unchanged', () => {
@@ -80,7 +88,10 @@ describe('bad inputs mixed with good records, against a real local SQS (fauxqs)'
 
   it('attaches the error message, job type and receive count', () => {
     const permanent = dlqMessages.find((m) => m.attributes.reason === 'permanent_error');
-    expect(permanent?.attributes).toMatchObject({ [DEAD_LETTER_ATTRIBUTE.jobType]: 'deliver-webhook', [DEAD_LETTER_ATTRIBUTE.receiveCount]: '1' });
+    expect(permanent?.attributes).toMatchObject({
+      [DEAD_LETTER_ATTRIBUTE.jobType]: 'deliver-webhook',
+      [DEAD_LETTER_ATTRIBUTE.receiveCount]: '1',
+    });
     expect(permanent?.attributes[DEAD_LETTER_ATTRIBUTE.error]).toMatch(/404/);
   });
 });

@@ -38,7 +38,8 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
     }
   } finally {
     const unreleased = await releaseLeases(target, dlq, handles);
-    if (unreleased > 0) println(io.stderr, `jobs: ${unreleased} message(s) could not be made visible again; they reappear within ${PEEK_LEASE_SECONDS} s`);
+    if (unreleased > 0)
+      println(io.stderr, `jobs: ${unreleased} message(s) could not be made visible again; they reappear within ${PEEK_LEASE_SECONDS} s`);
   }
 
   if (values.json === true) {

@@ -99,7 +99,15 @@ export async function redrive(
   target: Target,
   source: LocatedQueue,
   dlq: LocatedQueue,
-  options: { type?: string | undefined; limit: number; rate?: number | undefined; leaseSeconds: number; journalPath: string; signal?: AbortSignal | undefined; onProgress?: (moved: number) => void },
+  options: {
+    type?: string | undefined;
+    limit: number;
+    rate?: number | undefined;
+    leaseSeconds: number;
+    journalPath: string;
+    signal?: AbortSignal | undefined;
+    onProgress?: (moved: number) => void;
+  },
 ): Promise<RedriveReport> {
   const journal = RedriveJournal.open(options.journalPath);
   const held = new Map<string, string>();
@@ -151,10 +159,12 @@ export async function redrive(
 
       // Send, journalled on both sides of the call.
       const copied: Message[] = [];
-      const batches = packBatches(toSend.map((message) => {
-        const attributes = copyAttributes(message);
-        return { message, attributes, bytes: messageBytes(message.Body ?? '', attributes) };
-      }));
+      const batches = packBatches(
+        toSend.map((message) => {
+          const attributes = copyAttributes(message);
+          return { message, attributes, bytes: messageBytes(message.Body ?? '', attributes) };
+        }),
+      );
       for (const batch of batches) {
         journal.record(batch.map(({ message }) => ({ id: message.MessageId ?? '', state: 'sending' })));
         let result;
@@ -166,7 +176,9 @@ export async function redrive(
                 Id: String(index),
                 MessageBody: message.Body ?? '',
                 MessageAttributes: attributes,
-                ...(source.fifo ? { MessageGroupId: message.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: message.MessageId ?? '' } : {}),
+                ...(source.fifo
+                  ? { MessageGroupId: message.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: message.MessageId ?? '' }
+                  : {}),
               })),
             }),
           );
@@ -202,13 +214,18 @@ export async function redrive(
         let result;
         try {
           result = await target.sqs.send(
-            new DeleteMessageBatchCommand({ QueueUrl: dlq.url, Entries: slice.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })) }),
+            new DeleteMessageBatchCommand({
+              QueueUrl: dlq.url,
+              Entries: slice.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
+            }),
           );
         } catch (error) {
           deletePending += deletable.length - start;
           throw error;
         }
-        journal.record((result.Successful ?? []).map((success) => ({ id: slice[Number(success.Id)]?.MessageId ?? '', state: 'deleted' as const })));
+        journal.record(
+          (result.Successful ?? []).map((success) => ({ id: slice[Number(success.Id)]?.MessageId ?? '', state: 'deleted' as const })),
+        );
         deletePending += result.Failed?.length ?? 0;
       }
       options.onProgress?.(moved());
@@ -247,19 +264,35 @@ export async function dlqRedriveCommand(target: Target, positionals: readonly st
 
   const depth = await queueDepth(target, dlq.url);
   const progress = createProgress(io.stderr, `redrive ${dlq.name}`, Math.min(limit, depth.visible));
-  const report = await redrive(target, source, dlq, { type, limit, rate, leaseSeconds, journalPath, signal: io.signal, onProgress: (moved) => progress.update(moved) });
+  const report = await redrive(target, source, dlq, {
+    type,
+    limit,
+    rate,
+    leaseSeconds,
+    journalPath,
+    signal: io.signal,
+    onProgress: (moved) => progress.update(moved),
+  });
   progress.finish();
 
   if (values.json === true) {
     println(io.stdout, JSON.stringify(report));
   } else {
     println(io.stdout, `redrove ${report.sent + report.completed} message(s) from ${report.from} to ${report.to}`);
-    if (report.completed > 0) println(io.stdout, `  ${report.completed} had been sent by an earlier run: deleted from the DLQ now, not sent again`);
+    if (report.completed > 0)
+      println(io.stdout, `  ${report.completed} had been sent by an earlier run: deleted from the DLQ now, not sent again`);
     if (report.skipped > 0) println(io.stdout, `  ${report.skipped} of another job type than ${type ?? '?'}: left in the DLQ`);
     if (report.failed > 0) println(io.stdout, `  ${report.failed} could not be sent and are still in the DLQ: ${report.errors.join('; ')}`);
-    if (report.deletePending > 0) println(io.stdout, `  ${report.deletePending} sent but not yet deleted from the DLQ: run again to finish (they will not be sent twice)`);
+    if (report.deletePending > 0)
+      println(
+        io.stdout,
+        `  ${report.deletePending} sent but not yet deleted from the DLQ: run again to finish (they will not be sent twice)`,
+      );
     if (report.resentAfterInterruptedSend > 0) {
-      println(io.stdout, `  ${report.resentAfterInterruptedSend} were in an interrupted send: sent again (same job id; the worker's idempotency absorbs a duplicate)`);
+      println(
+        io.stdout,
+        `  ${report.resentAfterInterruptedSend} were in an interrupted send: sent again (same job id; the worker's idempotency absorbs a duplicate)`,
+      );
     }
     if (report.interrupted) println(io.stdout, '  interrupted: the rest is still in the DLQ; run the same command again to continue');
     println(io.stdout, `  journal: ${report.journal}`);

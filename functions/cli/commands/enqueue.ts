@@ -68,7 +68,14 @@ interface LineFailure {
   readonly message: string;
 }
 
-async function enqueueFile(client: JobsClient, type: string, file: string, values: ParsedValues, io: CliIo, queueName: string): Promise<number> {
+async function enqueueFile(
+  client: JobsClient,
+  type: string,
+  file: string,
+  values: ParsedValues,
+  io: CliIo,
+  queueName: string,
+): Promise<number> {
   const path = resolve(io.cwd ?? process.cwd(), file);
   let lineCount: number;
   try {
@@ -155,7 +162,8 @@ export async function enqueueCommand(target: Target, positionals: readonly strin
   if (!job) throw new UnknownJobError(type, Object.keys(catalog));
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (quote the JSON payload)`);
   if (from !== undefined && payloadArgument !== undefined) throw new UsageError('give a payload or --from, not both');
-  if (from === undefined && payloadArgument === undefined) throw new UsageError('enqueue needs a payload: <json>, @file, @- or --from <file.jsonl>');
+  if (from === undefined && payloadArgument === undefined)
+    throw new UsageError('enqueue needs a payload: <json>, @file, @- or --from <file.jsonl>');
 
   const queue = await locateQueue(target, job.queue);
   const client = createJobsClient({ sqs: target.sqs, queueUrls: { [job.queue]: queue.url } });

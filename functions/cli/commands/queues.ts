@@ -44,7 +44,14 @@ async function row(target: Target, queue: string): Promise<QueueRow> {
     const depth = await queueDepth(target, source.url);
     try {
       const dlq = await locateDeadLetterQueue(target, source);
-      return { queue, name: source.name, depth, deadLetterName: dlq.name, deadLetter: await queueDepth(target, dlq.url), problem: undefined };
+      return {
+        queue,
+        name: source.name,
+        depth,
+        deadLetterName: dlq.name,
+        deadLetter: await queueDepth(target, dlq.url),
+        problem: undefined,
+      };
     } catch (error) {
       if (!(error instanceof QueueMissingError)) throw error;
       return { queue, name: source.name, depth, deadLetterName: undefined, deadLetter: undefined, problem: error.message };
