@@ -4,6 +4,7 @@
  * a group "Job <type>" (throughput by outcome, failure ratio, duration and queue latency percentiles,
  * dead letters by reason).
  */
+import { ConfigurationError } from '../../functions/runtime/errors.ts';
 import { METRIC, OUTCOMES, TAG } from '../../functions/runtime/metric-names.ts';
 import type {
   DashboardDefinition,
@@ -23,23 +24,42 @@ import type {
 import { ratioThresholds, type AboveThreshold, type ResolvedMonitoringOptions } from './options.ts';
 import { queueOldestMessageThreshold } from './monitors.ts';
 import { awsQueries, percentile, processedCount, recordScope, runtime } from './queries.ts';
+import type { MetricQuery } from './query.ts';
 import { runbookAnchor } from './runbook.ts';
 import type { MonitoredQueue, MonitoringTarget } from './target.ts';
 
 const MIB = 1_048_576;
 
-/** A named query and, optionally, the formula that shows it (default: the query itself). */
+/** A named query of a widget request; formulas refer to it by name. */
 interface Series {
   readonly name: string;
-  readonly query: string;
+  readonly query: MetricQuery;
 }
 
-function q(name: string, query: string): Series {
-  return { name, query };
+/** Makes a series and records its query (the dashboard's queries are listed in {@link BuiltDashboard}). */
+type SeriesOf = (name: string, query: MetricQuery) => Series;
+
+/** The dashboard body and every metric query on it, as models. */
+export interface BuiltDashboard {
+  readonly dashboard: DashboardDefinition;
+  readonly queries: readonly MetricQuery[];
+}
+
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/g;
+
+/** Throws unless every name a formula uses is one of the request's series. */
+function checkFormulas(title: string, series: readonly Series[], formulas: readonly WidgetFormula[]): void {
+  const names = new Set(series.map((s) => s.name));
+  for (const { formula } of formulas) {
+    for (const [name] of formula.matchAll(IDENTIFIER)) {
+      if (!names.has(name))
+        throw new ConfigurationError(`monitoring: widget "${title}": formula "${formula}" uses unknown query "${name}"`);
+    }
+  }
 }
 
 function metricQueries(series: readonly Series[]): MetricDataQuery[] {
-  return series.map((s) => ({ data_source: 'metrics', name: s.name, query: s.query }));
+  return series.map((s) => ({ data_source: 'metrics', name: s.name, query: s.query.toString() }));
 }
 
 function timeseries(
@@ -49,6 +69,7 @@ function timeseries(
   display: DisplayType = 'line',
   lines: readonly WidgetMarker[] = [],
 ): Widget<TimeseriesWidgetDefinition> {
+  checkFormulas(title, series, formulas);
   return {
     definition: {
       type: 'timeseries',
@@ -68,6 +89,7 @@ function queryValue(
   formula: WidgetFormula,
   redAbove?: number,
 ): Widget<QueryValueWidgetDefinition> {
+  checkFormulas(title, series, [formula]);
   return {
     definition: {
       type: 'query_value',
@@ -77,7 +99,7 @@ function queryValue(
       requests: [
         {
           response_format: 'scalar',
-          queries: series.map((s) => ({ data_source: 'metrics', name: s.name, query: s.query, aggregator })),
+          queries: metricQueries(series).map((m) => ({ ...m, aggregator })),
           formulas: [formula],
           ...(redAbove === undefined
             ? {}
@@ -94,6 +116,7 @@ function queryValue(
 }
 
 function toplist(title: string, series: Series, formula: WidgetFormula): Widget<ToplistWidgetDefinition> {
+  checkFormulas(title, [series], [formula]);
   return {
     definition: {
       type: 'toplist',
@@ -101,7 +124,7 @@ function toplist(title: string, series: Series, formula: WidgetFormula): Widget<
       requests: [
         {
           response_format: 'scalar',
-          queries: [{ data_source: 'metrics', name: series.name, query: series.query, aggregator: 'sum' }],
+          queries: metricQueries([series]).map((m) => ({ ...m, aggregator: 'sum' })),
           formulas: [formula],
         },
       ],
@@ -127,7 +150,12 @@ function thresholdMarkers(label: string, t: AboveThreshold, scale = 1): WidgetMa
   return out;
 }
 
-function queueGroup(target: MonitoringTarget, queue: MonitoredQueue, options: ResolvedMonitoringOptions): Widget<GroupWidgetDefinition> {
+function queueGroup(
+  q: SeriesOf,
+  target: MonitoringTarget,
+  queue: MonitoredQueue,
+  options: ResolvedMonitoringOptions,
+): Widget<GroupWidgetDefinition> {
   const aws = awsQueries(queue);
   const t = options.thresholds;
   const age = queueOldestMessageThreshold(queue, options);
@@ -193,7 +221,12 @@ function queueGroup(target: MonitoringTarget, queue: MonitoredQueue, options: Re
   );
 }
 
-function sandboxGroup(target: MonitoringTarget, queue: MonitoredQueue, options: ResolvedMonitoringOptions): Widget<GroupWidgetDefinition> {
+function sandboxGroup(
+  q: SeriesOf,
+  target: MonitoringTarget,
+  queue: MonitoredQueue,
+  options: ResolvedMonitoringOptions,
+): Widget<GroupWidgetDefinition> {
   const aws = awsQueries(queue);
   return group(
     `Sandbox health: ${queue.functionName}`,
@@ -251,6 +284,7 @@ function sandboxGroup(target: MonitoringTarget, queue: MonitoredQueue, options: 
 }
 
 function jobTypeGroup(
+  q: SeriesOf,
   target: MonitoringTarget,
   queue: MonitoredQueue,
   jobType: string,
@@ -314,8 +348,13 @@ function jobTypeGroup(
   );
 }
 
-/** The dashboard of the target. */
-export function buildDashboard(target: MonitoringTarget, options: ResolvedMonitoringOptions): DashboardDefinition {
+/** The dashboard of the target, with its queries. */
+export function buildDashboard(target: MonitoringTarget, options: ResolvedMonitoringOptions): BuiltDashboard {
+  const queries: MetricQuery[] = [];
+  const q: SeriesOf = (name, query) => {
+    queries.push(query);
+    return { name, query };
+  };
   const widgets: Widget<GroupWidgetDefinition | NoteWidgetDefinition>[] = [
     note(
       [
@@ -327,10 +366,10 @@ export function buildDashboard(target: MonitoringTarget, options: ResolvedMonito
     ),
   ];
   for (const queue of target.queues) {
-    widgets.push(queueGroup(target, queue, options), sandboxGroup(target, queue, options));
-    for (const jobType of queue.jobTypes) widgets.push(jobTypeGroup(target, queue, jobType, options));
+    widgets.push(queueGroup(q, target, queue, options), sandboxGroup(q, target, queue, options));
+    for (const jobType of queue.jobTypes) widgets.push(jobTypeGroup(q, target, queue, jobType, options));
   }
-  return {
+  const dashboard: DashboardDefinition = {
     title: options.dashboardTitle ?? `${target.service} (${target.env})`,
     description: `Queues, workers and jobs of ${target.service} in ${target.env}. Managed by CloudFormation (infra/monitoring); changes made here are overwritten.`,
     layout_type: 'ordered',
@@ -338,4 +377,5 @@ export function buildDashboard(target: MonitoringTarget, options: ResolvedMonito
     widgets,
     notify_list: [],
   };
+  return { dashboard, queries };
 }

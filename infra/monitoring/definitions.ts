@@ -3,11 +3,11 @@
  * (`construct.ts`) and by the JSON export (`export.ts`), so both deploy paths ship the same thing.
  */
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
-import { checkMonitors, checkQueries, dashboardQueries, monitorQueries } from './check.ts';
 import { buildDashboard } from './dashboard.ts';
 import { buildMonitors, type MonitorSpec } from './monitors.ts';
 import { resolveMonitoringOptions, type MonitoringOptions, type ResolvedMonitoringOptions } from './options.ts';
 import { validateTarget, type MonitoringTarget } from './target.ts';
+import type { MetricQuery } from './query.ts';
 import type { DashboardDefinition } from './types.ts';
 
 /** A dashboard and its monitors. */
@@ -16,12 +16,14 @@ export interface MonitoringDefinitions {
   readonly options: ResolvedMonitoringOptions;
   readonly dashboard: DashboardDefinition;
   readonly monitors: readonly MonitorSpec[];
+  /** Every metric query of the dashboard and the monitors, as models. */
+  readonly queries: readonly MetricQuery[];
 }
 
 /**
  * Builds and checks the definitions of a target.
- * @throws ConfigurationError listing every problem (bad option, unknown job type in an override,
- *   a query that does not parse, a metric or tag the worker does not emit)
+ * @throws ConfigurationError on the first problem (bad option, unknown job type in an override,
+ *   a metric or tag key the worker does not emit, a formula naming no query)
  */
 export function buildMonitoring(target: MonitoringTarget, options: MonitoringOptions = {}): MonitoringDefinitions {
   validateTarget(target);
@@ -34,9 +36,9 @@ export function buildMonitoring(target: MonitoringTarget, options: MonitoringOpt
       );
     }
   }
-  const dashboard = buildDashboard(target, resolved);
+  const { dashboard, queries } = buildDashboard(target, resolved);
   const monitors = buildMonitors(target, resolved);
-  const problems = [...checkQueries([...dashboardQueries(dashboard), ...monitorQueries(monitors)]), ...checkMonitors(monitors)];
-  if (problems.length > 0) throw new ConfigurationError(`monitoring definitions are invalid:\n- ${problems.join('\n- ')}`);
-  return { target, options: resolved, dashboard, monitors };
+  const keys = new Set(monitors.map((m) => m.key));
+  if (keys.size !== monitors.length) throw new ConfigurationError('monitoring: two monitors share a key');
+  return { target, options: resolved, dashboard, monitors, queries: [...queries, ...monitors.flatMap((m) => m.query.metrics)] };
 }

@@ -17,7 +17,8 @@ import { ConfigurationError } from '../../functions/runtime/errors.ts';
 import { METRIC, TAG } from '../../functions/runtime/metric-names.ts';
 import type { MonitorDefinition, MonitorPriority, MonitorThresholdValues } from './types.ts';
 import { ratioThresholds, type AboveThreshold, type ResolvedMonitoringOptions } from './options.ts';
-import { awsQueries, processedCount, recordScope, runtime } from './queries.ts';
+import { awsQueries, percentile, processedCount, recordScope, runtime } from './queries.ts';
+import { MonitorQuery, Ratio, type Evaluation, type Expression } from './query.ts';
 import { RUNBOOK, fillPlaceholders, runbookAnchor, type MonitorKind } from './runbook.ts';
 import type { MonitoredQueue, MonitoringTarget } from './target.ts';
 
@@ -27,6 +28,8 @@ export interface MonitorSpec {
   readonly kind: MonitorKind;
   readonly queue: string;
   readonly jobType: string | undefined;
+  /** The query as a model (its text is `definition.query`). */
+  readonly query: MonitorQuery;
   readonly definition: MonitorDefinition;
 }
 
@@ -35,12 +38,12 @@ export const CLOUDWATCH_EVALUATION_DELAY_SECONDS = 900;
 /** Window of the ratio, latency, error and throttle monitors. */
 export const RATIO_WINDOW = 'last_15m';
 
-function number(n: number): string {
-  return String(Number(n.toFixed(6)));
-}
-
 function thresholds(t: AboveThreshold): MonitorThresholdValues {
   return t.warning === undefined ? { critical: t.critical } : { critical: t.critical, warning: t.warning };
+}
+
+function over(timeAggregation: Evaluation['timeAggregation'], window: Evaluation['window']): Evaluation {
+  return { form: 'threshold', timeAggregation, window };
 }
 
 interface Context {
@@ -91,7 +94,11 @@ function name(ctx: Context, kind: MonitorKind, jobType: string | undefined): str
 interface MonitorParts {
   readonly kind: MonitorKind;
   readonly jobType?: string;
-  readonly query: string;
+  readonly evaluation: Evaluation;
+  readonly expression: Expression;
+  /** Default `>`: alert above the threshold. */
+  readonly comparator?: '>' | '<';
+  /** The alert threshold (`critical`) is the number in the query. */
   readonly thresholds: MonitorThresholdValues;
   readonly priority: MonitorPriority;
   readonly cloudwatch?: boolean;
@@ -101,15 +108,17 @@ interface MonitorParts {
 
 function monitor(ctx: Context, parts: MonitorParts): MonitorSpec {
   const { kind, jobType } = parts;
+  const query = new MonitorQuery(parts.evaluation, parts.expression, parts.comparator ?? '>', parts.thresholds.critical);
   return {
     key: jobType === undefined ? `${ctx.queue.queue}-${kind}` : `${ctx.queue.queue}-${jobType}-${kind}`,
     kind,
     queue: ctx.queue.queue,
     jobType,
+    query,
     definition: {
       name: name(ctx, kind, jobType),
       type: 'query alert',
-      query: parts.query,
+      query: query.toString(),
       message: message(ctx, kind, jobType, parts.extra),
       tags: tags(ctx, kind, jobType),
       priority: parts.priority,
@@ -175,21 +184,24 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
   const monitors: MonitorSpec[] = [
     monitor(ctx, {
       kind: 'dlq-not-empty',
-      query: `max(last_5m):${aws.dlqVisible} > ${number(t.dlqMessages.critical)}`,
+      evaluation: over('max', 'last_5m'),
+      expression: aws.dlqVisible,
       thresholds: thresholds(t.dlqMessages),
       priority: 2,
       cloudwatch: true,
     }),
     monitor(ctx, {
       kind: 'dlq-message-expiring',
-      query: `max(last_15m):${aws.dlqOldestAge} > ${number(dlqAge.critical)}`,
+      evaluation: over('max', 'last_15m'),
+      expression: aws.dlqOldestAge,
       thresholds: thresholds(dlqAge),
       priority: 2,
       cloudwatch: true,
     }),
     monitor(ctx, {
       kind: 'oldest-message-age',
-      query: `max(last_15m):${aws.sourceOldestAge} > ${number(age.critical)}`,
+      evaluation: over('max', 'last_15m'),
+      expression: aws.sourceOldestAge,
       thresholds: thresholds(age),
       priority: 2,
       cloudwatch: true,
@@ -197,33 +209,38 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
     }),
     monitor(ctx, {
       kind: 'queue-latency',
-      query: `avg(${RATIO_WINDOW}):p95:${METRIC.queueLatency}${recordScope(ctx.target, ctx.queue)} > ${number(t.queueLatencyP95Ms.critical)}`,
+      evaluation: over('avg', RATIO_WINDOW),
+      expression: percentile(METRIC.queueLatency, 95, recordScope(ctx.target, ctx.queue)),
       thresholds: thresholds(t.queueLatencyP95Ms),
       priority: 3,
     }),
     monitor(ctx, {
       kind: 'lambda-errors',
-      query: `sum(${RATIO_WINDOW}):${aws.errors} > ${number(t.lambdaErrors.critical)}`,
+      evaluation: over('sum', RATIO_WINDOW),
+      expression: aws.errors,
       thresholds: thresholds(t.lambdaErrors),
       priority: 2,
       cloudwatch: true,
     }),
     monitor(ctx, {
       kind: 'lambda-throttles',
-      query: `sum(${RATIO_WINDOW}):${aws.throttles} > ${number(t.lambdaThrottles.critical)}`,
+      evaluation: over('sum', RATIO_WINDOW),
+      expression: aws.throttles,
       thresholds: thresholds(t.lambdaThrottles),
       priority: 3,
       cloudwatch: true,
     }),
     monitor(ctx, {
       kind: 'heap-growth',
-      query: `pct_change(avg(last_30m),last_1h):${runtime('max', METRIC.heapUsed, ctx.target, ctx.queue)} > ${number(t.heapGrowthPercent.critical)}`,
+      evaluation: { form: 'pct_change', timeAggregation: 'avg', window: 'last_30m', shift: 'last_1h' },
+      expression: runtime('max', METRIC.heapUsed, ctx.target, ctx.queue),
       thresholds: thresholds(t.heapGrowthPercent),
       priority: 2,
     }),
     monitor(ctx, {
       kind: 'open-fds-growth',
-      query: `change(avg(last_30m),last_1h):${runtime('max', METRIC.openFds, ctx.target, ctx.queue)} > ${number(t.openFdsGrowth.critical)}`,
+      evaluation: { form: 'change', timeAggregation: 'avg', window: 'last_30m', shift: 'last_1h' },
+      expression: runtime('max', METRIC.openFds, ctx.target, ctx.queue),
       thresholds: thresholds(t.openFdsGrowth),
       priority: 2,
     }),
@@ -234,7 +251,9 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
       monitor(ctx, {
         kind: 'worker-silent',
         // The value never crosses the threshold (memory is never negative): only no-data notifies.
-        query: `max(${RATIO_WINDOW}):${runtime('max', METRIC.heapUsed, ctx.target, ctx.queue)} < 0`,
+        evaluation: over('max', RATIO_WINDOW),
+        expression: runtime('max', METRIC.heapUsed, ctx.target, ctx.queue),
+        comparator: '<',
         thresholds: { critical: 0 },
         priority: 3,
         noDataMinutes: silence,
@@ -248,11 +267,11 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
 function jobTypeMonitors(ctx: Context, jobType: string): MonitorSpec[] {
   const { deadRatio, retryRatio } = ratioThresholds(ctx.options, jobType);
   const all = processedCount(recordScope(ctx.target, ctx.queue, jobType));
-  const ratio = (outcome: 'dead' | 'retry', threshold: AboveThreshold): string =>
-    `sum(${RATIO_WINDOW}):${processedCount(recordScope(ctx.target, ctx.queue, jobType, outcome))} / ${all} > ${number(threshold.critical)}`;
+  const ratio = (outcome: 'dead' | 'retry'): Ratio => new Ratio(processedCount(recordScope(ctx.target, ctx.queue, jobType, outcome)), all);
+  const evaluation = over('sum', RATIO_WINDOW);
   return [
-    monitor(ctx, { kind: 'dead-ratio', jobType, query: ratio('dead', deadRatio), thresholds: thresholds(deadRatio), priority: 2 }),
-    monitor(ctx, { kind: 'retry-ratio', jobType, query: ratio('retry', retryRatio), thresholds: thresholds(retryRatio), priority: 3 }),
+    monitor(ctx, { kind: 'dead-ratio', jobType, evaluation, expression: ratio('dead'), thresholds: thresholds(deadRatio), priority: 2 }),
+    monitor(ctx, { kind: 'retry-ratio', jobType, evaluation, expression: ratio('retry'), thresholds: thresholds(retryRatio), priority: 3 }),
   ];
 }
 

@@ -6,7 +6,6 @@ import { resolveQueueSettings } from '../../infra/queue-settings.ts';
 import { DEFAULT_THRESHOLDS } from '../../infra/monitoring/options.ts';
 import { buildMonitoring } from '../../infra/monitoring/definitions.ts';
 import { CLOUDWATCH_EVALUATION_DELAY_SECONDS, oldestMessageThreshold, type MonitorSpec } from '../../infra/monitoring/monitors.ts';
-import { parseMonitorQuery } from '../../infra/monitoring/query-grammar.ts';
 import { MONITOR_KINDS, RUNBOOK, renderRunbookMarkdown, runbookAnchor, type MonitorKind } from '../../infra/monitoring/runbook.ts';
 import { retryWindowSeconds, targetFromCatalog, type MonitoringTarget } from '../../infra/monitoring/target.ts';
 import type { GroupWidgetDefinition } from '../../infra/monitoring/types.ts';
@@ -90,8 +89,10 @@ describe('the monitors', () => {
   });
 
   it('put the alert threshold of the options into the query (Datadog rejects a mismatch)', () => {
-    for (const m of definitions.monitors)
-      expect(parseMonitorQuery(m.definition.query).threshold).toBe(m.definition.options.thresholds.critical);
+    for (const m of definitions.monitors) {
+      expect(m.query.threshold).toBe(m.definition.options.thresholds.critical);
+      expect(m.definition.query.endsWith(` ${m.query.comparator} ${m.definition.options.thresholds.critical}`)).toBe(true);
+    }
   });
 
   it('say what it means, what to do first, and link the runbook anchor in every message', () => {
@@ -111,17 +112,20 @@ describe('the monitors', () => {
   });
 
   it('watch leaks as growth (change monitors on heap and open fds of the largest sandbox), not as a fixed ceiling', () => {
-    const heap = parseMonitorQuery(monitorsOf('heap-growth')[0]!.definition.query);
-    const fds = parseMonitorQuery(monitorsOf('open-fds-growth')[0]!.definition.query);
-    expect(heap).toMatchObject({ form: 'pct_change', window: 'last_30m', shift: 'last_1h', comparator: '>' });
+    const heap = monitorsOf('heap-growth')[0]!.query;
+    const fds = monitorsOf('open-fds-growth')[0]!.query;
+    expect(heap.evaluation).toMatchObject({ form: 'pct_change', window: 'last_30m', shift: 'last_1h' });
+    expect(heap.comparator).toBe('>');
     expect(heap.metrics[0]).toMatchObject({ aggregator: 'max', metric: METRIC.heapUsed });
-    expect(fds).toMatchObject({ form: 'change', window: 'last_30m', shift: 'last_1h', comparator: '>' });
+    expect(fds.evaluation).toMatchObject({ form: 'change', window: 'last_30m', shift: 'last_1h' });
+    expect(fds.comparator).toBe('>');
     expect(fds.metrics[0]).toMatchObject({ aggregator: 'max', metric: METRIC.openFds });
+    expect(heap.toString()).toMatch(/^pct_change\(avg\(last_30m\),last_1h\):max:jobs\.runtime\.heap_used\{/);
   });
 
   it("notify when the worker's runtime metrics stop arriving (no data on jobs.runtime.heap_used)", () => {
     for (const m of monitorsOf('worker-silent')) {
-      expect(parseMonitorQuery(m.definition.query).metrics[0]?.metric).toBe(METRIC.heapUsed);
+      expect(m.query.metrics[0]?.metric).toBe(METRIC.heapUsed);
       expect(m.definition.options).toMatchObject({ notify_no_data: true, no_data_timeframe: 60 });
     }
     expect(monitorsOf('dlq-not-empty').every((m) => !m.definition.options.notify_no_data)).toBe(true);
@@ -158,7 +162,7 @@ describe('the monitors', () => {
         jobs.filter((j) => j.queue === queue) as unknown as JobDefinition[],
       ).oldestMessageAgeAlarmSeconds;
       const monitor = monitorsOf('oldest-message-age').find((m) => m.queue === queue)!;
-      expect(parseMonitorQuery(monitor.definition.query).threshold).toBe(own);
+      expect(monitor.query.threshold).toBe(own);
       expect(monitor.definition.options.thresholds).toEqual({ critical: own, warning: DEFAULT_THRESHOLDS.oldestMessageAgeSeconds.warning });
     }
   });
