@@ -3,6 +3,7 @@
  * One file per job type in `functions/jobs/` calls {@link defineJob}; `functions/jobs/catalog.ts` lists them.
  */
 import type * as z from 'zod/mini';
+import { checkJobSchedules, type JobSchedule, type ScheduleOptions } from '../scheduling/job-schedules.ts';
 import { ConfigurationError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -56,6 +57,8 @@ export interface JobDefinition<Type extends string = string, Payload = unknown> 
   readonly retry: RetryPolicy;
   /** Set to deduplicate deliveries of the same job; absent = not idempotent. */
   readonly idempotency: IdempotencyOptions | undefined;
+  /** Periodic schedules (EventBridge Scheduler), checked at definition; empty when there are none. */
+  readonly schedules: readonly JobSchedule[];
 }
 
 /** What {@link defineJob} accepts: a definition with optional timeout and partial retry policy. */
@@ -67,6 +70,8 @@ export interface JobOptions<Type extends string, Payload> {
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly idempotency?: IdempotencyOptions | boolean;
+  /** Periodic schedules: name, `cron(...)`/`rate(...)`, time zone (default UTC), payload. */
+  readonly schedules?: readonly ScheduleOptions<NoInfer<Payload>>[];
 }
 
 /** Defaults for every job type: 5 attempts, 10 s doubling up to 15 min, full jitter, 30 s timeout. */
@@ -114,5 +119,6 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
     throw new ConfigurationError(`job "${options.type}": timeoutMs must be a positive number`);
   }
   const idempotency = options.idempotency === true ? {} : options.idempotency === false ? undefined : options.idempotency;
-  return { type: options.type, queue, schema: options.schema, handler: options.handler, timeoutMs, retry, idempotency };
+  const schedules = checkJobSchedules(options.type, options.schema, options.schedules);
+  return { type: options.type, queue, schema: options.schema, handler: options.handler, timeoutMs, retry, idempotency, schedules };
 }
