@@ -33,7 +33,7 @@ describe('the seed guard: one DogStatsD client per sandbox', () => {
     expect(growth).toEqual({ sockets: 0, fds: 0 });
     expect(liveStatsdClients()).toBe(1);
     await worker.metrics.close();
-  });
+  }, 300_000); // 10,000 invocations: about 20 s on an idle machine, several times that on a loaded one
 
   it('catches a worker written the seed way: the same check fails', async () => {
     const seed = seedWayWorker({ port: collector.port, deadLetterQueueUrl: 'http://127.0.0.1:9/000000000000/dlq' });
