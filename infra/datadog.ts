@@ -17,7 +17,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DatadogLambda } from 'datadog-cdk-constructs-v2';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
-import { MAX_DATAGRAM_BYTES } from '../functions/runtime/metrics.ts';
+import { MAX_DATAGRAM_BYTES } from '../functions/runtime/metric-limits.ts';
 
 /** The Datadog Lambda extension layer version (`Datadog-Extension-ARM`), pinned. */
 export const DATADOG_EXTENSION_LAYER_VERSION = 99;

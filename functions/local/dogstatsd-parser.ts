@@ -21,7 +21,7 @@
  * characters (docs.datadoghq.com/metrics/custom_metrics, "Naming custom metrics"). Those are accepted here
  * with a note, not rejected.
  */
-import { MAX_DATAGRAM_BYTES, MAX_TAGS_PER_LINE } from '../runtime/metrics.ts';
+import { MAX_DATAGRAM_BYTES, MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 
 /** The extension's receive buffer (`BUFFER_SIZE` in libdatadog `dogstatsd/src/dogstatsd.rs`): 8,192 bytes. */
 export const EXTENSION_BUFFER_BYTES: number = MAX_DATAGRAM_BYTES;
