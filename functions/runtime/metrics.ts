@@ -1,37 +1,34 @@
 /**
  * The worker's ONE DogStatsD client, created at module load and reused by every warm invocation.
  *
- * The seed's leak came from creating a client per job and per retry and never closing it. Here:
- * - {@link metrics} is created once per process (per Lambda sandbox);
- * - a live-client counter warns, with a stack trace, the moment a second client exists;
- * - every metric is a distribution (`|d`), the only custom-metric kind the Datadog Lambda extension
- *   aggregates; lines carry only fields the extension's parser knows (`|#tags`), at most 32 tags;
- * - lines are buffered into datagrams of at most {@link MAX_DATAGRAM_BYTES} and sent when the
- *   `flush-metrics` middleware flushes at the end of each invocation; each tag set's line suffix is
- *   built once, so a metric costs one string concatenation instead of hot-shots' per-call tag merge
- *   and whole-buffer byte count (about 10 x less time per record; `npm run bench` measures it);
- * - socket errors go to a handler that counts and logs them: a missing or broken listener never
- *   throws into a job.
+ * Rules:
+ * - one hot-shots client per process (per Lambda sandbox); a live-client counter warns, with a stack trace,
+ *   the moment a second one exists (a client per job, never closed, is the leak that runs sandboxes out of
+ *   memory and descriptors);
+ * - every metric is a distribution (`distribution()`, `|d`), the only custom-metric kind the Datadog Lambda
+ *   extension aggregates; no datadog mode and no client telemetry (their extra fields and counts are not
+ *   distributions); at most {@link MAX_TAGS_PER_LINE} tags per line;
+ * - hot-shots buffers lines into datagrams of at most {@link MAX_DATAGRAM_BYTES} (`maxBufferSize`); the
+ *   `flush-metrics` middleware flushes them at the end of each invocation (`flush(cb)`, bounded);
+ * - socket errors go to hot-shots' `errorHandler`, which counts and logs them: a missing or broken listener
+ *   never throws into a job.
+ * Only hot-shots' documented API is used (its README and `types.d.ts`); no child clients, because children
+ * share the parent's buffer but not its byte count and overflow {@link MAX_DATAGRAM_BYTES}.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { StatsD } from 'hot-shots';
-
-type StatsDClient = InstanceType<typeof StatsD>;
+import { ConfigurationError } from './errors.ts';
+import { MAX_DATAGRAM_BYTES, MAX_GLOBAL_TAGS, MAX_TAG_VALUE_LENGTH, MAX_TAGS_PER_LINE } from './metric-limits.ts';
 import { METRIC, TAG, type DeadReason, type Outcome } from './metric-names.ts';
 
-/**
- * The largest datagram the worker sends. The Datadog Lambda extension (DataDog/libdatadog, dogstatsd)
- * reads each datagram into an 8,192-byte buffer; anything longer is cut and its lines dropped.
- * The extension version pinned in `infra/datadog.ts` must read at least this much.
- */
-export const MAX_DATAGRAM_BYTES = 8192;
-/** The extension's limit on tags per line; a longer line is dropped. */
-export const MAX_TAGS_PER_LINE = 32;
+/** How often hot-shots sends what is buffered when no flush came first (a long invocation); the middleware flushes every invocation. */
+const BUFFER_FLUSH_INTERVAL_MS = 1000;
 
 const LIVE_CLIENTS = Symbol.for('serverless-jobs.statsd.live-clients');
 type GlobalWithCounter = typeof globalThis & { [LIVE_CLIENTS]?: { live: number; created: number } };
 
+/** The process-wide client counter; on `globalThis` so that reloaded copies of this module share it. */
 function clientCounter(): { live: number; created: number } {
   const g = globalThis as GlobalWithCounter;
   g[LIVE_CLIENTS] ??= { live: 0, created: 0 };
@@ -47,8 +44,27 @@ export function liveStatsdClients(): number {
 export function sanitizeTagValue(value: string): string {
   return value
     .replace(/[|,#\n\r:@\s]+/g, '_')
-    .slice(0, 200)
+    .slice(0, MAX_TAG_VALUE_LENGTH)
     .toLowerCase();
+}
+
+/** Counts the open file descriptors of this process (`/proc/self/fd`); -1 where that cannot be read. */
+export function openFileDescriptors(): number {
+  try {
+    // readdirSync itself holds one descriptor open on the directory while it reads.
+    return readdirSync('/proc/self/fd').length - 1;
+  } catch {
+    return -1;
+  }
+}
+
+/** The resident set size in bytes (`process.memoryUsage.rss()`); -1 when it cannot be read (no descriptor left). */
+function residentSetBytes(): number {
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return -1;
+  }
 }
 
 /** Options of {@link createMetrics}; read once at module load. */
@@ -58,9 +74,9 @@ export interface MetricsOptions {
   readonly port?: number;
   /** Tags on every line (service, env, version, function name). Default: from DD_SERVICE/DD_ENV/DD_VERSION and AWS_LAMBDA_FUNCTION_NAME. */
   readonly globalTags?: Readonly<Record<string, string>>;
-  /** Datagram size; default {@link MAX_DATAGRAM_BYTES}. */
+  /** Datagram size (hot-shots' `maxBufferSize`); default {@link MAX_DATAGRAM_BYTES}. */
   readonly maxDatagramBytes?: number;
-  /** Called with each socket error (after it is counted); default logs once per 100 errors. */
+  /** Called with each socket error (after it is counted); default logs the 1st and every 100th. */
   readonly onError?: (error: Error) => void;
 }
 
@@ -74,7 +90,7 @@ export interface RecordMetrics {
   readonly queueLatencyMs: number | undefined;
 }
 
-/** The worker's metric emitter: one per process, wrapping one hot-shots client. */
+/** The worker's metric emitter: one per process. */
 export interface JobMetrics {
   /** Emits `jobs.processed`, `jobs.duration` and `jobs.queue_latency` for one record. */
   recordJob(record: RecordMetrics): void;
@@ -86,10 +102,6 @@ export interface JobMetrics {
   close(): Promise<void>;
   /** Socket errors seen so far. */
   readonly errors: number;
-  /** Bytes of metric lines recorded but not yet handed to the socket (0 after every flush). */
-  readonly bufferedBytes: number;
-  /** The underlying client, for tests that inspect it. */
-  readonly client: StatsDClient;
 }
 
 function defaultGlobalTags(): Record<string, string> {
@@ -102,148 +114,30 @@ function defaultGlobalTags(): Record<string, string> {
   return tags;
 }
 
-/**
- * Whether `stat('/proc/self/fd').size` is the number of open descriptors (Linux 6.2 and later): one
- * `stat` instead of listing the directory (about 3 us instead of 25 us). Decided once, at module load.
- */
-const FD_COUNT_FROM_STAT = ((): boolean => {
-  try {
-    return statSync('/proc/self/fd').size > 0;
-  } catch {
-    return false;
-  }
-})();
-
-/** Counts the open file descriptors of this process (`/proc/self/fd`); -1 where that does not exist. */
-export function openFileDescriptors(): number {
-  try {
-    if (FD_COUNT_FROM_STAT) return statSync('/proc/self/fd').size;
-    // readdirSync itself holds one descriptor open on the directory while it reads.
-    return readdirSync('/proc/self/fd').length - 1;
-  } catch {
-    return -1;
-  }
-}
-
-/** The resident set size, read cheaply; see {@link residentSetReader}. */
-interface ResidentSetReader {
-  /** Bytes resident, or -1 when it cannot be read. Never throws. */
-  read(): number;
-  close(): void;
-}
-
-/** The resident set size as Node.js reads it (opening /proc/self/stat each time); -1 when that fails. */
-function rssFromNode(): number {
-  try {
-    return process.memoryUsage.rss();
-  } catch {
-    return -1;
-  }
-}
-
-/**
- * `process.memoryUsage()` opens, reads and closes /proc/self/stat on every call (about 9 us). Reading
- * /proc/self/statm through a descriptor opened once takes about 2 us, and keeps working when the process
- * has run out of descriptors (the seed's failure mode). Elsewhere: `process.memoryUsage.rss()`.
- */
-function residentSetReader(): ResidentSetReader {
-  const fallback = rssFromNode;
-  let fd: number;
-  try {
-    fd = openSync('/proc/self/statm', 'r');
-  } catch {
-    return { read: fallback, close: () => undefined };
-  }
-  const buffer = Buffer.alloc(256);
-  const residentPages = (): number => {
-    const text = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
-    const start = text.indexOf(' ') + 1;
-    return Number(text.slice(start, text.indexOf(' ', start)));
-  };
-  let pageBytes = 0;
-  try {
-    // statm counts pages: the page size is the ratio to what Node reports (4 KiB on x86_64 and arm64 Lambda).
-    const pages = residentPages();
-    if (pages > 0) pageBytes = 2 ** Math.round(Math.log2(process.memoryUsage.rss() / pages));
-  } catch {
-    pageBytes = 0;
-  }
-  if (!(pageBytes >= 1024)) {
-    closeSync(fd);
-    return { read: fallback, close: () => undefined };
-  }
-  let open = true;
-  return {
-    read() {
-      if (!open) return fallback();
-      try {
-        return residentPages() * pageBytes;
-      } catch {
-        return fallback();
-      }
-    },
-    close() {
-      if (!open) return;
-      open = false;
-      try {
-        closeSync(fd);
-      } catch {
-        // Already closed.
-      }
-    },
-  };
-}
-
-/** hot-shots' transport entry point (the function its own buffer flushes through): one datagram per call. */
-interface ChunkSender {
-  sendMessage(message: string, callback?: (error?: Error | null) => void): void;
-}
-
-/** The precomputed lines of one tag set. */
-interface RecordLines {
-  /** `|d|#tag,tag,...` */
-  readonly suffix: string;
-  readonly suffixBytes: number;
-  /** The whole `jobs.processed:1|d|#...` line: its value is always 1. */
-  readonly processed: string;
-  readonly processedBytes: number;
-}
-
-/** The `|d` type field and the `|#` tags field of a distribution line. */
-function suffixOf(tags: readonly string[]): string {
-  return tags.length === 0 ? '|d' : `|d|#${tags.join(',')}`;
-}
-
 /** As hot-shots formats a tag key: no character that would end the key, the tag or the line. */
 function sanitizeTagKey(key: string): string {
   return key.replace(/[:|@,#\n\r]/g, '_');
 }
 
-/**
- * Creates the process's metric emitter. Call it once, at module scope (see {@link metrics});
- * a second live client logs a warning with a stack trace.
- */
-export function createMetrics(options: MetricsOptions = {}): JobMetrics {
+/** Validates the options once and returns the client's settings. */
+function settingsOf(options: MetricsOptions): { maxDatagramBytes: number; globalTags: string[] } {
   const maxDatagramBytes = options.maxDatagramBytes ?? MAX_DATAGRAM_BYTES;
   if (!Number.isInteger(maxDatagramBytes) || maxDatagramBytes < 512 || maxDatagramBytes > MAX_DATAGRAM_BYTES) {
-    throw new RangeError(`maxDatagramBytes must be a whole number from 512 to ${MAX_DATAGRAM_BYTES}`);
+    throw new ConfigurationError(`createMetrics: maxDatagramBytes must be a whole number from 512 to ${MAX_DATAGRAM_BYTES}`);
   }
   const globalTags = Object.entries(options.globalTags ?? defaultGlobalTags()).map(
     ([key, value]) => `${sanitizeTagKey(key)}:${sanitizeTagValue(value)}`,
   );
-  if (globalTags.length + 4 > MAX_TAGS_PER_LINE) {
-    throw new RangeError(`at most ${MAX_TAGS_PER_LINE - 4} global tags fit the extension's tag limit`);
+  if (globalTags.length > MAX_GLOBAL_TAGS) {
+    throw new ConfigurationError(
+      `createMetrics: at most ${MAX_GLOBAL_TAGS} global tags, so that a record's lines keep ${MAX_TAGS_PER_LINE} tags`,
+    );
   }
+  return { maxDatagramBytes, globalTags };
+}
 
-  let errors = 0;
-  const onError =
-    options.onError ??
-    ((error: Error) => {
-      if (errors === 1 || errors % 100 === 0) {
-        console.warn(JSON.stringify({ level: 'WARN', message: 'dogstatsd send failed', errors, error: error.message }));
-      }
-    });
-
+/** Counts a new live client and warns, with a stack trace, when it is not the only one. */
+function registerClient(): { release(): void } {
   const counter = clientCounter();
   counter.live += 1;
   counter.created += 1;
@@ -251,147 +145,121 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
     console.warn(
       JSON.stringify({
         level: 'WARN',
-        message: `a second DogStatsD client was created in this process (${counter.live} live): this is the seed's leak`,
-        stack: new Error('second StatsD client').stack,
+        message:
+          `a second DogStatsD client is open in this process (${counter.live} live, ${counter.created} created): ` +
+          'every client holds a socket and a timer, and a client per job leaks until the sandbox runs out of memory or descriptors. ' +
+          'Create the DogStatsD client once, at module scope, and reuse it across invocations (see the stack below).',
+        stack: new Error('second DogStatsD client created here').stack,
       }),
     );
   }
+  return {
+    release() {
+      counter.live -= 1;
+    },
+  };
+}
 
+/**
+ * Creates the process's metric emitter. Call it once, at module scope (`createWorkerHandler` does);
+ * a second live client logs a warning with a stack trace.
+ */
+export function createMetrics(options: MetricsOptions = {}): JobMetrics {
+  const { maxDatagramBytes, globalTags } = settingsOf(options);
+  let errors = 0;
+  const onError =
+    options.onError ??
+    ((error: Error) => {
+      if (errors === 1 || errors % 100 === 0) {
+        console.warn(
+          JSON.stringify({
+            level: 'WARN',
+            message: `cannot send metrics to DogStatsD (${errors} errors so far): check that the Datadog extension (or a local listener) is running at the configured address`,
+            error: error.message,
+          }),
+        );
+      }
+    });
+  const countError = (error: Error): void => {
+    errors += 1;
+    onError(error);
+  };
+  const registration = registerClient();
   const client = new StatsD({
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
     globalTags,
     maxBufferSize: maxDatagramBytes,
-    // Flushed by the middleware at the end of each invocation; the interval only matters for long runs.
-    bufferFlushInterval: 1000,
-    // No datadog mode: it appends fields (`|card:`, `|e:`) the extension's parser may not know,
-    // and client telemetry (extra counts every 10 s) is not a distribution: the extension drops it.
+    bufferFlushInterval: BUFFER_FLUSH_INTERVAL_MS,
     datadog: false,
     includeDataDogTags: false,
     includeDatadogTelemetry: false,
-    errorHandler: (error: Error) => {
-      errors += 1;
-      onError(error);
-    },
+    errorHandler: countError,
   });
 
-  // The hot path does not go through hot-shots' `distribution()`: that merges the tag arrays on every call
-  // and its buffer recomputes `Buffer.byteLength` of the whole buffer on every append. Instead each
-  // bounded tag set (job type, queue, outcome, reason) gets its line suffix `|d|#<global>,<record tags>`
-  // built once, with its byte length; a metric is then one string concatenation, appended to the
-  // invocation's pending datagram. Whole datagrams (<= maxDatagramBytes, one value per line: the
-  // extension reads only the first value of a packed line) are handed to hot-shots' transport.
-  const sender = client as unknown as ChunkSender;
-  if (typeof sender.sendMessage !== 'function') {
-    throw new TypeError('hot-shots no longer exposes sendMessage(): update functions/runtime/metrics.ts');
-  }
-  const residentSet = residentSetReader();
-  const globalSuffix = suffixOf(globalTags);
-  const runtimeSuffix = { text: globalSuffix, bytes: Buffer.byteLength(globalSuffix) };
-  // Keyed job type -> queue -> outcome[:reason], so a lookup hashes strings that already exist (and cache
-  // their hash) instead of building a key per record. The values are bounded: catalog job types (or
-  // `unknown`), the queues of the event sources, the outcomes and the dead reasons.
-  const lineSets = new Map<string, Map<string, Map<string, RecordLines>>>();
-  const buildLines = (jobType: string, queue: string, outcome: Outcome, reason: DeadReason | undefined): RecordLines => {
-    const tags = [`${TAG.jobType}:${sanitizeTagValue(jobType)}`, `${TAG.queue}:${sanitizeTagValue(queue)}`, `${TAG.outcome}:${outcome}`];
-    if (reason !== undefined) tags.push(`${TAG.reason}:${reason}`);
-    // As hot-shots does: a record tag replaces a global tag with the same key.
-    const recordKeys = new Set(tags.map((tag) => tag.slice(0, tag.indexOf(':'))));
-    const suffix = suffixOf([...globalTags.filter((tag) => !recordKeys.has(tag.slice(0, tag.indexOf(':')))), ...tags]);
-    const processed = `${METRIC.processed}:1${suffix}`;
-    return { suffix, suffixBytes: Buffer.byteLength(suffix), processed, processedBytes: Buffer.byteLength(processed) };
-  };
-  const linesFor = (jobType: string, queue: string, outcome: Outcome, reason: DeadReason | undefined): RecordLines => {
-    let byQueue = lineSets.get(jobType);
-    if (byQueue === undefined) lineSets.set(jobType, (byQueue = new Map()));
-    let byOutcome = byQueue.get(queue);
-    if (byOutcome === undefined) byQueue.set(queue, (byOutcome = new Map()));
-    const key = reason === undefined ? outcome : `${outcome}:${reason}`;
-    let lines = byOutcome.get(key);
-    if (lines === undefined) byOutcome.set(key, (lines = buildLines(jobType, queue, outcome, reason)));
-    return lines;
-  };
-
-  let pending = '';
-  let pendingBytes = 0;
-  const sendPending = (): void => {
-    if (pendingBytes === 0) return;
-    const datagram = pending;
-    pending = '';
-    pendingBytes = 0;
-    try {
-      sender.sendMessage(datagram);
-    } catch (error) {
-      errors += 1;
-      onError(error instanceof Error ? error : new Error(String(error)));
+  // One tag array per bounded tag set (catalog job types or `unknown`, the event sources' queues, the
+  // outcomes and dead reasons), built once and handed to every distribution() call of that set.
+  const tagSets = new Map<string, string[]>();
+  const tagsOf = (record: RecordMetrics): string[] => {
+    const key = `${record.jobType}\u0000${record.queue}\u0000${record.outcome}\u0000${record.reason ?? ''}`;
+    let tags = tagSets.get(key);
+    if (tags === undefined) {
+      tags = [
+        `${TAG.jobType}:${sanitizeTagValue(record.jobType)}`,
+        `${TAG.queue}:${sanitizeTagValue(record.queue)}`,
+        `${TAG.outcome}:${record.outcome}`,
+      ];
+      if (record.reason !== undefined) tags.push(`${TAG.reason}:${record.reason}`);
+      tagSets.set(key, tags);
     }
+    return tags;
   };
-  /** Appends one line (ASCII name and value, precomputed suffix) to the pending datagram. */
-  const append = (line: string, bytes: number): void => {
-    if (pendingBytes > 0 && pendingBytes + 1 + bytes > maxDatagramBytes) sendPending();
-    if (pendingBytes === 0) {
-      pending = line;
-      pendingBytes = bytes;
-    } else {
-      pending += `\n${line}`;
-      pendingBytes += 1 + bytes;
-    }
-  };
-  const appendValue = (name: string, value: number, suffix: string, suffixBytes: number): void => {
-    // A line whose value is not a finite number would be dropped by the extension: do not send it.
-    if (!Number.isFinite(value)) return;
-    const head = `${name}:${value}`;
-    append(head + suffix, head.length + suffixBytes);
+  /** A line whose value is not a finite number would be dropped by the extension: it is not sent. */
+  const send = (name: string, value: number, tags?: string[]): void => {
+    if (Number.isFinite(value)) client.distribution(name, value, tags);
   };
 
   let closed = false;
   return {
-    client,
     get errors() {
       return errors;
     },
-    get bufferedBytes() {
-      return pendingBytes;
-    },
     recordJob(record) {
-      const lines = linesFor(record.jobType, record.queue, record.outcome, record.reason);
-      append(lines.processed, lines.processedBytes);
-      appendValue(METRIC.duration, Math.round(record.durationMs * 1000) / 1000, lines.suffix, lines.suffixBytes);
-      if (record.queueLatencyMs !== undefined)
-        appendValue(METRIC.queueLatency, Math.max(0, record.queueLatencyMs), lines.suffix, lines.suffixBytes);
+      const tags = tagsOf(record);
+      send(METRIC.processed, 1, tags);
+      send(METRIC.duration, Math.round(record.durationMs * 1000) / 1000, tags);
+      if (record.queueLatencyMs !== undefined) send(METRIC.queueLatency, Math.max(0, record.queueLatencyMs), tags);
     },
     recordRuntime() {
-      // The same figure as process.memoryUsage().heapUsed, without its read of /proc.
-      appendValue(METRIC.heapUsed, getHeapStatistics().used_heap_size, runtimeSuffix.text, runtimeSuffix.bytes);
-      const rss = residentSet.read();
-      if (rss >= 0) appendValue(METRIC.rss, rss, runtimeSuffix.text, runtimeSuffix.bytes);
+      send(METRIC.heapUsed, getHeapStatistics().used_heap_size);
+      const rss = residentSetBytes();
+      if (rss >= 0) send(METRIC.rss, rss);
       const fds = openFileDescriptors();
-      if (fds >= 0) appendValue(METRIC.openFds, fds, runtimeSuffix.text, runtimeSuffix.bytes);
+      if (fds >= 0) send(METRIC.openFds, fds);
     },
     flush(timeoutMs) {
       return new Promise<void>((resolve) => {
-        // hot-shots' flush may never call back when the socket cannot bind (EMFILE): bound the wait.
+        // hot-shots' flush may never call back when the socket cannot be created (EMFILE): bound the wait.
         const timer = setTimeout(resolve, timeoutMs);
-        try {
-          sendPending();
-          client.flush(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        } catch {
+        const done = (error?: Error): void => {
           clearTimeout(timer);
+          // In buffered mode a flush's send error comes to this callback, not to errorHandler.
+          if (error) countError(error);
           resolve();
+        };
+        try {
+          client.flush(done);
+        } catch (error) {
+          done(error instanceof Error ? error : new Error(String(error)));
         }
       });
     },
     close() {
       if (closed) return Promise.resolve();
       closed = true;
-      counter.live -= 1;
-      residentSet.close();
+      registration.release();
       return new Promise<void>((resolve) => {
         try {
-          sendPending();
           client.close(() => resolve());
         } catch {
           resolve();

@@ -24,7 +24,6 @@ export interface DeliverySent {
   readonly id: string;
   readonly invocations: number;
   readonly linesSent: number;
-  readonly datagramsSent: number;
   readonly socketErrors: number;
   readonly failedRecords: number;
   readonly elapsedMs: number;
@@ -44,20 +43,6 @@ const PACING_WINDOW_MS = 10;
 const groupSize = rate > 0 ? Math.max(1, Math.round((rate * PACING_WINDOW_MS) / 1000)) : 0;
 const ports = JSON.parse(process.env.BENCH_PORTS ?? '{}') as Record<string, number>;
 
-type Sender = { send(buffer: Buffer, callback?: (error?: Error | null) => void): void };
-
-/** Counts the datagrams a client hands to its socket (hot-shots' transport `send`). */
-function countDatagrams(metrics: JobMetrics): { count: number } {
-  const counter = { count: 0 };
-  const socket = metrics.client.socket as unknown as Sender;
-  const send = socket.send.bind(socket);
-  socket.send = (buffer, callback) => {
-    counter.count += 1;
-    send(buffer, callback);
-  };
-  return counter;
-}
-
 const factories: Record<string, (port: number) => JobMetrics> = {
   worker: (port) => projectMetrics('127.0.0.1', port),
   'hot-shots-8192': (port) => hotShotsMetrics({ host: '127.0.0.1', port, maxBufferSize: 8192 }),
@@ -72,7 +57,6 @@ const variants = emitters.map(({ id, metrics }) => ({
   id,
   metrics,
   handler: assembledWorker(metrics, { findJob: findBenchJob, sqs: stubSqs() }),
-  datagrams: countDatagrams(metrics),
   invocations: 0,
   failedRecords: 0,
   elapsedMs: 0,
@@ -104,7 +88,6 @@ const result: DeliveryResult = {
     id: v.id,
     invocations: v.invocations,
     linesSent: v.invocations * LINES_PER_INVOCATION,
-    datagramsSent: v.datagrams.count,
     socketErrors: v.metrics.errors,
     failedRecords: v.failedRecords,
     elapsedMs: v.elapsedMs,

@@ -108,9 +108,7 @@ const metricsProject = projectMetrics(host, port);
 const metricsHotShots = hotShotsMetrics({ host, port, maxBufferSize: 8192 });
 const noMetrics: JobMetrics = {
   errors: 0,
-  client: undefined as never,
   recordJob: () => undefined,
-  bufferedBytes: 0,
   recordRuntime: () => undefined,
   flush: async () => undefined,
   close: async () => undefined,

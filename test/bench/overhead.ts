@@ -1,9 +1,11 @@
 /**
  * Benchmark 2, overhead per record: the full worker against the raw loop, middy + sqs-partial-batch-failure
  * and Powertools, interleaved in one process (test/bench/overhead-child.ts), metrics to a listener process.
+ * Target: the worker's own cost, metrics included, stays under Lambda's 1 ms billing unit per 10-record
+ * invocation (the job itself is a no-op, so all of the worker's time is its own).
  */
 import { runChild } from './child.ts';
-import { workerEnv } from './fixtures.ts';
+import { BATCH_SIZE, workerEnv } from './fixtures.ts';
 import { startListener } from './listener-client.ts';
 import type { OverheadResult } from './overhead-child.ts';
 import { int, num, ratio, us, type Bench, type BenchReport } from './report.ts';
@@ -16,12 +18,16 @@ const LABELS: Readonly<Record<string, string>> = {
   'powertools-zod': 'the same + zod/mini parse (envelope and payload)',
   'powertools-parser': 'Powertools batch parser integration (innerSchema, zod)',
   'worker-no-metrics': 'worker, metrics switched off (routing, validation, deadlines, partial batch response)',
-  'worker-hot-shots': "worker, metrics through hot-shots' distribution() (metrics.ts before this benchmark)",
-  worker: 'full worker: the above + metrics.ts (precomputed lines, one datagram) + flush per invocation',
+  'worker-hot-shots': "worker, metrics through hot-shots' own buffered client (baseline emitter, written from its README)",
+  worker: 'full worker: the above + metrics.ts (hot-shots distribution(), maxBufferSize 8,192) + flush per invocation',
 };
 
-/** The full worker's target, in multiples of the raw loop. */
-const TARGET_RATIO = 8;
+/** Lambda's billing unit: the worker's own cost per 10-record invocation must stay under it. */
+const TARGET_MS_PER_INVOCATION = 1;
+
+/** Milliseconds per 10-record invocation from nanoseconds per record. */
+const msPerInvocation = (nsPerRecord: number | undefined): number => ((nsPerRecord ?? Number.NaN) * BATCH_SIZE) / 1e6;
+const ms = (value: number): string => `${num(value)} ms`;
 
 export const overhead: Bench = async ({ quick, log }): Promise<BenchReport> => {
   const rounds = quick ? 5 : 30;
@@ -69,8 +75,8 @@ export const overhead: Bench = async ({ quick, log }): Promise<BenchReport> => {
   const worker = rows.find((row) => row.id === 'worker');
   const hotShots = rows.find((row) => row.id === 'worker-hot-shots');
   const noMetrics = rows.find((row) => row.id === 'worker-no-metrics');
-  const workerRatio = (worker?.mid ?? Number.NaN) / raw;
-  const workerCpuRatio = (worker?.cpu ?? Number.NaN) / rawCpu;
+  const workerMs = msPerInvocation(worker?.mid);
+  const workerCpuMs = msPerInvocation(worker?.cpu);
 
   return {
     name: 'overhead',
@@ -95,23 +101,23 @@ export const overhead: Bench = async ({ quick, log }): Promise<BenchReport> => {
     ],
     targets: [
       {
-        what: 'full worker vs raw loop (wall)',
-        target: `<= ${TARGET_RATIO} x`,
-        measured: ratio(workerRatio),
-        met: workerRatio <= TARGET_RATIO,
+        what: "full worker's own cost incl. metrics, per 10-record invocation (wall)",
+        target: `<= ${TARGET_MS_PER_INVOCATION} ms`,
+        measured: `${ms(workerMs)} (raw loop ${ms(msPerInvocation(raw))}, no metrics ${ms(msPerInvocation(noMetrics?.mid))}, hot-shots baseline ${ms(msPerInvocation(hotShots?.mid))})`,
+        met: workerMs <= TARGET_MS_PER_INVOCATION,
       },
       {
-        what: 'full worker vs raw loop (CPU)',
-        target: `<= ${TARGET_RATIO} x`,
-        measured: ratio(workerCpuRatio),
-        met: workerCpuRatio <= TARGET_RATIO,
+        what: "full worker's own cost incl. metrics, per 10-record invocation (CPU)",
+        target: `<= ${TARGET_MS_PER_INVOCATION} ms`,
+        measured: `${ms(workerCpuMs)} (raw loop ${ms(msPerInvocation(rawCpu))}, no metrics ${ms(msPerInvocation(noMetrics?.cpu))}, hot-shots baseline ${ms(msPerInvocation(hotShots?.cpu))})`,
+        met: workerCpuMs <= TARGET_MS_PER_INVOCATION,
       },
     ],
     notes: [
       "The worker rows are functions/handlers/worker.ts's assembly (createBatchProcessor + flush-metrics middleware) around the benchmark-only no-op job, so the job costs nothing and what is left is the worker's own overhead; metrics go to a DogStatsD listener in a separate process.",
       ...(worker && hotShots && noMetrics
         ? [
-            `Metrics cost ${us(worker.mid - noMetrics.mid)} per record with metrics.ts now, ${us(hotShots.mid - noMetrics.mid)} through hot-shots' distribution() (3 lines per record + 3 runtime lines and one flush per invocation).`,
+            `Metrics cost ${us(worker.mid - noMetrics.mid)} per record through metrics.ts, ${us(hotShots.mid - noMetrics.mid)} through the hot-shots baseline emitter (3 lines per record + 3 runtime lines and one flush per invocation).`,
           ]
         : []),
       `The listener received ${int(received)} metric lines; the clients counted ${int(Object.values(result.metricErrors).reduce((a, b) => a + b, 0))} socket errors.`,

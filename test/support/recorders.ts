@@ -13,8 +13,6 @@ export function recordingMetrics(): JobMetrics & { records: RecordMetrics[]; run
     records,
     runtimeCalls: 0,
     errors: 0,
-    bufferedBytes: 0,
-    client: undefined as never,
     recordJob(record: RecordMetrics) {
       records.push(record);
     },

@@ -11,13 +11,11 @@ import { createBatchProcessor, type BatchHandler } from '../../functions/runtime
 export function seedWayWorker(options: { port: number; deadLetterQueueUrl: string }): BatchHandler {
   const leakyMetrics: JobMetrics = {
     errors: 0,
-    client: undefined as never,
     recordJob(record) {
       const client = new StatsD({ host: '127.0.0.1', port: options.port, errorHandler: () => undefined });
       client.distribution('jobs.processed', 1, [`job_type:${record.jobType}`]);
       client.flush();
     },
-    bufferedBytes: 0,
     recordRuntime: () => undefined,
     flush: async () => undefined,
     close: async () => undefined,
