@@ -8,8 +8,11 @@
  * sample rate, a line cut by the buffer). Tests await metrics with {@link DogStatsdListener.waitFor}.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { parseDatagram, type MetricKind, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
+import { parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
+import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
 import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+
+export type { MetricAggregate, TagFilter };
 
 /** The customary DogStatsD port (and the Datadog Lambda extension's). */
 export const DEFAULT_DOGSTATSD_PORT = 8125;
@@ -43,22 +46,6 @@ export interface DogStatsdListenerOptions {
   readonly portEnvVar?: string;
 }
 
-/** The aggregate of one series (name + tags) or of several merged. */
-export interface MetricAggregate {
-  readonly name: string;
-  /** The series' tags (empty for a merged query). */
-  readonly tags: readonly string[];
-  readonly kind: MetricKind;
-  readonly count: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  /** The most recent value. */
-  readonly last: number;
-  readonly p50: number;
-  readonly p95: number;
-}
-
 /** Totals since start (or the last reset). */
 export interface ListenerTotals {
   readonly datagrams: number;
@@ -71,15 +58,14 @@ export interface ListenerTotals {
   readonly notDistribution: number;
 }
 
-/** A filter on tags: every entry must be present as `key:value`. */
-export type TagFilter = Readonly<Record<string, string>>;
-
 /** The running listener. */
 export interface DogStatsdListener {
   /** The bound UDP port. */
   readonly port: number;
   /** `127.0.0.1`. */
   readonly host: string;
+  /** What it stands in for, e.g. `standing in for the Datadog Lambda extension`. */
+  readonly standsInFor: string;
   /** Totals since start. */
   totals(): ListenerTotals;
   /** Every series' aggregate. */
@@ -105,34 +91,6 @@ export class MetricWaitTimeoutError extends Error {
   override readonly name: string = 'MetricWaitTimeoutError';
 }
 
-interface Series {
-  readonly name: string;
-  readonly tags: readonly string[];
-  readonly tagSet: ReadonlySet<string>;
-  kind: MetricKind;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  last: number;
-  samples: number[];
-  seen: number;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[rank - 1] ?? Number.NaN;
-}
-
-function matches(tagSet: ReadonlySet<string>, where: TagFilter | undefined): boolean {
-  if (where === undefined) return true;
-  for (const [key, value] of Object.entries(where)) {
-    if (!tagSet.has(`${key}:${value}`)) return false;
-  }
-  return true;
-}
-
 /** Prints a warning the way a newcomer cannot miss it. */
 export function printWarning(warning: ListenerWarning): void {
   switch (warning.kind) {
@@ -152,86 +110,88 @@ export function printWarning(warning: ListenerWarning): void {
   }
 }
 
-/** Starts the listener on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
-export async function startDogStatsdListener(options: DogStatsdListenerOptions = {}): Promise<DogStatsdListener> {
-  const requestedPort = options.port ?? DEFAULT_DOGSTATSD_PORT;
-  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
-    throw new RangeError(`DogStatsD port must be a whole number from 0 to 65535, got ${requestedPort}`);
-  }
-  const maxSamples = options.maxSamplesPerSeries ?? 10_000;
-  const maxRejected = options.maxRejectedKept ?? 1000;
-  const onWarning = options.onWarning ?? printWarning;
-  const parseOptions = {
-    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-    ...(options.bufferBytes === undefined ? {} : { bufferBytes: options.bufferBytes }),
-  };
-  if (options.bufferBytes !== undefined && (!Number.isInteger(options.bufferBytes) || options.bufferBytes < 1)) {
-    throw new RangeError(`bufferBytes must be a whole number >= 1, got ${options.bufferBytes}`);
-  }
-
+/** Binds a UDP socket on 127.0.0.1; a taken port rejects with {@link PortInUseError} naming `portEnvVar`. */
+async function bindUdp(port: number, portEnvVar: string): Promise<Socket> {
   const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.close();
-      if (hasErrorCode(error, 'EADDRINUSE')) {
-        reject(
-          new PortInUseError('The DogStatsD listener', 'udp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_DOGSTATSD_PORT', {
-            cause: error,
-          }),
-        );
-      } else {
-        reject(
-          new ListenError(`The DogStatsD listener cannot bind UDP ${LOCAL_HOST}:${requestedPort}: ${error.message}`, { cause: error }),
-        );
-      }
+      reject(
+        hasErrorCode(error, 'EADDRINUSE')
+          ? new PortInUseError('The DogStatsD listener', 'udp', LOCAL_HOST, port, portEnvVar, { cause: error })
+          : new ListenError(`The DogStatsD listener cannot bind UDP ${LOCAL_HOST}:${port}: ${error.message}`, { cause: error }),
+      );
     };
     socket.once('error', onError);
-    socket.bind({ port: requestedPort, address: LOCAL_HOST, exclusive: true }, () => {
+    socket.bind({ port, address: LOCAL_HOST, exclusive: true }, () => {
       socket.off('error', onError);
       resolve();
     });
   });
   socket.on('error', (error) => console.warn(`DogStatsD listener socket error: ${error.message}`));
-  const port = socket.address().port;
+  return socket;
+}
 
-  const series = new Map<string, Series>();
-  let rejectedKept: RejectedLine[] = [];
-  let totals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0 };
-  const subscribers = new Set<(metric: ParsedMetric) => void>();
-
-  const record = (metric: ParsedMetric): void => {
-    const key = `${metric.name}\u0000${metric.tags.join(',')}`;
-    let entry = series.get(key);
-    if (entry === undefined) {
-      entry = {
-        name: metric.name,
-        tags: metric.tags,
-        tagSet: new Set(metric.tags),
-        kind: metric.kind,
-        count: 0,
-        sum: 0,
-        min: Infinity,
-        max: -Infinity,
-        last: Number.NaN,
-        samples: [],
-        seen: 0,
-      };
-      series.set(key, entry);
-    }
-    entry.kind = metric.kind;
-    entry.count += 1;
-    entry.sum += metric.value;
-    entry.min = Math.min(entry.min, metric.value);
-    entry.max = Math.max(entry.max, metric.value);
-    entry.last = metric.value;
-    entry.seen += 1;
-    if (entry.samples.length < maxSamples) {
-      entry.samples.push(metric.value);
-    } else {
-      const slot = Math.floor(Math.random() * entry.seen);
-      if (slot < maxSamples) entry.samples[slot] = metric.value;
-    }
+function validated(options: DogStatsdListenerOptions): { port: number; parseOptions: ParseOptions } {
+  const port = options.port ?? DEFAULT_DOGSTATSD_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`DogStatsD port must be a whole number from 0 to 65535, got ${port}`);
+  }
+  if (options.bufferBytes !== undefined && (!Number.isInteger(options.bufferBytes) || options.bufferBytes < 1)) {
+    throw new RangeError(`bufferBytes must be a whole number >= 1, got ${options.bufferBytes}`);
+  }
+  const parseOptions = {
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.bufferBytes === undefined ? {} : { bufferBytes: options.bufferBytes }),
   };
+  return { port, parseOptions };
+}
+
+const NO_TOTALS: ListenerTotals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0 };
+
+/** Resolves when `aggregates` hold `count` of `name` (tags `where`), watching `subscribers`; rejects after `timeoutMs`. */
+function waitForCount(
+  aggregates: MetricAggregates,
+  subscribers: Set<(metric: ParsedMetric) => void>,
+  name: string,
+  count: number,
+  { where, timeoutMs = 30_000 }: { where?: TagFilter; timeoutMs?: number },
+): Promise<MetricAggregate> {
+  return new Promise<MetricAggregate>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      subscribers.delete(onMetric);
+    };
+    const check = (): void => {
+      if (aggregates.count(name, where) < count) return;
+      done();
+      const aggregate = aggregates.query(name, where);
+      if (aggregate === undefined) reject(new MetricWaitTimeoutError(`no ${name} recorded`));
+      else resolve(aggregate);
+    };
+    const onMetric = (metric: ParsedMetric): void => {
+      if (metric.name === name) check();
+    };
+    const timer = setTimeout(() => {
+      done();
+      const filter = where ? ` ${JSON.stringify(where)}` : '';
+      reject(new MetricWaitTimeoutError(`waited ${timeoutMs} ms for ${count} × ${name}${filter}, got ${aggregates.count(name, where)}`));
+    }, timeoutMs);
+    subscribers.add(onMetric);
+    check();
+  });
+}
+
+/** Starts the listener on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
+export async function startDogStatsdListener(options: DogStatsdListenerOptions = {}): Promise<DogStatsdListener> {
+  const { port: requestedPort, parseOptions } = validated(options);
+  const maxRejected = options.maxRejectedKept ?? 1000;
+  const onWarning = options.onWarning ?? printWarning;
+  const socket = await bindUdp(requestedPort, options.portEnvVar ?? 'LOCAL_DOGSTATSD_PORT');
+  const aggregates = new MetricAggregates(options.maxSamplesPerSeries ?? 10_000);
+  const subscribers = new Set<(metric: ParsedMetric) => void>();
+  let rejectedKept: RejectedLine[] = [];
+  let totals = { ...NO_TOTALS };
 
   socket.on('message', (datagram) => {
     const parsed = parseDatagram(datagram, parseOptions);
@@ -245,7 +205,7 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
     }
     for (const metric of parsed.metrics) {
       totals.metrics += 1;
-      record(metric);
+      aggregates.record(metric);
       if (metric.kind !== 'distribution') {
         totals.notDistribution += 1;
         onWarning({ kind: 'not_distribution', metric });
@@ -255,109 +215,25 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
     }
   });
 
-  const merge = (name: string, where: TagFilter | undefined): MetricAggregate | undefined => {
-    const parts = [...series.values()].filter((entry) => entry.name === name && matches(entry.tagSet, where));
-    const first = parts[0];
-    if (first === undefined) return undefined;
-    if (parts.length === 1) return aggregateOf(first);
-    const samples = parts.flatMap((entry) => entry.samples).toSorted((a, b) => a - b);
-    const last = parts.reduce((latest, entry) => (entry.count > 0 ? entry.last : latest), Number.NaN);
-    return {
-      name,
-      tags: [],
-      kind: first.kind,
-      count: parts.reduce((sum, entry) => sum + entry.count, 0),
-      sum: parts.reduce((sum, entry) => sum + entry.sum, 0),
-      min: Math.min(...parts.map((entry) => entry.min)),
-      max: Math.max(...parts.map((entry) => entry.max)),
-      last,
-      p50: quantile(samples, 0.5),
-      p95: quantile(samples, 0.95),
-    };
-  };
-
-  const aggregateOf = (entry: Series): MetricAggregate => {
-    const samples = entry.samples.toSorted((a, b) => a - b);
-    return {
-      name: entry.name,
-      tags: entry.tags,
-      kind: entry.kind,
-      count: entry.count,
-      sum: entry.sum,
-      min: entry.min,
-      max: entry.max,
-      last: entry.last,
-      p50: quantile(samples, 0.5),
-      p95: quantile(samples, 0.95),
-    };
-  };
-
-  const countOf = (name: string, where: TagFilter | undefined): number => {
-    let count = 0;
-    for (const entry of series.values()) if (entry.name === name && matches(entry.tagSet, where)) count += entry.count;
-    return count;
-  };
-
   let closed = false;
   return {
-    port,
+    port: socket.address().port,
     host: LOCAL_HOST,
+    standsInFor: 'standing in for the Datadog Lambda extension',
     totals: () => ({ ...totals }),
-    series: () => [...series.values()].map(aggregateOf),
-    query: merge,
-    countBy(name, key, where) {
-      const counts = new Map<string, number>();
-      const prefix = `${key}:`;
-      for (const entry of series.values()) {
-        if (entry.name !== name || !matches(entry.tagSet, where)) continue;
-        const tag = entry.tags.find((candidate) => candidate.startsWith(prefix));
-        const value = tag === undefined ? '' : tag.slice(prefix.length);
-        counts.set(value, (counts.get(value) ?? 0) + entry.count);
-      }
-      return counts;
-    },
+    series: () => aggregates.all(),
+    query: (name, where) => aggregates.query(name, where),
+    countBy: (name, key, where) => aggregates.countBy(name, key, where),
     rejected: () => [...rejectedKept],
     subscribe(listener) {
       subscribers.add(listener);
       return () => subscribers.delete(listener);
     },
-    waitFor(name, count, waitOptions = {}) {
-      const { where, timeoutMs = 30_000 } = waitOptions;
-      return new Promise<MetricAggregate>((resolve, reject) => {
-        const check = (): boolean => {
-          if (countOf(name, where) < count) return false;
-          cleanup();
-          const aggregate = merge(name, where);
-          if (aggregate === undefined) reject(new MetricWaitTimeoutError(`no ${name} recorded`));
-          else resolve(aggregate);
-          return true;
-        };
-        const unsubscribe = (): void => {
-          subscribers.delete(onMetric);
-        };
-        const onMetric = (metric: ParsedMetric): void => {
-          if (metric.name === name) check();
-        };
-        const timer = setTimeout(() => {
-          unsubscribe();
-          reject(
-            new MetricWaitTimeoutError(
-              `waited ${timeoutMs} ms for ${count} × ${name}${where ? ` ${JSON.stringify(where)}` : ''}, got ${countOf(name, where)}`,
-            ),
-          );
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          unsubscribe();
-        };
-        subscribers.add(onMetric);
-        check();
-      });
-    },
+    waitFor: (name, count, waitOptions = {}) => waitForCount(aggregates, subscribers, name, count, waitOptions),
     reset() {
-      series.clear();
+      aggregates.clear();
       rejectedKept = [];
-      totals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0 };
+      totals = { ...NO_TOTALS };
     },
     close() {
       if (closed) return Promise.resolve();

@@ -1,25 +1,19 @@
 /**
  * Emulates the Lambda SQS event source mapping of one worker function, on the local SQS server.
  *
- * The poll loop is sqs-consumer's (`handleMessageBatch`): one consumer per concurrency slot, each
- * long-polling (20 s, as Lambda's pollers do) with the queue's own visibility timeout and every system and
- * message attribute. This module is the adapter that gives each received batch Lambda's semantics:
- * - it fills the batch up to `BatchSize` within `MaximumBatchingWindowInSeconds` (and the 6 MB invocation
- *   payload limit) with further receives;
- * - it builds a real `SQSEvent` (messageId, receiptHandle, body, attributes incl. ApproximateReceiveCount,
- *   SentTimestamp and the FIFO fields, messageAttributes in Lambda's shape, md5s, eventSource `aws:sqs`,
- *   eventSourceARN, awsRegion) and invokes the function in its slot's sandbox ({@link Sandbox}: the module is
- *   loaded once and reused warm; a new one is a cold start) with the function's timeout;
+ * The poll loop is sqs-consumer's (`handleMessageBatch`): one consumer per concurrency slot, each long-polling
+ * (20 s, as Lambda's pollers do) with the queue's own visibility timeout and every attribute. This module gives
+ * each received batch Lambda's semantics:
+ * - it fills the batch up to `BatchSize` within `MaximumBatchingWindowInSeconds` (and the 6 MB payload limit);
+ * - it invokes the function with a real `SQSEvent` ({@link toSqsRecord}) in a warm sandbox of the function's
+ *   {@link SandboxPool} (or a new one: a cold start) with the function's timeout;
  * - with `ReportBatchItemFailures` it deletes exactly the records not named in `batchItemFailures`; an invalid
- *   response (an identifier that is empty, missing or not in the batch) fails the whole batch, as Lambda
- *   documents; without it, a returned invocation deletes every record;
+ *   response fails the whole batch, as Lambda documents; without it, a returned invocation deletes every record;
  * - an invocation that throws, times out or crashes deletes nothing: the records become visible again when
  *   their visibility timeout ends (or when the worker changed it).
- * Deletes are made here (DeleteMessageBatch, 10 at a time), not by sqs-consumer, so they are never aborted
- * by a stop: a finished invocation's records are never delivered again.
- *
- * Concurrency: `ScalingConfig.MaximumConcurrency` slots, capped locally by `concurrencyLimit` (each slot is a
- * thread with the whole handler module loaded).
+ * Deletes are made here (DeleteMessageBatch, 10 at a time), not by sqs-consumer, so a stop never aborts them: a
+ * finished invocation's records are never delivered again. Concurrency: `ScalingConfig.MaximumConcurrency`
+ * pollers, capped locally by `concurrencyLimit` (each sandbox is a thread with the whole handler module loaded).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -29,10 +23,13 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { Consumer } from 'sqs-consumer';
-import { Sandbox, SandboxInitError, type InvocationOutcome } from './sandbox.ts';
+import { SandboxInitError } from './sandbox.ts';
+import { SandboxPool, type PoolSnapshot, type PooledInvocation } from './sandbox-pool.ts';
+import { failedRecordIds, recordSize, toSqsRecord } from './sqs-record.ts';
 import type { LocalQueue, TemplateFunction, TemplateMapping } from './template.ts';
+
+export { failedRecordIds, toSqsRecord };
 
 /** Lambda's synchronous invocation payload limit. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -49,6 +46,8 @@ export interface InvocationReport {
   readonly functionName: string;
   readonly queueName: string;
   readonly requestId: string;
+  /** The sandbox that ran it (`<function>#<n>`); undefined when no sandbox could start. */
+  readonly sandboxId: string | undefined;
   readonly status: InvocationStatus;
   readonly messageIds: readonly string[];
   /** Records named in `batchItemFailures` (kept on the queue). */
@@ -61,6 +60,16 @@ export interface InvocationReport {
   readonly initMs: number | undefined;
   /** The error of a failed invocation. */
   readonly error: string | undefined;
+}
+
+/** Invocation counts of one event source since it started. */
+export interface InvocationCounts {
+  readonly invocations: number;
+  readonly coldStarts: number;
+  /** Invocations that did not return a valid response (error, timeout, crash, invalid response, init error). */
+  readonly failed: number;
+  readonly timeouts: number;
+  readonly lastError: string | undefined;
 }
 
 /** Options of {@link startEventSource}. */
@@ -100,288 +109,227 @@ export interface EventSource {
   sandboxes(): number;
   /** Invocations running now. */
   running(): number;
+  /** Invocation counts since start. */
+  counts(): InvocationCounts;
+  /** The sandbox pool as a dashboard shows it (per sandbox: id, invocations, heap). */
+  snapshot(): Promise<PoolSnapshot>;
   /** Ends every sandbox (closing each module's metrics client); the next batch starts new ones (cold starts). */
   reload(): Promise<void>;
   /** Stops polling, waits for running invocations, and ends every sandbox. */
   stop(): Promise<void>;
 }
 
-const SYSTEM_ATTRIBUTES: readonly (keyof SQSRecordAttributes)[] = [
-  'AWSTraceHeader',
-  'ApproximateReceiveCount',
-  'SentTimestamp',
-  'SenderId',
-  'ApproximateFirstReceiveTimestamp',
-  'SequenceNumber',
-  'MessageGroupId',
-  'MessageDeduplicationId',
-  'DeadLetterQueueSourceArn',
-];
+type ReportFields = Omit<InvocationReport, 'functionName' | 'queueName' | 'requestId' | 'messageIds'>;
 
-function toBase64(value: Uint8Array | undefined): string | undefined {
-  return value === undefined ? undefined : Buffer.from(value).toString('base64');
+/** What the poller needs to reach its queue. */
+interface QueueAccess {
+  readonly sqs: SQSClient;
+  readonly queue: LocalQueue;
+  readonly onError: (error: Error) => void;
 }
 
-/** Turns an SDK `Message` into the record Lambda passes to the function. */
-export function toSqsRecord(message: Message, queue: LocalQueue, region: string): SQSRecord {
-  const received = message.Attributes ?? {};
-  const attributes: Record<string, string> = {};
-  for (const key of SYSTEM_ATTRIBUTES) {
-    const value = (received as Record<string, string | undefined>)[key];
-    if (value !== undefined) attributes[key] = value;
+function* tens(messages: readonly Message[]): Generator<readonly Message[]> {
+  for (let index = 0; index < messages.length; index += 10) yield messages.slice(index, index + 10);
+}
+
+async function deleteRecords(access: QueueAccess, messages: readonly Message[]): Promise<number> {
+  let deleted = 0;
+  for (const chunk of tens(messages)) {
+    const Entries = chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle }));
+    try {
+      const output = await access.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: access.queue.url, Entries }));
+      deleted += output.Successful?.length ?? 0;
+      for (const failure of output.Failed ?? []) access.onError(new Error(`delete failed: ${failure.Code}: ${failure.Message}`));
+    } catch (error) {
+      access.onError(error as Error);
+    }
   }
-  const messageAttributes: SQSMessageAttributes = {};
-  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    const binaryValue = toBase64(value.BinaryValue);
-    messageAttributes[name] = {
-      ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
-      ...(binaryValue === undefined ? {} : { binaryValue }),
-      stringListValues: value.StringListValues ?? [],
-      binaryListValues: (value.BinaryListValues ?? []).map((item) => Buffer.from(item).toString('base64')),
-      dataType: value.DataType ?? 'String',
-    };
+  return deleted;
+}
+
+/** Makes records received during a stop visible again at once. */
+async function releaseRecords(access: QueueAccess, messages: readonly Message[]): Promise<void> {
+  for (const chunk of tens(messages)) {
+    const Entries = chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+    await access.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: access.queue.url, Entries })).catch(() => undefined);
   }
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: attributes as unknown as SQSRecordAttributes,
-    messageAttributes,
-    md5OfBody: message.MD5OfBody ?? '',
-    ...(message.MD5OfMessageAttributes === undefined ? {} : { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
-    eventSource: 'aws:sqs',
-    eventSourceARN: queue.arn,
-    awsRegion: region,
+}
+
+/** Fills the batch up to BatchSize within the batching window (and the payload limit). */
+async function gatherBatch(access: QueueAccess, mapping: TemplateMapping, first: readonly Message[], stopping: () => boolean) {
+  const batch = [...first];
+  const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
+  if (windowMs === 0 || batch.length >= mapping.batchSize) return batch;
+  const until = Date.now() + windowMs;
+  let bytes = batch.reduce((sum, message) => sum + recordSize(message), 0);
+  while (batch.length < mapping.batchSize && bytes < LAMBDA_PAYLOAD_LIMIT_BYTES && !stopping()) {
+    const left = until - Date.now();
+    if (left <= 0) break;
+    const output = await access.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: access.queue.url,
+        MaxNumberOfMessages: Math.min(10, mapping.batchSize - batch.length),
+        WaitTimeSeconds: Math.min(20, Math.max(1, Math.floor(left / 1000))),
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    for (const message of output.Messages ?? []) {
+      batch.push(message);
+      bytes += recordSize(message);
+    }
+  }
+  return batch;
+}
+
+/** Applies an invocation's outcome to its records (deletes what Lambda deletes) and says how it ended. */
+async function settle(
+  access: QueueAccess,
+  fn: TemplateFunction,
+  mapping: TemplateMapping,
+  messages: readonly Message[],
+  run: PooledInvocation,
+) {
+  const { outcome } = run;
+  const messageIds = messages.map((message) => message.MessageId ?? '');
+  const common = {
+    sandboxId: run.sandboxId,
+    durationMs: outcome.durationMs,
+    coldStart: run.coldStart,
+    initMs: run.coldStart ? run.initMs : undefined,
   };
-}
-
-/**
- * Reads a function's response as Lambda does with `ReportBatchItemFailures`: the ids to keep, or
- * `invalid` when Lambda would treat the whole batch as failed.
- */
-export function failedRecordIds(response: unknown, batchIds: ReadonlySet<string>): { ids: Set<string> } | { invalid: string } {
-  if (response === undefined || response === null) return { ids: new Set() };
-  if (typeof response !== 'object') return { invalid: `the response is a ${typeof response}, not an object` };
-  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
-  if (failures === undefined || failures === null) return { ids: new Set() };
-  if (!Array.isArray(failures)) return { invalid: 'batchItemFailures is not a list' };
-  const ids = new Set<string>();
-  for (const failure of failures) {
-    const id = typeof failure === 'object' && failure !== null ? (failure as { itemIdentifier?: unknown }).itemIdentifier : undefined;
-    if (typeof id !== 'string' || id === '') return { invalid: `an itemIdentifier is ${JSON.stringify(id)}` };
-    if (!batchIds.has(id)) return { invalid: `itemIdentifier ${id} is not a record of the batch` };
-    ids.add(id);
+  const failed = (status: InvocationStatus, error: string): ReportFields => ({
+    status,
+    failedIds: messageIds,
+    deleted: 0,
+    error,
+    ...common,
+  });
+  switch (outcome.kind) {
+    case 'error':
+    case 'crash':
+      return failed(outcome.kind, `${outcome.error.name}: ${outcome.error.message}`);
+    case 'timeout':
+      return failed('timeout', `Task timed out after ${fn.timeoutSeconds} seconds`);
+    case 'returned':
+      break;
   }
-  return { ids };
+  if (!mapping.reportBatchItemFailures) {
+    return {
+      status: 'success',
+      failedIds: [],
+      deleted: await deleteRecords(access, messages),
+      error: undefined,
+      ...common,
+    } satisfies ReportFields;
+  }
+  const verdict = failedRecordIds(outcome.value, new Set(messageIds));
+  if ('invalid' in verdict) return failed('invalid_response', verdict.invalid);
+  const deleted = await deleteRecords(
+    access,
+    messages.filter((message) => !verdict.ids.has(message.MessageId ?? '')),
+  );
+  const status: InvocationStatus = verdict.ids.size === 0 ? 'success' : 'partial';
+  return { status, failedIds: [...verdict.ids], deleted, error: undefined, ...common } satisfies ReportFields;
 }
 
-function recordSize(message: Message): number {
-  return Buffer.byteLength(message.Body ?? '') + 1024;
-}
-
-/** Starts polling a queue for one function. */
-export function startEventSource(options: EventSourceOptions): EventSource {
-  const { mapping, fn, queue, sqs, region } = options;
+function validated(options: EventSourceOptions): { concurrency: number; waitTimeSeconds: number } {
   const limit = options.concurrencyLimit ?? DEFAULT_LOCAL_CONCURRENCY_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrencyLimit must be a whole number >= 1, got ${limit}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? LAMBDA_POLL_WAIT_SECONDS;
   if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 1 || waitTimeSeconds > 20) {
     throw new RangeError(`waitTimeSeconds must be a whole number from 1 to 20, got ${waitTimeSeconds}`);
   }
-  const concurrency = Math.min(mapping.maximumConcurrency ?? limit, limit);
-  const timeoutMs = fn.timeoutSeconds * 1000;
+  return { concurrency: Math.min(options.mapping.maximumConcurrency ?? limit, limit), waitTimeSeconds };
+}
+
+function newPool(options: EventSourceOptions): SandboxPool {
+  const { fn, onLog } = options;
+  return new SandboxPool({
+    entryUrl: options.entryUrl,
+    exportName: fn.exportName,
+    functionName: fn.functionName,
+    memorySize: fn.memorySize,
+    region: options.region,
+    accountId: options.accountId,
+    env: options.env,
+    onLog: onLog === undefined ? undefined : (stream, line) => onLog(fn.functionName, stream, line),
+  });
+}
+
+/** Counts reports as the terminal view shows them. */
+function countReports(): { counts: () => InvocationCounts; add: (report: InvocationReport) => void } {
+  let counts: InvocationCounts = { invocations: 0, coldStarts: 0, failed: 0, timeouts: 0, lastError: undefined };
+  return {
+    counts: () => counts,
+    add(report) {
+      const failed = report.status !== 'success' && report.status !== 'partial';
+      counts = {
+        invocations: counts.invocations + 1,
+        coldStarts: counts.coldStarts + (report.coldStart ? 1 : 0),
+        failed: counts.failed + (failed ? 1 : 0),
+        timeouts: counts.timeouts + (report.status === 'timeout' ? 1 : 0),
+        lastError: failed ? report.error : counts.lastError,
+      };
+    },
+  };
+}
+
+/** Starts polling a queue for one function. */
+export function startEventSource(options: EventSourceOptions): EventSource {
+  const { mapping, fn, queue, sqs, region } = options;
+  const { concurrency, waitTimeSeconds } = validated(options);
   const onError =
     options.onError ?? ((name: string, error: Error) => console.warn(`event source ${name}: ${error.name}: ${error.message}`));
-  const onLog = options.onLog;
+  const access: QueueAccess = { sqs, queue, onError: (error) => onError(fn.functionName, error) };
+  const pool = newPool(options);
+  const tally = countReports();
   let stopping = false;
-  const isStopping = (): boolean => stopping;
   const running = new Set<Promise<unknown>>();
-
-  // Warm sandboxes are shared by the pollers, as Lambda reuses any idle execution environment: a batch takes an
-  // idle one, or starts a new one (a cold start). One poller runs one invocation at a time, so there are never
-  // more sandboxes than pollers (the concurrency).
-  const pool: Sandbox[] = [];
-  const reserved = new Set<Sandbox>();
-  const starting = new Set<Promise<Sandbox>>();
-
-  const newSandbox = (): Promise<Sandbox> =>
-    Sandbox.start({
-      entryUrl: options.entryUrl,
-      exportName: fn.exportName,
-      functionName: fn.functionName,
-      memorySize: fn.memorySize,
-      region,
-      accountId: options.accountId,
-      env: options.env,
-      onLog: onLog === undefined ? undefined : (stream, line) => onLog(fn.functionName, stream, line),
-    });
-
-  const deleteRecords = async (messages: readonly Message[]): Promise<number> => {
-    let deleted = 0;
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
-      try {
-        const output = await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queue.url,
-            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-          }),
-        );
-        deleted += output.Successful?.length ?? 0;
-        for (const failure of output.Failed ?? [])
-          onError(fn.functionName, new Error(`delete failed: ${failure.Code}: ${failure.Message}`));
-      } catch (error) {
-        onError(fn.functionName, error as Error);
-      }
-    }
-    return deleted;
-  };
-
-  const release = async (messages: readonly Message[]): Promise<void> => {
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
-      await sqs
-        .send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queue.url,
-            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
-          }),
-        )
-        .catch(() => undefined);
-    }
-  };
-
-  /** Fills the batch up to BatchSize within the batching window (and the payload limit). */
-  const gather = async (first: readonly Message[]): Promise<Message[]> => {
-    const batch = [...first];
-    const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
-    if (windowMs === 0 || batch.length >= mapping.batchSize) return batch;
-    const until = Date.now() + windowMs;
-    let bytes = batch.reduce((sum, message) => sum + recordSize(message), 0);
-    while (batch.length < mapping.batchSize && bytes < LAMBDA_PAYLOAD_LIMIT_BYTES && !isStopping()) {
-      const left = until - Date.now();
-      if (left <= 0) break;
-      const output = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queue.url,
-          MaxNumberOfMessages: Math.min(10, mapping.batchSize - batch.length),
-          WaitTimeSeconds: Math.min(20, Math.max(1, Math.floor(left / 1000))),
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-      );
-      for (const message of output.Messages ?? []) {
-        batch.push(message);
-        bytes += recordSize(message);
-      }
-    }
-    return batch;
-  };
-
-  /** An idle warm sandbox, or a new one (cold start). Rejects with {@link SandboxInitError}. */
-  const acquire = async (): Promise<{ sandbox: Sandbox; coldStart: boolean }> => {
-    for (let index = pool.length - 1; index >= 0; index -= 1) {
-      if (pool[index]?.isAlive !== true) pool.splice(index, 1);
-    }
-    const idle = pool.find((sandbox) => !reserved.has(sandbox));
-    if (idle !== undefined) {
-      reserved.add(idle);
-      return { sandbox: idle, coldStart: false };
-    }
-    const started = newSandbox();
-    starting.add(started);
-    let sandbox: Sandbox;
-    try {
-      sandbox = await started;
-    } finally {
-      starting.delete(started);
-    }
-    // A reload while it was starting closes it: start another.
-    if (!sandbox.isAlive) return acquire();
-    pool.push(sandbox);
-    reserved.add(sandbox);
-    return { sandbox, coldStart: true };
-  };
 
   const invoke = async (messages: readonly Message[]): Promise<void> => {
     const requestId = randomUUID();
     const messageIds = messages.map((message) => message.MessageId ?? '');
-    const report = (fields: Omit<InvocationReport, 'functionName' | 'queueName' | 'requestId' | 'messageIds'>): void =>
-      options.onInvocation?.({ functionName: fn.functionName, queueName: queue.name, requestId, messageIds, ...fields });
-
-    let acquired: { sandbox: Sandbox; coldStart: boolean };
+    let fields: ReportFields;
     try {
-      acquired = await acquire();
-      // A reload may have closed it meanwhile; the check and the invoke below run without a gap.
-      while (!acquired.sandbox.isAlive) {
-        reserved.delete(acquired.sandbox);
-        acquired = await acquire();
-      }
+      const event = { Records: messages.map((message) => toSqsRecord(message, queue, region)) };
+      fields = await settle(access, fn, mapping, messages, await pool.invoke(event, fn.timeoutSeconds * 1000, requestId));
     } catch (error) {
       const message = error instanceof SandboxInitError ? error.message : String(error);
-      report({
+      fields = {
         status: 'init_error',
+        sandboxId: undefined,
         failedIds: messageIds,
         deleted: 0,
         durationMs: 0,
         coldStart: true,
         initMs: undefined,
         error: message,
-      });
-      return;
+      };
     }
-    const { sandbox, coldStart } = acquired;
-    const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, queue, region)) };
-    let outcome: InvocationOutcome;
-    try {
-      outcome = await sandbox.invoke(event, timeoutMs, requestId);
-    } finally {
-      reserved.delete(sandbox);
-    }
-    const common = { durationMs: outcome.durationMs, coldStart, initMs: coldStart ? sandbox.initMs : undefined };
-    switch (outcome.kind) {
-      case 'returned': {
-        if (!mapping.reportBatchItemFailures) {
-          const deleted = await deleteRecords(messages);
-          report({ status: 'success', failedIds: [], deleted, error: undefined, ...common });
-          return;
-        }
-        const verdict = failedRecordIds(outcome.value, new Set(messageIds));
-        if ('invalid' in verdict) {
-          report({ status: 'invalid_response', failedIds: messageIds, deleted: 0, error: verdict.invalid, ...common });
-          return;
-        }
-        const done = messages.filter((message) => !verdict.ids.has(message.MessageId ?? ''));
-        const deleted = await deleteRecords(done);
-        report({
-          status: verdict.ids.size === 0 ? 'success' : 'partial',
-          failedIds: [...verdict.ids],
-          deleted,
-          error: undefined,
-          ...common,
-        });
-        return;
-      }
-      case 'error':
-        report({ status: 'error', failedIds: messageIds, deleted: 0, error: `${outcome.error.name}: ${outcome.error.message}`, ...common });
-        return;
-      case 'timeout':
-        report({
-          status: 'timeout',
-          failedIds: messageIds,
-          deleted: 0,
-          error: `Task timed out after ${fn.timeoutSeconds} seconds`,
-          ...common,
-        });
-        return;
-      case 'crash':
-        report({ status: 'crash', failedIds: messageIds, deleted: 0, error: `${outcome.error.name}: ${outcome.error.message}`, ...common });
-        return;
-    }
+    const report: InvocationReport = { functionName: fn.functionName, queueName: queue.name, requestId, messageIds, ...fields };
+    tally.add(report);
+    options.onInvocation?.(report);
   };
 
-  const consumers: Consumer[] = [];
-  for (let index = 0; index < concurrency; index += 1) {
+  const handleMessageBatch = async (received: Message[]): Promise<Message[]> => {
+    if (stopping) {
+      await releaseRecords(access, received);
+      return [];
+    }
+    const work = gatherBatch(access, mapping, received, () => stopping).then(invoke);
+    running.add(work);
+    try {
+      await work;
+    } catch (error) {
+      access.onError(error as Error);
+    } finally {
+      running.delete(work);
+    }
+    return [];
+  };
+
+  const consumers = Array.from({ length: concurrency }, () => {
     const consumer = Consumer.create({
       queueUrl: queue.url,
       sqs,
@@ -392,40 +340,14 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       messageAttributeNames: ['All'],
       shouldDeleteMessages: false,
       suppressFifoWarning: true,
-      handleMessageBatch: async (received) => {
-        if (stopping) {
-          await release(received);
-          return [];
-        }
-        const work = (async () => {
-          const batch = await gather(received);
-          await invoke(batch);
-        })();
-        running.add(work);
-        try {
-          await work;
-        } catch (error) {
-          onError(fn.functionName, error as Error);
-        } finally {
-          running.delete(work);
-        }
-        return [];
-      },
+      handleMessageBatch,
     });
     consumer.on('error', (error) => {
-      if (!stopping) onError(fn.functionName, error);
+      if (!stopping) access.onError(error);
     });
     consumer.start();
-    consumers.push(consumer);
-  }
-
-  /** Closes every sandbox (each after its running invocation), including those still starting. */
-  const closeSandboxes = async (): Promise<void> => {
-    const pending = [...starting].map((started) => started.catch(() => undefined));
-    const current = pool.splice(0);
-    const late = (await Promise.all(pending)).filter((sandbox): sandbox is Sandbox => sandbox !== undefined);
-    await Promise.all([...current, ...late].map((sandbox) => sandbox.close()));
-  };
+    return consumer;
+  });
 
   let stopped: Promise<void> | undefined;
   return {
@@ -433,15 +355,17 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     queue,
     concurrency,
     maximumConcurrency: mapping.maximumConcurrency,
-    sandboxes: () => pool.filter((sandbox) => sandbox.isAlive).length,
+    sandboxes: () => pool.size,
     running: () => running.size,
-    reload: closeSandboxes,
+    counts: tally.counts,
+    snapshot: () => pool.snapshot(),
+    reload: () => pool.reload(),
     stop() {
       stopped ??= (async () => {
         stopping = true;
         for (const consumer of consumers) consumer.stop({ abort: true });
         while (running.size > 0) await Promise.allSettled(running);
-        await closeSandboxes();
+        await pool.close();
       })();
       return stopped;
     },

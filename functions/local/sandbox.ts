@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
+import type { HeapInfo } from 'node:v8';
 import type { SQSEvent } from 'aws-lambda';
 import type { FromSandbox, SandboxWorkerData, SerializedError, ToSandbox } from './sandbox-protocol.ts';
 
@@ -174,6 +175,12 @@ export class Sandbox {
   /** True while an invocation runs. */
   get isBusy(): boolean {
     return this.busy;
+  }
+
+  /** The thread's V8 heap, read from outside it (`worker.getHeapStatistics()`); undefined once the thread has ended. */
+  heapStatistics(): Promise<HeapInfo | undefined> {
+    if (!this.alive) return Promise.resolve(undefined);
+    return this.worker.getHeapStatistics().catch(() => undefined);
   }
 
   /**

@@ -14,7 +14,14 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { enqueueDemo, startEchoServer, type EchoServer } from './demo.ts';
-import { DEFAULT_LOCAL_DIR, REPO_ROOT, startLocalEnvironment, type LocalEnvironment } from './environment.ts';
+import {
+  DEFAULT_LOCAL_DIR,
+  REPO_ROOT,
+  serverLines,
+  startLocalEnvironment,
+  type LocalEnvironment,
+  type LocalServerSpec,
+} from './environment.ts';
 import { startLiveView, type LiveView } from './live-view.ts';
 import { ListenError, PortInUseError } from './port-errors.ts';
 import { TemplateError } from './template.ts';
@@ -78,7 +85,10 @@ try {
 
   process.stdout.write('serverless-jobs: synthesizing the stack and starting the local environment...\n');
   const pendingInvocations: Parameters<LiveView['invocation']>[0][] = [];
+  // Servers started once the workers are up: add a LocalServerSpec here (its port from portFrom('<VAR>', <default>)).
+  const servers: LocalServerSpec[] = [];
   env = await startLocalEnvironment({
+    servers,
     sqsPort,
     dogstatsdPort,
     dynamodbPort,
@@ -95,9 +105,7 @@ try {
 
   const header = [
     `serverless-jobs local environment   (Ctrl-C to stop)`,
-    `  SQS        ${env.sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${[...env.queues.values()].map((queue) => queue.url).join(', ')})`,
-    `  DogStatsD  udp://${env.listener.host}:${env.listener.port}   (standing in for the Datadog Lambda extension)`,
-    `  DynamoDB   ${env.dynamodb.endpoint}   (idempotency table)`,
+    ...serverLines(env.servers),
     `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
     `  producers  ${Object.entries(env.env)
       .filter(([key]) => key.startsWith('JOBS_QUEUE_URL_') || key === 'AWS_ENDPOINT_URL_SQS')

@@ -12,12 +12,17 @@
  *   wrapper is in front), Timeout, MemorySize, Environment.Variables (intrinsics resolved against local
  *   resources: `Ref` of a queue is its URL, `Fn::GetAtt` Arn/QueueUrl/QueueName, pseudo parameters, Join, Sub, Select).
  */
-import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { isObject, referencedId, TemplateError, type Json } from './template-values.ts';
 
-/** A template that does not hold what the local environment needs. */
-export class TemplateError extends Error {
-  override readonly name: string = 'TemplateError';
-}
+export { createLocalQueues, createQueueAttributes } from './local-queues.ts';
+export {
+  resolveDeep,
+  resolveEnvironment,
+  resolveValue,
+  TemplateError,
+  UnresolvableValueError,
+  type ResolveContext,
+} from './template-values.ts';
 
 /** CloudFormation's default Lambda timeout (s) and memory (MB), used when the template leaves them out. */
 export const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
@@ -113,12 +118,6 @@ export interface LocalQueue {
   readonly arn: string;
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function scalarString(value: unknown, where: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -129,21 +128,6 @@ function wholeNumber(value: unknown, where: string): number {
   const number = Number(scalarString(value, where));
   if (!Number.isInteger(number)) throw new TemplateError(`${where} must be a whole number, got ${JSON.stringify(value)}`);
   return number;
-}
-
-/** The logical id an intrinsic `{Ref: X}` or `{Fn::GetAtt: [X, attr]}` points at. */
-function referencedId(value: unknown, where: string): { id: string; attribute: string | undefined } {
-  if (isObject(value)) {
-    if (typeof value.Ref === 'string') return { id: value.Ref, attribute: undefined };
-    const getAtt = value['Fn::GetAtt'];
-    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string' && typeof getAtt[1] === 'string')
-      return { id: getAtt[0], attribute: getAtt[1] };
-    if (typeof getAtt === 'string' && getAtt.includes('.')) {
-      const [id = '', ...rest] = getAtt.split('.');
-      return { id, attribute: rest.join('.') };
-    }
-  }
-  throw new TemplateError(`${where} must be a Ref or Fn::GetAtt to a resource of this template, got ${JSON.stringify(value)}`);
 }
 
 function localQueueName(logicalId: string, fifo: boolean): string {
@@ -287,175 +271,4 @@ export function readTemplate(template: unknown): StackModel {
     names.add(queue.queueName);
   }
   return { queues, functions, mappings, tables };
-}
-
-/** Values of pseudo parameters and resources, for {@link resolveValue}. */
-export interface ResolveContext {
-  readonly region: string;
-  readonly accountId: string;
-  readonly stackName: string;
-  /** Local queues by logical id. */
-  readonly queues: ReadonlyMap<string, LocalQueue>;
-  /** Other resources' `Ref` values by logical id (function names, table names...). */
-  readonly refs?: ReadonlyMap<string, string>;
-}
-
-/** A value the local environment cannot compute (a resource that does not exist locally, an import...). */
-export class UnresolvableValueError extends TemplateError {
-  override readonly name: string = 'UnresolvableValueError';
-}
-
-/** Resolves a template value (a literal or an intrinsic function) against local resources. */
-export function resolveValue(value: unknown, context: ResolveContext): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (!isObject(value)) throw new UnresolvableValueError(`cannot resolve ${JSON.stringify(value)}`);
-  if (typeof value.Ref === 'string') return resolveRef(value.Ref, undefined, context);
-  if (value['Fn::GetAtt'] !== undefined) {
-    const { id, attribute } = referencedId(value, 'Fn::GetAtt');
-    return resolveRef(id, attribute, context);
-  }
-  const joined = value['Fn::Join'];
-  if (Array.isArray(joined) && typeof joined[0] === 'string' && Array.isArray(joined[1])) {
-    return joined[1].map((part) => resolveValue(part, context)).join(joined[0]);
-  }
-  const select = value['Fn::Select'];
-  if (Array.isArray(select) && Array.isArray(select[1])) {
-    const index = Number(resolveValue(select[0], context));
-    const picked: unknown = select[1][index];
-    if (picked === undefined) throw new UnresolvableValueError(`Fn::Select index ${index} is out of range`);
-    return resolveValue(picked, context);
-  }
-  const sub = value['Fn::Sub'];
-  if (typeof sub === 'string' || Array.isArray(sub)) {
-    const text = typeof sub === 'string' ? sub : String(sub[0]);
-    const variables = Array.isArray(sub) && isObject(sub[1]) ? sub[1] : {};
-    return text.replace(/\$\{([^}!][^}]*)\}/g, (_whole, name: string) => {
-      if (variables[name] !== undefined) return resolveValue(variables[name], context);
-      const [id = '', ...attribute] = name.split('.');
-      return resolveRef(id, attribute.length > 0 ? attribute.join('.') : undefined, context);
-    });
-  }
-  throw new UnresolvableValueError(`cannot resolve ${JSON.stringify(value)} locally`);
-}
-
-function resolveRef(id: string, attribute: string | undefined, context: ResolveContext): string {
-  switch (id) {
-    case 'AWS::Region':
-      return context.region;
-    case 'AWS::AccountId':
-      return context.accountId;
-    case 'AWS::Partition':
-      return 'aws';
-    case 'AWS::URLSuffix':
-      return 'amazonaws.com';
-    case 'AWS::StackName':
-      return context.stackName;
-    default:
-      break;
-  }
-  const queue = context.queues.get(id);
-  if (queue !== undefined) {
-    switch (attribute) {
-      case undefined:
-      case 'QueueUrl':
-        return queue.url;
-      case 'Arn':
-        return queue.arn;
-      case 'QueueName':
-        return queue.name;
-      default:
-        throw new UnresolvableValueError(`queue ${id} has no attribute ${attribute} locally`);
-    }
-  }
-  const ref = context.refs?.get(id);
-  if (ref !== undefined && attribute === undefined) return ref;
-  throw new UnresolvableValueError(`${attribute === undefined ? `Ref ${id}` : `Fn::GetAtt ${id}.${attribute}`} has no local value`);
-}
-
-/** A function's environment resolved locally; variables that cannot be resolved are listed, not guessed. */
-export function resolveEnvironment(
-  fn: TemplateFunction,
-  context: ResolveContext,
-): { variables: Record<string, string>; unresolved: string[] } {
-  const variables: Record<string, string> = {};
-  const unresolved: string[] = [];
-  for (const [key, value] of Object.entries(fn.environment)) {
-    try {
-      variables[key] = resolveValue(value, context);
-    } catch (error) {
-      if (!(error instanceof UnresolvableValueError)) throw error;
-      unresolved.push(`${key}: ${error.message}`);
-    }
-  }
-  return { variables, unresolved };
-}
-
-/** Resolves every intrinsic inside a JSON value (objects and lists walked). */
-export function resolveDeep(value: unknown, context: ResolveContext): unknown {
-  if (Array.isArray(value)) return value.map((item) => resolveDeep(item, context));
-  if (!isObject(value)) return value;
-  const keys = Object.keys(value);
-  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]?.startsWith('Fn::'))) return resolveValue(value, context);
-  return Object.fromEntries(keys.map((key) => [key, resolveDeep(value[key], context)]));
-}
-
-/**
- * The SQS attributes CreateQueue gets for a template queue: its literal attributes, the RedrivePolicy pointing
- * at the local DLQ's ARN, and the RedriveAllowPolicy with its intrinsics resolved.
- */
-export function createQueueAttributes(
-  queue: TemplateQueue,
-  arnOf: (logicalId: string) => string,
-  context: ResolveContext,
-): Record<string, string> {
-  const attributes: Record<string, string> = { ...queue.attributes };
-  if (queue.redriveAllowPolicy !== undefined) {
-    const policy = resolveDeep(queue.redriveAllowPolicy, context);
-    attributes.RedriveAllowPolicy = typeof policy === 'string' ? policy : JSON.stringify(policy);
-  }
-  if (queue.redrive !== undefined) {
-    attributes.RedrivePolicy = JSON.stringify({
-      deadLetterTargetArn: arnOf(queue.redrive.deadLetterLogicalId),
-      maxReceiveCount: queue.redrive.maxReceiveCount,
-    });
-  }
-  return attributes;
-}
-
-/**
- * Creates every queue of the model on the local server with the template's attributes, dead-letter queues
- * first. `server` gives the local URL and ARN of a queue name.
- */
-export async function createLocalQueues(
-  model: StackModel,
-  sqs: SQSClient,
-  server: { queueUrl(name: string): string; queueArn(name: string): string },
-  context: Omit<ResolveContext, 'queues'>,
-): Promise<Map<string, LocalQueue>> {
-  const byId = new Map(model.queues.map((queue) => [queue.logicalId, queue]));
-  const created = new Map<string, LocalQueue>();
-  const arnOf = (logicalId: string): string => {
-    const queue = byId.get(logicalId);
-    if (queue === undefined) throw new TemplateError(`no queue ${logicalId}`);
-    return server.queueArn(queue.queueName);
-  };
-  const planned = new Map<string, LocalQueue>(
-    model.queues.map((queue) => [
-      queue.logicalId,
-      { logicalId: queue.logicalId, name: queue.queueName, url: server.queueUrl(queue.queueName), arn: server.queueArn(queue.queueName) },
-    ]),
-  );
-  const resolveContext: ResolveContext = { ...context, queues: planned };
-  const ordered = model.queues.toSorted((a, b) => Number(a.redrive !== undefined) - Number(b.redrive !== undefined));
-  for (const queue of ordered) {
-    const output = await sqs.send(
-      new CreateQueueCommand({ QueueName: queue.queueName, Attributes: createQueueAttributes(queue, arnOf, resolveContext) }),
-    );
-    const url = server.queueUrl(queue.queueName);
-    if (output.QueueUrl !== url)
-      throw new TemplateError(`the local server returned ${output.QueueUrl} for ${queue.queueName}, expected ${url}`);
-    created.set(queue.logicalId, { logicalId: queue.logicalId, name: queue.queueName, url, arn: server.queueArn(queue.queueName) });
-  }
-  return created;
 }
