@@ -8,6 +8,7 @@ import { dlqPurgeCommand } from './commands/dlq-purge.ts';
 import { dlqRedriveCommand } from './commands/dlq-redrive.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { queuesCommand } from './commands/queues.ts';
+import { soakCommand } from './commands/soak.ts';
 import { CliError, explainError, UsageError } from './errors.ts';
 import { println, type CliIo, type ParsedValues } from './io.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -22,6 +23,7 @@ Commands:
   dlq list <queue>                   show dead-letter messages (job type, reason, error) without consuming them
   dlq redrive <queue>                move dead-letter messages back to the queue (safe to stop and rerun)
   dlq purge <queue>                  delete every dead-letter message (asks first)
+  soak <type>                        leak check: run a job type in a warm local sandbox, print heap/RSS/fd slopes
 
 Where (default: the local environment, http://127.0.0.1:9324 or $LOCAL_SQS_PORT, stage "local"):
   --stage <stage>       a deployed stage on AWS (credentials and region from the usual AWS environment)
@@ -33,6 +35,7 @@ enqueue options:  --delay <0-900>  --job-id <id>  --group <id>  --dedup-id <id> 
 dlq list:         --limit <n> (default 50)
 dlq redrive:      --type <job type>  --limit <n>  --rate <messages/s>  --lease <seconds>  --journal <file>
 dlq purge:        --yes
+soak:             --invocations <n> (default 2000)  --payload <json|@file> (default the job's example)  --batch-size <n>
 Everywhere:       --json (machine-readable output), --help
 
 <queue> is a logical queue name of the job catalog (default, webhooks).`;
@@ -56,11 +59,20 @@ const OPTIONS = {
   lease: { type: 'string' },
   journal: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
+  invocations: { type: 'string' },
+  payload: { type: 'string' },
+  'batch-size': { type: 'string' },
 } as const;
 
 const COMMON = ['stage', 'local', 'endpoint', 'region', 'json', 'help'];
 
 type Command = (target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo) => Promise<number>;
+
+/** Commands that need no queue (no target is resolved for them). */
+type LocalCommand = (positionals: readonly string[], values: ParsedValues, io: CliIo) => Promise<number>;
+const LOCAL_COMMANDS: Readonly<Record<string, { run: LocalCommand; options: readonly string[] }>> = {
+  soak: { run: soakCommand, options: ['invocations', 'payload', 'batch-size'] },
+};
 
 const COMMANDS: Readonly<Record<string, { run: Command; options: readonly string[] }>> = {
   enqueue: { run: enqueueCommand, options: ['from', 'delay', 'job-id', 'job-id-prefix', 'group', 'dedup-id'] },
@@ -93,6 +105,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const [first = '', second = ''] = positionals;
     const key = first === 'dlq' ? `dlq ${second}` : first;
+    const local = LOCAL_COMMANDS[key];
+    if (local) {
+      if (values.help === true) {
+        println(io.stdout, USAGE);
+        return 0;
+      }
+      const strayLocal = Object.keys(values).find((name) => name !== 'json' && name !== 'help' && !local.options.includes(name));
+      if (strayLocal) throw new UsageError(`--${strayLocal} does not apply to "${key}"`);
+      return await local.run(positionals.slice(1), values, io);
+    }
     const command = COMMANDS[key];
     if (!command)
       throw new UsageError(first === 'dlq' ? `unknown dlq command "${second}" (list, redrive, purge)` : `unknown command "${first}"`);

@@ -28,5 +28,6 @@ export const deliverWebhook = defineJob({
   schema: deliverWebhookSchema,
   timeoutMs: 10_000,
   retry: { maxAttempts: 5, baseDelaySeconds: 5, maxDelaySeconds: 600 },
+  example: ({ httpUrl }) => ({ url: `${httpUrl}/ok/orders`, body: { orderId: 42, status: 'paid' } }),
   handler: (payload, context) => deliver(payload, context),
 });

@@ -26,6 +26,7 @@ export const sendEmail = defineJob({
   timeoutMs: 15_000,
   retry: { maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 900 },
   idempotency: true,
+  example: () => ({ to: 'ada@example.com', subject: 'Welcome', text: 'Hello Ada', html: '<p>Hello Ada</p>' }),
   handler: async (payload, context) => {
     const { deliverEmail } = await import('./email-transport.ts');
     await deliverEmail(payload, context);

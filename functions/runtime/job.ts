@@ -41,6 +41,18 @@ export interface JobContext {
   readonly logger: Logger;
 }
 
+/** Local endpoints an example payload may point at (the leak check's stand-ins for real peers). */
+export interface ExampleEndpoints {
+  /** Base URL of a local HTTP server on 127.0.0.1 that answers 200 to any request under `/ok/`. */
+  readonly httpUrl: string;
+}
+
+/**
+ * A payload that succeeds against local transports, used by `jobs soak` (the leak check) and by tests.
+ * A function, so a payload that names a peer can point it at a local endpoint.
+ */
+export type JobExample<Payload> = (endpoints: ExampleEndpoints) => Payload;
+
 /** The declaration of one job type. */
 export interface JobDefinition<Type extends string = string, Payload = unknown> {
   /** The `type` field of the message body. */
@@ -59,6 +71,8 @@ export interface JobDefinition<Type extends string = string, Payload = unknown> 
   readonly idempotency: IdempotencyOptions | undefined;
   /** Periodic schedules (EventBridge Scheduler), checked at definition; empty when there are none. */
   readonly schedules: readonly JobSchedule[];
+  /** A payload that succeeds locally (`jobs soak` runs it); absent = the soak needs `--payload`. */
+  readonly example?: JobExample<Payload> | undefined;
 }
 
 /** What {@link defineJob} accepts: a definition with optional timeout and partial retry policy. */
@@ -72,6 +86,8 @@ export interface JobOptions<Type extends string, Payload> {
   readonly idempotency?: IdempotencyOptions | boolean;
   /** Periodic schedules: name, `cron(...)`/`rate(...)`, time zone (default UTC), payload. */
   readonly schedules?: readonly ScheduleOptions<NoInfer<Payload>>[];
+  /** A payload that succeeds against local transports (see {@link JobExample}). */
+  readonly example?: JobExample<NoInfer<Payload>>;
 }
 
 /** Defaults for every job type: 5 attempts, 10 s doubling up to 15 min, full jitter, 30 s timeout. */
@@ -120,5 +136,15 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
   }
   const idempotency = options.idempotency === true ? {} : options.idempotency === false ? undefined : options.idempotency;
   const schedules = checkJobSchedules(options.type, options.schema, options.schedules);
-  return { type: options.type, queue, schema: options.schema, handler: options.handler, timeoutMs, retry, idempotency, schedules };
+  return {
+    type: options.type,
+    queue,
+    schema: options.schema,
+    handler: options.handler,
+    timeoutMs,
+    retry,
+    idempotency,
+    schedules,
+    ...(options.example === undefined ? {} : { example: options.example }),
+  };
 }

@@ -22,7 +22,8 @@ const CHUNK_LINES = 500;
 /** Failures listed in the summary; the rest are counted. */
 const MAX_LISTED_FAILURES = 20;
 
-async function readPayloadText(argument: string, io: CliIo): Promise<string> {
+/** Reads a payload argument: JSON as given, `@file` (relative to the working directory) or `@-` (standard input). */
+export async function readPayloadText(argument: string, io: CliIo): Promise<string> {
   if (!argument.startsWith('@')) return argument;
   const path = argument.slice(1);
   if (path === '-') {
