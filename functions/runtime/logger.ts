@@ -1,7 +1,8 @@
 /**
  * Structured JSON logs through Powertools for AWS Lambda's Logger, created once at module scope.
  *
- * Every line a job writes carries its job type, message id, receive count and the Lambda request id.
+ * Every line about a record carries its job id (when the message has one), job type, message id, receive count
+ * and the Lambda request id: "what happened to job X" is one query on `@jobId:X`.
  * Payloads and email addresses are never logged: callers pass identifiers, not data.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
@@ -39,5 +40,38 @@ export function bindLogger(keys: LogAttributes): Logger {
         rootLogger.error(message, { ...keys, ...rest });
       }
     },
+  };
+}
+
+/** The keys every log line about one record carries. */
+export interface RecordLogKeys {
+  /** The producer's job id; left out of the lines when the message has none. */
+  readonly jobId: string | undefined;
+  /** Absent when the message names no job type the catalog knows. */
+  readonly jobType?: string | undefined;
+  readonly messageId: string;
+  readonly receiveCount: number;
+  readonly requestId: string;
+}
+
+/** The keys that have a value: a line never shows an empty `jobId`. */
+function definedKeys(keys: RecordLogKeys): LogAttributes {
+  const defined: LogAttributes = {};
+  for (const [key, value] of Object.entries(keys)) if (value !== undefined) defined[key] = value;
+  return defined;
+}
+
+/**
+ * The logger of one record: every line carries its {@link RecordLogKeys}. The keys are bound on the first line,
+ * not before: most jobs that succeed never log.
+ */
+export function recordLogger(keys: RecordLogKeys): Logger {
+  let bound: Logger | undefined;
+  const logger = (): Logger => (bound ??= bindLogger(definedKeys(keys)));
+  return {
+    debug: (message, attributes) => logger().debug(message, attributes),
+    info: (message, attributes) => logger().info(message, attributes),
+    warn: (message, attributes) => logger().warn(message, attributes),
+    error: (message, attributes) => logger().error(message, attributes),
   };
 }

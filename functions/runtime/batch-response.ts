@@ -1,0 +1,32 @@
+/**
+ * The last stage of a batch: the `SQSBatchResponse` (every retried record is a batch item failure; everything
+ * else is deleted by Lambda) and each record's metrics (`jobs.processed`, `jobs.duration`, `jobs.queue_latency`).
+ */
+import type { SQSBatchResponse } from 'aws-lambda';
+import type { JobMetrics } from './metrics.ts';
+import type { SourceQueues } from './source-queue.ts';
+import type { RecordResult } from './verdict.ts';
+
+/** The response that makes Lambda delete exactly the records that are done. */
+export function batchResponse(results: readonly RecordResult[]): SQSBatchResponse {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const { record, verdict } of results) {
+    if (verdict.outcome === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
+  }
+  return { batchItemFailures };
+}
+
+/** Records each record's metrics, in the records' order. Queue latency runs from SentTimestamp to the start. */
+export function recordBatchMetrics(results: readonly RecordResult[], metrics: JobMetrics, queues: SourceQueues): void {
+  for (const { record, verdict, startedAt, durationMs } of results) {
+    const sent = Number(record.attributes.SentTimestamp);
+    metrics.recordJob({
+      jobType: verdict.jobType,
+      queue: queues.nameOf(record.eventSourceARN),
+      outcome: verdict.outcome,
+      reason: verdict.outcome === 'dead' ? verdict.reason : undefined,
+      durationMs,
+      queueLatencyMs: Number.isFinite(sent) && sent > 0 && startedAt !== undefined ? startedAt - sent : undefined,
+    });
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Settles a batch with SQS, after every record has its verdict. Dead letters first: each dead record goes to the
+ * dead-letter queue with its reason attached; one whose send fails becomes a retry instead, so nothing is lost.
+ * Then backoff: each retried record's visibility is set to its delay, batched per queue (a failed change is
+ * harmless: the record still comes back, after the queue's own visibility timeout).
+ */
+import type { SQSRecord } from 'aws-lambda';
+import { DEAD_LETTER_ATTRIBUTE } from './dead-letter-attributes.ts';
+import { rootLogger } from './logger.ts';
+import type { SourceQueues } from './source-queue.ts';
+import type { DeadLetterEntry, VisibilityEntry } from './sqs-actions.ts';
+import { retryUnsent, type DeadVerdict, type RecordResult } from './verdict.ts';
+
+/** Longest error message kept on a dead-lettered message. */
+const MAX_ERROR_ATTRIBUTE_LENGTH = 1024;
+
+/** The SQS calls the processor makes on failures; replaceable in tests and benchmarks. */
+export interface SqsActions {
+  /** Resolves with the ids of the entries NOT sent; never rejects. */
+  sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>>;
+  /** Resolves with the ids of the entries whose change failed; never rejects. */
+  changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>>;
+}
+
+/** What settling needs. */
+export interface Settlement {
+  readonly sqs: SqsActions;
+  /** The DLQ of the source queue. */
+  readonly deadLetterQueueUrl: string;
+  readonly queues: SourceQueues;
+  /** Clock, in ms (the dead letter's `failedAt`). */
+  readonly now: () => number;
+}
+
+/** Sends the dead letters, then sets the retries' visibility. Resolves with the final results, in order. */
+export async function settleBatch(outcomes: readonly RecordResult[], settlement: Settlement): Promise<RecordResult[]> {
+  const settled = await sendDeadLetters(outcomes, settlement);
+  await delayRetries(settled, settlement);
+  return settled;
+}
+
+function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return message.length > MAX_ERROR_ATTRIBUTE_LENGTH ? `${message.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH - 1)}…` : message;
+}
+
+/** The dead letter of one record: its body unchanged, with why it is dead. */
+function deadLetter(record: SQSRecord, verdict: DeadVerdict, sourceQueue: string, failedAt: string): DeadLetterEntry {
+  return {
+    id: record.messageId,
+    body: record.body,
+    groupId: record.attributes.MessageGroupId,
+    attributes: {
+      [DEAD_LETTER_ATTRIBUTE.reason]: verdict.reason,
+      [DEAD_LETTER_ATTRIBUTE.error]: errorMessage(verdict.error),
+      [DEAD_LETTER_ATTRIBUTE.jobType]: verdict.jobType,
+      [DEAD_LETTER_ATTRIBUTE.receiveCount]: record.attributes.ApproximateReceiveCount ?? '1',
+      [DEAD_LETTER_ATTRIBUTE.sourceQueue]: sourceQueue,
+      [DEAD_LETTER_ATTRIBUTE.failedAt]: failedAt,
+    },
+  };
+}
+
+/** Sends every dead record to the DLQ; a record whose send failed comes back as a retry. */
+async function sendDeadLetters(outcomes: readonly RecordResult[], settlement: Settlement): Promise<RecordResult[]> {
+  const failedAt = new Date(settlement.now()).toISOString();
+  const entries: DeadLetterEntry[] = [];
+  for (const { record, verdict } of outcomes) {
+    if (verdict.outcome === 'dead') entries.push(deadLetter(record, verdict, settlement.queues.nameOf(record.eventSourceARN), failedAt));
+  }
+  const unsent = await settlement.sqs.sendToDeadLetterQueue(settlement.deadLetterQueueUrl, entries);
+  return outcomes.map((outcome) => {
+    const { record, verdict, jobId } = outcome;
+    if (verdict.outcome !== 'dead' || !unsent.has(record.messageId)) return outcome;
+    rootLogger.error('could not send to the dead-letter queue; the record will be retried', {
+      messageId: record.messageId,
+      ...(jobId === undefined ? {} : { jobId }),
+    });
+    return { ...outcome, verdict: retryUnsent(verdict) };
+  });
+}
+
+/** Sets each retried record's visibility timeout to its backoff delay, in one batch of calls per queue. */
+async function delayRetries(outcomes: readonly RecordResult[], settlement: Settlement): Promise<void> {
+  const byQueue = new Map<string, VisibilityEntry[]>();
+  for (const { record, verdict } of outcomes) {
+    if (verdict.outcome !== 'retry' || verdict.delaySeconds === undefined) continue;
+    const url = settlement.queues.urlOf(record.eventSourceARN);
+    if (!url) continue;
+    let entries = byQueue.get(url);
+    if (!entries) byQueue.set(url, (entries = []));
+    entries.push({ id: record.messageId, receiptHandle: record.receiptHandle, visibilityTimeoutSeconds: verdict.delaySeconds });
+  }
+  await Promise.all([...byQueue].map(([url, entries]) => settlement.sqs.changeVisibility(url, entries)));
+}
