@@ -139,7 +139,7 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     stage: config.stage,
     version: config.version,
     emailFrom: config.emailFrom,
-    jobs: options.jobs ?? (Object.values(catalog) as unknown as JobDefinition[]),
+    jobs: options.jobs ?? Object.values(catalog),
     queueSettings: options.queueSettings,
     datadog: config.datadog,
     alarmTopicArn: config.alarmTopicArn,

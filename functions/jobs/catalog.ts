@@ -24,5 +24,5 @@ export const queueNames: readonly string[] = [...new Set(Object.values(catalog).
 
 /** Looks a job up by type; `undefined` for a type the catalog does not know. */
 export function findJob(type: string): JobDefinition | undefined {
-  return Object.hasOwn(catalog, type) ? (catalog[type as JobType] as unknown as JobDefinition) : undefined;
+  return Object.hasOwn(catalog, type) ? catalog[type as JobType] : undefined;
 }

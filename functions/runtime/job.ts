@@ -20,9 +20,9 @@ export interface RetryPolicy {
 }
 
 /** Whether and how a job is deduplicated across deliveries. */
-export interface IdempotencyOptions {
+export interface IdempotencyOptions<Payload = unknown> {
   /** The key that identifies one job. Default: the producer's job id (`jobId` in the message). */
-  readonly key?: (payload: unknown, message: { jobId?: string | undefined; messageId: string }) => string | undefined;
+  key?(payload: Payload, message: { jobId?: string | undefined; messageId: string }): string | undefined;
   /** How long a completion is remembered, in seconds. Default 7 days. */
   readonly ttlSeconds?: number;
 }
@@ -37,7 +37,7 @@ export interface JobContext {
   readonly jobId: string | undefined;
   /** 1 for the first delivery, from `ApproximateReceiveCount`. */
   readonly attempt: number;
-  /** A logger whose lines carry the job type, message id, receive count and request id. */
+  /** A logger whose lines carry the job id (when the message has one), job type, message id, receive count and request id. */
   readonly logger: Logger;
 }
 
@@ -53,7 +53,10 @@ export interface ExampleEndpoints {
  */
 export type JobExample<Payload> = (endpoints: ExampleEndpoints) => Payload;
 
-/** The declaration of one job type. */
+/**
+ * The declaration of one job type. The handler and the idempotency key are methods, so a definition of any payload
+ * type is a `JobDefinition` (the catalog's lookup needs no cast); the schema guarantees the payload they get.
+ */
 export interface JobDefinition<Type extends string = string, Payload = unknown> {
   /** The `type` field of the message body. */
   readonly type: Type;
@@ -62,13 +65,13 @@ export interface JobDefinition<Type extends string = string, Payload = unknown> 
   /** Validates the payload; its output type is the handler's payload type. */
   readonly schema: z.ZodMiniType<Payload>;
   /** Runs the job. Throw `PermanentJobError` when retrying cannot help; any other error retries. */
-  readonly handler: (payload: Payload, context: JobContext) => Promise<void>;
+  handler(payload: Payload, context: JobContext): Promise<void>;
   /** Milliseconds the job may run before its signal aborts. */
   readonly timeoutMs: number;
   /** Retry policy; defaults filled in by {@link defineJob}. */
   readonly retry: RetryPolicy;
   /** Set to deduplicate deliveries of the same job; absent = not idempotent. */
-  readonly idempotency: IdempotencyOptions | undefined;
+  readonly idempotency: IdempotencyOptions<Payload> | undefined;
   /** Periodic schedules (EventBridge Scheduler), checked at definition; empty when there are none. */
   readonly schedules: readonly JobSchedule[];
   /** A payload that succeeds locally (`jobs soak` runs it); absent = the soak needs `--payload`. */
@@ -80,10 +83,10 @@ export interface JobOptions<Type extends string, Payload> {
   readonly type: Type;
   readonly queue?: string;
   readonly schema: z.ZodMiniType<Payload>;
-  readonly handler: (payload: Payload, context: JobContext) => Promise<void>;
+  handler(payload: Payload, context: JobContext): Promise<void>;
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
-  readonly idempotency?: IdempotencyOptions | boolean;
+  readonly idempotency?: IdempotencyOptions<Payload> | boolean;
   /** Periodic schedules: name, `cron(...)`/`rate(...)`, time zone (default UTC), payload. */
   readonly schedules?: readonly ScheduleOptions<NoInfer<Payload>>[];
   /** A payload that succeeds against local transports (see {@link JobExample}). */

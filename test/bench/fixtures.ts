@@ -35,7 +35,7 @@ export const benchJob: JobDefinition = defineJob({
     })
     .check(z.refine((p) => p.text !== undefined || p.html !== undefined, { message: 'one of text or html is required' })),
   handler: async () => undefined,
-}) as unknown as JobDefinition;
+});
 
 /** Looks up {@link benchJob} only. */
 export function findBenchJob(type: string): JobDefinition | undefined {

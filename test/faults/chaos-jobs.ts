@@ -97,5 +97,5 @@ export function chaosJobs(journal: JournalWriter): readonly JobDefinition[] {
   return [
     defineJob({ type: CHAOS_TASK, queue: CHAOS_TASK_QUEUE, ...common }),
     defineJob({ type: CHAOS_ORDERED, queue: CHAOS_ORDERED_QUEUE, ...common }),
-  ] as unknown as readonly JobDefinition[];
+  ];
 }

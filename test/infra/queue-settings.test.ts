@@ -22,7 +22,7 @@ function job(options: { queue?: string; maxAttempts?: number; maxDelaySeconds?: 
     handler: async () => {},
     timeoutMs: options.timeoutMs ?? 5_000,
     retry: { maxAttempts: options.maxAttempts ?? 3, baseDelaySeconds: 1, maxDelaySeconds: options.maxDelaySeconds ?? 60 },
-  }) as unknown as JobDefinition;
+  });
 }
 
 describe('resolveQueueSettings', () => {

@@ -25,7 +25,7 @@ function resource(template: Template, logicalId: string): Resource {
 }
 
 function jobsOn(queue: string): JobDefinition[] {
-  return (Object.values(catalog) as unknown as JobDefinition[]).filter((job) => job.queue === queue);
+  return Object.values(catalog).filter((job) => job.queue === queue);
 }
 
 /** The statements of the worker role's policy, for the queue's worker. */

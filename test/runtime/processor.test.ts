@@ -40,8 +40,8 @@ const idempotentJob = defineJob({
   handler: async ({ id }) => void calls.push(id),
 });
 const jobs: Record<string, JobDefinition> = {
-  [testJob.type]: testJob as JobDefinition,
-  [idempotentJob.type]: idempotentJob as JobDefinition,
+  [testJob.type]: testJob,
+  [idempotentJob.type]: idempotentJob,
 };
 
 function setup(overrides: Partial<ProcessorOptions> = {}) {
@@ -181,7 +181,7 @@ describe('batch processor (recorded SQS actions, no network)', () => {
         running -= 1;
       },
     });
-    const { process } = setup({ findJob: () => slow as JobDefinition, concurrency: 3 });
+    const { process } = setup({ findJob: () => slow, concurrency: 3 });
     await process(sqsEvent(Array.from({ length: 12 }, () => sqsRecord(job('slow', {})))), lambdaContext());
     expect(peak).toBe(3);
   });
