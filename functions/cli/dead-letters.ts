@@ -1,20 +1,48 @@
 /**
  * Reading dead-letter messages: receiving them under a lease, describing them (job type, reason, error,
  * receive count as the worker attached them), and handing leases back.
+ *
+ * A message the worker dead-lettered carries its `reason`. A message without one was moved by SQS itself (the
+ * source queue's redrive policy, after `maxReceiveCount` receives): the worker never got to settle it, because
+ * it crashed, timed out or ran out of memory. Those are listed and filtered under the reason {@link CRASHED_REASON}.
  */
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTE } from '../runtime/dead-letter-attributes.ts';
+import { DEAD_REASONS } from '../runtime/metric-names.ts';
+import { UsageError } from './errors.ts';
 import type { LocatedQueue, Target } from './target.ts';
+
+/** The reason the CLI gives a dead letter that carries none: SQS moved it after the worker failed to settle it. */
+export const CRASHED_REASON = 'crashed';
+/** Every reason `--reason` accepts: the worker's, and {@link CRASHED_REASON}. */
+export const LISTED_REASONS: readonly string[] = [...DEAD_REASONS, CRASHED_REASON];
+
+/** What a message SQS moved means, with its receive count when the redrive policy gives it. */
+export function crashExplanation(maxReceiveCount: number | undefined): string {
+  const after = maxReceiveCount === undefined ? 'by SQS (no reason attached)' : `by SQS after ${maxReceiveCount} receives`;
+  return `moved ${after}: the worker crashed, timed out or ran out of memory`;
+}
+
+/** Checks a `--reason` value. */
+export function reasonOption(value: string | undefined): string | undefined {
+  if (value !== undefined && !LISTED_REASONS.includes(value)) {
+    throw new UsageError(`--reason must be one of ${LISTED_REASONS.join(', ')} (got "${value}")`);
+  }
+  return value;
+}
 
 /** What the CLI shows of a dead-letter message. */
 export interface DeadLetterView {
   readonly messageId: string;
   /** The worker's `jobType` attribute, else the body's `type`. */
   readonly jobType: string | undefined;
-  /** `invalid_json`, `unknown_type`, `invalid_payload`, `permanent_error`, `retries_exhausted`; absent when SQS's redrive policy moved it. */
-  readonly reason: string | undefined;
+  /** The worker's reason (`invalid_json`, ..., `retries_exhausted`), or {@link CRASHED_REASON} when SQS moved it. */
+  readonly reason: string;
+  /** True when SQS moved it (no reason attached): the worker crashed, timed out or ran out of memory. */
+  readonly movedBySqs: boolean;
+  /** The worker's error; for a message SQS moved, what that means ({@link crashExplanation}). */
   readonly error: string | undefined;
-  /** Deliveries before it died, as the worker recorded them. */
+  /** Deliveries before it died: as the worker recorded them, or the redrive policy's maxReceiveCount when SQS moved it. */
   readonly receiveCount: string | undefined;
   readonly failedAt: string | undefined;
   readonly sourceQueue: string | undefined;
@@ -40,15 +68,41 @@ export function jobTypeOf(message: Message): string | undefined {
   }
 }
 
-/** Describes a dead-letter message. */
-export function describeDeadLetter(message: Message): DeadLetterView {
+/** The reason of a dead-letter message: the worker's attribute, else {@link CRASHED_REASON}. */
+export function reasonOf(message: Message): string {
+  return stringAttribute(message, DEAD_LETTER_ATTRIBUTE.reason) ?? CRASHED_REASON;
+}
+
+/** Whether a dead-letter message passes the `--type` and `--reason` filters (undefined = any). */
+export function matchesFilter(
+  message: Message,
+  filter: { readonly type?: string | undefined; readonly reason?: string | undefined },
+): boolean {
+  return (
+    (filter.type === undefined || jobTypeOf(message) === filter.type) &&
+    (filter.reason === undefined || reasonOf(message) === filter.reason)
+  );
+}
+
+/**
+ * Describes a dead-letter message. `maxReceiveCount` is the source queue's redrive policy (after how many
+ * receives SQS moves a message), used for the messages SQS moved.
+ */
+export function describeDeadLetter(message: Message, maxReceiveCount?: number): DeadLetterView {
   const sent = Number(message.Attributes?.SentTimestamp);
+  const workerReason = stringAttribute(message, DEAD_LETTER_ATTRIBUTE.reason);
+  const movedBySqs = workerReason === undefined;
   return {
     messageId: message.MessageId ?? '',
     jobType: jobTypeOf(message),
-    reason: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.reason),
-    error: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.error),
-    receiveCount: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.receiveCount),
+    reason: workerReason ?? CRASHED_REASON,
+    movedBySqs,
+    error: movedBySqs ? crashExplanation(maxReceiveCount) : stringAttribute(message, DEAD_LETTER_ATTRIBUTE.error),
+    receiveCount: movedBySqs
+      ? maxReceiveCount === undefined
+        ? undefined
+        : String(maxReceiveCount)
+      : stringAttribute(message, DEAD_LETTER_ATTRIBUTE.receiveCount),
     failedAt: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.failedAt),
     sourceQueue: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.sourceQueue),
     sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : undefined,

@@ -9,6 +9,7 @@ import { dlqRedriveCommand } from './commands/dlq-redrive.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
 import { queuesCommand } from './commands/queues.ts';
 import { soakCommand } from './commands/soak.ts';
+import { CRASHED_REASON, LISTED_REASONS } from './dead-letters.ts';
 import { CliError, explainError, UsageError } from './errors.ts';
 import { println, type CliIo, type ParsedValues } from './io.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -32,8 +33,10 @@ Where (default: the local environment, http://127.0.0.1:9324 or $LOCAL_SQS_PORT,
   --region <region>
 
 enqueue options:  --delay <0-900>  --job-id <id>  --group <id>  --dedup-id <id>  --job-id-prefix <p> (with --from)
-dlq list:         --limit <n> (default 50)
-dlq redrive:      --type <job type>  --limit <n>  --rate <messages/s>  --lease <seconds>  --journal <file>
+dlq list:         --limit <n> (default 50)  --type <job type>  --reason <reason>
+dlq redrive:      --type <job type>  --reason <reason>  --limit <n>  --rate <messages/s>  --lease <seconds>  --journal <file>
+                  <reason>: ${LISTED_REASONS.join(', ')}
+                  (${CRASHED_REASON}: moved by SQS with no reason attached; the worker crashed, timed out or ran out of memory)
 dlq purge:        --yes
 soak:             --invocations <n> (default 2000)  --payload <json|@file> (default the job's example)  --batch-size <n>
 Everywhere:       --json (machine-readable output), --help
@@ -58,6 +61,7 @@ const OPTIONS = {
   rate: { type: 'string' },
   lease: { type: 'string' },
   journal: { type: 'string' },
+  reason: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   invocations: { type: 'string' },
   payload: { type: 'string' },
@@ -77,8 +81,8 @@ const LOCAL_COMMANDS: Readonly<Record<string, { run: LocalCommand; options: read
 const COMMANDS: Readonly<Record<string, { run: Command; options: readonly string[] }>> = {
   enqueue: { run: enqueueCommand, options: ['from', 'delay', 'job-id', 'job-id-prefix', 'group', 'dedup-id'] },
   queues: { run: queuesCommand, options: [] },
-  'dlq list': { run: dlqListCommand, options: ['limit'] },
-  'dlq redrive': { run: dlqRedriveCommand, options: ['type', 'limit', 'rate', 'lease', 'journal'] },
+  'dlq list': { run: dlqListCommand, options: ['limit', 'type', 'reason'] },
+  'dlq redrive': { run: dlqRedriveCommand, options: ['type', 'reason', 'limit', 'rate', 'lease', 'journal'] },
   'dlq purge': { run: dlqPurgeCommand, options: ['yes'] },
 };
 

@@ -75,6 +75,8 @@ export interface LocatedQueue {
   readonly name: string;
   readonly url: string;
   readonly fifo: boolean;
+  /** A dead-letter queue found through the source's redrive policy: after how many receives SQS moves a message here. */
+  readonly maxReceiveCount?: number | undefined;
 }
 
 function isQueueMissing(error: unknown): boolean {
@@ -143,11 +145,20 @@ export async function locateDeadLetterQueue(target: Target, source: LocatedQueue
     new GetQueueAttributesCommand({ QueueUrl: source.url, AttributeNames: ['RedrivePolicy'] }),
   );
   if (Attributes.RedrivePolicy) {
-    const { deadLetterTargetArn } = JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string };
-    const [, , , , owner, name] = (deadLetterTargetArn ?? '').split(':');
+    const policy = JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
+    const [, , , , owner, name] = (policy.deadLetterTargetArn ?? '').split(':');
+    const maxReceiveCount = Number(policy.maxReceiveCount);
     if (name) {
       const url = await queueUrlByName(target, name, owner);
-      if (url) return { logical: `${source.logical} (dead letters)`, name, url, fifo: name.endsWith('.fifo') };
+      if (url) {
+        return {
+          logical: `${source.logical} (dead letters)`,
+          name,
+          url,
+          fifo: name.endsWith('.fifo'),
+          ...(Number.isInteger(maxReceiveCount) && maxReceiveCount > 0 ? { maxReceiveCount } : {}),
+        };
+      }
     }
   }
   const conventional = source.name.endsWith('.fifo') ? `${source.name.slice(0, -5)}-dlq.fifo` : `${source.name}-dlq`;

@@ -2,10 +2,12 @@
  * `jobs dlq list <queue>`: shows dead-letter messages without consuming them. Each is received under a
  * short lease and made visible again right after (ChangeMessageVisibility 0), so a worker or a redrive
  * running at the same time is delayed by at most the lease. Receiving does raise SQS's receive count of
- * the DLQ copy; nothing else changes.
+ * the DLQ copy; nothing else changes. A message without the worker's reason was moved by SQS (the worker
+ * crashed, timed out or ran out of memory): it is listed with reason `crashed` and what that means.
+ * `--type` and `--reason` filter the listing.
  */
-import { numberOption } from '../args.ts';
-import { describeDeadLetter, receiveLeased, releaseLeases, type DeadLetterView } from '../dead-letters.ts';
+import { numberOption, stringOption } from '../args.ts';
+import { describeDeadLetter, matchesFilter, reasonOption, receiveLeased, releaseLeases, type DeadLetterView } from '../dead-letters.ts';
 import { UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import { oneLine, renderTable } from '../table.ts';
@@ -17,8 +19,9 @@ export const PEEK_LEASE_SECONDS = 30;
 /** Runs `dlq list`. */
 export async function dlqListCommand(target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo): Promise<number> {
   const [queueName, ...extra] = positionals;
-  if (!queueName || extra.length > 0) throw new UsageError('usage: jobs dlq list <queue> [--limit N] [--json]');
+  if (!queueName || extra.length > 0) throw new UsageError('usage: jobs dlq list <queue> [--limit N] [--type T] [--reason R] [--json]');
   const limit = numberOption(values, 'limit', 1, 10_000) ?? 50;
+  const filter = { type: stringOption(values, 'type'), reason: reasonOption(stringOption(values, 'reason')) };
   const source = await locateQueue(target, queueName);
   const dlq = await locateDeadLetterQueue(target, source);
 
@@ -33,7 +36,7 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
       if (fresh.length === 0) break;
       for (const message of fresh) {
         seen.add(message.MessageId ?? '');
-        views.push(describeDeadLetter(message));
+        if (matchesFilter(message, filter) && views.length < limit) views.push(describeDeadLetter(message, dlq.maxReceiveCount));
       }
     }
   } finally {
@@ -46,11 +49,24 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
     println(io.stdout, JSON.stringify(views));
     return 0;
   }
+  const filtered = [
+    filter.type === undefined ? '' : `--type ${filter.type}`,
+    filter.reason === undefined ? '' : `--reason ${filter.reason}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   if (views.length === 0) {
-    println(io.stdout, `${dlq.name} is empty (${target.target})`);
+    println(
+      io.stdout,
+      filtered === '' ? `${dlq.name} is empty (${target.target})` : `${dlq.name}: none of ${seen.size} message(s) matches ${filtered}`,
+    );
     return 0;
   }
-  println(io.stdout, `${dlq.name}: ${views.length} message(s)${views.length >= limit ? ` (first ${limit}; --limit for more)` : ''}`);
+  println(
+    io.stdout,
+    `${dlq.name}: ${views.length} message(s)${filtered === '' ? '' : ` matching ${filtered}`}` +
+      `${views.length >= limit ? ` (first ${limit}; --limit for more)` : ''}`,
+  );
   println(
     io.stdout,
     renderTable(
@@ -58,10 +74,10 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
       views.map((view) => [
         view.messageId,
         view.jobType ?? '?',
-        view.reason ?? '(redrive policy)',
+        view.reason,
         view.receiveCount ?? '-',
         view.failedAt ?? '-',
-        oneLine(view.error ?? '', 80),
+        oneLine(view.error ?? '', 90),
       ]),
     ),
   );

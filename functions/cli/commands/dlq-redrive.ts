@@ -1,5 +1,5 @@
 /**
- * `jobs dlq redrive <queue> [--type T] [--limit N] [--rate R]`: moves dead-letter messages back to their
+ * `jobs dlq redrive <queue> [--type T] [--reason R] [--limit N] [--rate R]`: moves dead-letter messages back to their
  * source queue, body unchanged, with a `redrivenFrom=<DLQ message id>` attribute (the worker's reason
  * attributes are dropped).
  *
@@ -22,7 +22,7 @@ import { packBatches } from '../../client/batch-send.ts';
 import { messageBytes } from '../../client/message.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../../runtime/dead-letter-attributes.ts';
 import { numberOption, stringOption } from '../args.ts';
-import { jobTypeOf, receiveLeased, releaseLeases } from '../dead-letters.ts';
+import { matchesFilter, reasonOption, receiveLeased, releaseLeases } from '../dead-letters.ts';
 import { UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import { RedriveJournal } from '../journal.ts';
@@ -49,7 +49,7 @@ export interface RedriveReport {
   readonly sent: number;
   /** Copies sent by an earlier run, deleted from the DLQ by this one (not sent again). */
   readonly completed: number;
-  /** Messages of another job type, left in the DLQ. */
+  /** Messages that do not match `--type` / `--reason`, left in the DLQ. */
   readonly skipped: number;
   /** Messages SQS refused to take back; still in the DLQ. */
   readonly failed: number;
@@ -101,6 +101,8 @@ export async function redrive(
   dlq: LocatedQueue,
   options: {
     type?: string | undefined;
+    /** Only messages with this reason (`crashed` = moved by SQS, no reason attached). */
+    reason?: string | undefined;
     limit: number;
     rate?: number | undefined;
     leaseSeconds: number;
@@ -146,7 +148,7 @@ export async function redrive(
         const state = journal.state(id);
         if (state === 'sent' || state === 'deleted') {
           toDelete.push(message);
-        } else if (options.type !== undefined && jobTypeOf(message) !== options.type) {
+        } else if (!matchesFilter(message, options)) {
           skipped += 1;
           held.set(id, handle);
         } else {
@@ -252,11 +254,13 @@ export async function redrive(
 /** Runs `dlq redrive`. Exit code: 0 done, 1 something left to do (failures, pending deletes), 130 interrupted. */
 export async function dlqRedriveCommand(target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo): Promise<number> {
   const [queueName, ...extra] = positionals;
-  if (!queueName || extra.length > 0) throw new UsageError('usage: jobs dlq redrive <queue> [--type T] [--limit N] [--rate R]');
+  if (!queueName || extra.length > 0)
+    throw new UsageError('usage: jobs dlq redrive <queue> [--type T] [--reason R] [--limit N] [--rate R]');
   const limit = numberOption(values, 'limit', 1, Number.MAX_SAFE_INTEGER) ?? Number.POSITIVE_INFINITY;
   const rate = numberOption(values, 'rate', 0.1, 10_000, true);
   const leaseSeconds = numberOption(values, 'lease', 1, 43_200) ?? DEFAULT_LEASE_SECONDS;
   const type = stringOption(values, 'type');
+  const reason = reasonOption(stringOption(values, 'reason'));
   const source = await locateQueue(target, queueName);
   const dlq = await locateDeadLetterQueue(target, source);
   const journalOption = stringOption(values, 'journal');
@@ -266,6 +270,7 @@ export async function dlqRedriveCommand(target: Target, positionals: readonly st
   const progress = createProgress(io.stderr, `redrive ${dlq.name}`, Math.min(limit, depth.visible));
   const report = await redrive(target, source, dlq, {
     type,
+    reason,
     limit,
     rate,
     leaseSeconds,
@@ -281,7 +286,12 @@ export async function dlqRedriveCommand(target: Target, positionals: readonly st
     println(io.stdout, `redrove ${report.sent + report.completed} message(s) from ${report.from} to ${report.to}`);
     if (report.completed > 0)
       println(io.stdout, `  ${report.completed} had been sent by an earlier run: deleted from the DLQ now, not sent again`);
-    if (report.skipped > 0) println(io.stdout, `  ${report.skipped} of another job type than ${type ?? '?'}: left in the DLQ`);
+    if (report.skipped > 0) {
+      const wanted = [type === undefined ? '' : `job type ${type}`, reason === undefined ? '' : `reason ${reason}`]
+        .filter(Boolean)
+        .join(', ');
+      println(io.stdout, `  ${report.skipped} not matching ${wanted}: left in the DLQ`);
+    }
     if (report.failed > 0) println(io.stdout, `  ${report.failed} could not be sent and are still in the DLQ: ${report.errors.join('; ')}`);
     if (report.deletePending > 0)
       println(
