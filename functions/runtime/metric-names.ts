@@ -61,3 +61,14 @@ export const TAG_VALUES = {
   outcome: OUTCOMES,
   reason: DEAD_REASONS,
 } as const;
+
+/**
+ * How the metrics client's warnings begin, as the runbook quotes them (search the worker's logs for these).
+ * Each warning goes on to say what to do.
+ */
+export const METRICS_WARNING = {
+  /** A second DogStatsD client is live in the process: the per-job client leak. */
+  secondClient: 'a second DogStatsD client was created in this process',
+  /** Metric datagrams cannot be sent (no Datadog extension or local listener at the address). */
+  sendFailed: 'dogstatsd send failed',
+} as const;

@@ -20,7 +20,7 @@ import { getHeapStatistics } from 'node:v8';
 import { StatsD } from 'hot-shots';
 import { ConfigurationError } from './errors.ts';
 import { MAX_DATAGRAM_BYTES, MAX_GLOBAL_TAGS, MAX_TAG_VALUE_LENGTH, MAX_TAGS_PER_LINE } from './metric-limits.ts';
-import { METRIC, TAG, type DeadReason, type Outcome } from './metric-names.ts';
+import { METRIC, METRICS_WARNING, TAG, type DeadReason, type Outcome } from './metric-names.ts';
 
 /** How often hot-shots sends what is buffered when no flush came first (a long invocation); the middleware flushes every invocation. */
 const BUFFER_FLUSH_INTERVAL_MS = 1000;
@@ -146,7 +146,7 @@ function registerClient(): { release(): void } {
       JSON.stringify({
         level: 'WARN',
         message:
-          `a second DogStatsD client is open in this process (${counter.live} live, ${counter.created} created): ` +
+          `${METRICS_WARNING.secondClient} (${counter.live} live, ${counter.created} created): ` +
           'every client holds a socket and a timer, and a client per job leaks until the sandbox runs out of memory or descriptors. ' +
           'Create the DogStatsD client once, at module scope, and reuse it across invocations (see the stack below).',
         stack: new Error('second DogStatsD client created here').stack,
@@ -174,7 +174,7 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
         console.warn(
           JSON.stringify({
             level: 'WARN',
-            message: `cannot send metrics to DogStatsD (${errors} errors so far): check that the Datadog extension (or a local listener) is running at the configured address`,
+            message: `${METRICS_WARNING.sendFailed} (${errors} errors so far): metrics are being lost; check that the Datadog extension (or a local listener) runs at the configured DogStatsD address`,
             error: error.message,
           }),
         );

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_WARNING } from '../../functions/runtime/metric-names.ts';
 import { liveStatsdClients } from '../../functions/runtime/metrics.ts';
 import type { BatchHandler } from '../../functions/runtime/processor.ts';
 import { job, lambdaContext, sqsEvent, sqsRecord } from '../support/lambda.ts';
@@ -53,5 +54,20 @@ describe('the seed guard: one DogStatsD client per sandbox', () => {
     await first.close();
     await second.close();
     expect(warnings.join('\n')).toMatch(/second DogStatsD client.*\\n\s+at /s);
+  });
+
+  it('says in that warning what to do: create the client once, at module scope', async () => {
+    const { createMetrics } = await import('../../functions/runtime/metrics.ts');
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (message: string) => void warnings.push(message);
+    const first = createMetrics({ host: '127.0.0.1', port: collector.port });
+    const second = createMetrics({ host: '127.0.0.1', port: collector.port });
+    console.warn = original;
+    await first.close();
+    await second.close();
+    const warning = JSON.parse(warnings[0] ?? '{}') as { message?: string };
+    expect(warning.message).toContain(METRICS_WARNING.secondClient);
+    expect(warning.message).toContain('Create the DogStatsD client once, at module scope');
   });
 });
