@@ -19,6 +19,7 @@ import { bundleWorker, REPO_ROOT } from './bundling.ts';
 import { annotateMonitoringOff, DatadogInstrumentation, type DatadogSettings } from './datadog.ts';
 import { JOB_PERMISSIONS, parseSender } from './job-permissions.ts';
 import { JobQueue, pascalCase } from './job-queue.ts';
+import { JobSchedules } from './schedules.ts';
 import { checkOverriddenQueues, QUEUE_SETTINGS, resolveQueueSettings, type QueueSettings } from './queue-settings.ts';
 
 /** What monitoring (and anything else that watches the queues) gets for each queue. */
@@ -100,6 +101,8 @@ export class ServerlessJobsStack extends Stack {
   readonly idempotencyTable: dynamodb.Table;
   /** Datadog instrumentation, when monitoring is on. */
   readonly datadog: DatadogInstrumentation | undefined;
+  /** EventBridge Scheduler: the stage's group, role, DLQ and the catalog's periodic schedules (infra/schedules.ts). */
+  readonly jobSchedules: JobSchedules;
 
   constructor(scope: Construct, id: string, props: ServerlessJobsStackProps) {
     super(scope, id, props);
@@ -225,6 +228,22 @@ export class ServerlessJobsStack extends Stack {
     }
     this.jobQueues = jobQueues;
 
+    // Periodic schedules and long delays (issue 11): EventBridge Scheduler sends job messages to the queues.
+    this.jobSchedules = new JobSchedules(this, 'Scheduler', {
+      stage,
+      service,
+      namePrefix: this.namePrefix,
+      jobs: props.jobs,
+      queues: jobQueues.map(({ queueName, jobQueue }) => ({
+        queueName,
+        queue: jobQueue.queue,
+        fifo: jobQueue.settings.fifo,
+        contentBasedDeduplication: jobQueue.settings.contentBasedDeduplication,
+        encryptionKey: jobQueue.encryptionKey,
+      })),
+      removalPolicy,
+    });
+
     // Datadog extension on every worker, or a clear statement that monitoring is off.
     if (props.datadog) {
       this.datadog = new DatadogInstrumentation(this, 'Datadog', props.datadog, { service, env: stage, version: props.version });
@@ -239,13 +258,17 @@ export class ServerlessJobsStack extends Stack {
   }
 
   /**
-   * Lets a producer enqueue jobs on one queue (by logical name). When the producer is a Lambda function, it also
-   * gets the queue's URL in `JOBS_QUEUE_URL_<QUEUE>`, where the producer client looks for it.
+   * Lets a producer enqueue jobs on one queue (by logical name), delays beyond 15 minutes included (one-time
+   * schedules: {@link JobSchedules.grantDelays}). When the producer is a Lambda function, it also gets the queue's
+   * URL in `JOBS_QUEUE_URL_<QUEUE>` and the scheduler settings, where the producer client looks for them.
    */
   grantEnqueue(grantee: iam.IGrantable, queueName: string): iam.Grant {
     const entry = this.jobQueues.find((candidate) => candidate.queueName === queueName);
     if (!entry) throw new ConfigurationError(`no queue "${queueName}" (queues: ${this.jobQueues.map((q) => q.queueName).join(', ')})`);
-    if (grantee instanceof lambda.Function) grantee.addEnvironment(queueUrlEnvVar(queueName), entry.queue.queueUrl);
-    return entry.jobQueue.grantEnqueue(grantee);
+    if (grantee instanceof lambda.Function) {
+      grantee.addEnvironment(queueUrlEnvVar(queueName), entry.queue.queueUrl);
+      for (const [name, value] of Object.entries(this.jobSchedules.producerEnvironment())) grantee.addEnvironment(name, value);
+    }
+    return entry.jobQueue.grantEnqueue(grantee).combine(this.jobSchedules.grantDelays(grantee));
   }
 }

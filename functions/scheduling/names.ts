@@ -62,3 +62,13 @@ export function isOneTimeScheduleName(name: string): boolean {
 export function occurrenceJobId(periodicName: string): string {
   return `${periodicName}@${SCHEDULED_TIME}`;
 }
+
+/** The environment variables that give producers the stage's scheduler (stack outputs and SSM parameters hold the values). */
+export const SCHEDULER_ENV = {
+  /** The schedule group (`serverless-jobs-<stage>`). */
+  groupName: 'JOBS_SCHEDULE_GROUP',
+  /** The role the Scheduler assumes to send to the job queues. */
+  roleArn: 'JOBS_SCHEDULER_ROLE_ARN',
+  /** Where the Scheduler puts deliveries it gave up on. */
+  deadLetterQueueArn: 'JOBS_SCHEDULER_DLQ_ARN',
+} as const;

@@ -114,7 +114,7 @@ async function localQueues(env: LocalEnvironment, declared: ReadonlyMap<string, 
 /** Compares each queue on the local server with the template's declaration of it. */
 async function expectParity(env: LocalEnvironment, template: unknown): Promise<void> {
   const declared = declaredQueues(template, (name) => env.sqs.queueArn(name));
-  expect(declared.size).toBe(4);
+  expect(declared.size).toBe(5); // two job queues, their DLQs, and the Scheduler's DLQ
   expect(await localQueues(env, declared)).toEqual(declared);
 }
 
