@@ -16,23 +16,13 @@
  * pollers, capped locally by `concurrencyLimit` (each sandbox is a thread with the whole handler module loaded).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
 import { SandboxInitError } from './sandbox.ts';
 import { SandboxPool, type PoolSnapshot, type PooledInvocation } from './sandbox-pool.ts';
-import { failedRecordIds, recordSize, toSqsRecord } from './sqs-record.ts';
+import { deleteRecords, failedRecordIds, gatherBatch, releaseRecords, toSqsRecord, type QueueAccess } from './lambda-sqs.ts';
 import type { LocalQueue, TemplateFunction, TemplateMapping } from './template.ts';
 
-export { failedRecordIds, toSqsRecord };
-
-/** Lambda's synchronous invocation payload limit. */
-export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 /** Lambda's SQS pollers long-poll for 20 s. */
 export const LAMBDA_POLL_WAIT_SECONDS = 20;
 /** Default local cap on concurrent sandboxes per function. */
@@ -120,67 +110,6 @@ export interface EventSource {
 }
 
 type ReportFields = Omit<InvocationReport, 'functionName' | 'queueName' | 'requestId' | 'messageIds'>;
-
-/** What the poller needs to reach its queue. */
-interface QueueAccess {
-  readonly sqs: SQSClient;
-  readonly queue: LocalQueue;
-  readonly onError: (error: Error) => void;
-}
-
-function* tens(messages: readonly Message[]): Generator<readonly Message[]> {
-  for (let index = 0; index < messages.length; index += 10) yield messages.slice(index, index + 10);
-}
-
-async function deleteRecords(access: QueueAccess, messages: readonly Message[]): Promise<number> {
-  let deleted = 0;
-  for (const chunk of tens(messages)) {
-    const Entries = chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle }));
-    try {
-      const output = await access.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: access.queue.url, Entries }));
-      deleted += output.Successful?.length ?? 0;
-      for (const failure of output.Failed ?? []) access.onError(new Error(`delete failed: ${failure.Code}: ${failure.Message}`));
-    } catch (error) {
-      access.onError(error as Error);
-    }
-  }
-  return deleted;
-}
-
-/** Makes records received during a stop visible again at once. */
-async function releaseRecords(access: QueueAccess, messages: readonly Message[]): Promise<void> {
-  for (const chunk of tens(messages)) {
-    const Entries = chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
-    await access.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: access.queue.url, Entries })).catch(() => undefined);
-  }
-}
-
-/** Fills the batch up to BatchSize within the batching window (and the payload limit). */
-async function gatherBatch(access: QueueAccess, mapping: TemplateMapping, first: readonly Message[], stopping: () => boolean) {
-  const batch = [...first];
-  const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
-  if (windowMs === 0 || batch.length >= mapping.batchSize) return batch;
-  const until = Date.now() + windowMs;
-  let bytes = batch.reduce((sum, message) => sum + recordSize(message), 0);
-  while (batch.length < mapping.batchSize && bytes < LAMBDA_PAYLOAD_LIMIT_BYTES && !stopping()) {
-    const left = until - Date.now();
-    if (left <= 0) break;
-    const output = await access.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: access.queue.url,
-        MaxNumberOfMessages: Math.min(10, mapping.batchSize - batch.length),
-        WaitTimeSeconds: Math.min(20, Math.max(1, Math.floor(left / 1000))),
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    for (const message of output.Messages ?? []) {
-      batch.push(message);
-      bytes += recordSize(message);
-    }
-  }
-  return batch;
-}
 
 /** Applies an invocation's outcome to its records (deletes what Lambda deletes) and says how it ended. */
 async function settle(
