@@ -7,6 +7,7 @@
  * it crashed, timed out or ran out of memory. Those are listed and filtered under the reason {@link CRASHED_REASON}.
  */
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { inBatches } from '../client/batches.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../runtime/dead-letter-attributes.ts';
 import { DEAD_REASONS } from '../runtime/metric-names.ts';
 import { UsageError } from './errors.ts';
@@ -134,8 +135,7 @@ export async function receiveLeased(
 /** Makes leased messages visible again at once (ChangeMessageVisibility 0). Returns how many could not be released. */
 export async function releaseLeases(target: Target, queue: LocatedQueue, receiptHandles: readonly string[]): Promise<number> {
   let failed = 0;
-  for (let start = 0; start < receiptHandles.length; start += 10) {
-    const slice = receiptHandles.slice(start, start + 10);
+  for (const slice of inBatches(receiptHandles)) {
     try {
       const result = await target.sqs.send(
         new ChangeMessageVisibilityBatchCommand({

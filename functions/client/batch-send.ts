@@ -4,11 +4,10 @@
  * (`SenderFault: false`), with bounded, jittered exponential backoff. Reports every entry's fate.
  */
 import { SendMessageBatchCommand, type SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { inBatches } from './batches.ts';
 import { SendFailedError } from './errors.ts';
-import { MAX_MESSAGE_BYTES } from './message.ts';
 
-/** SQS's limit of entries per SendMessageBatch call. */
-export const MAX_BATCH_ENTRIES = 10;
+export { MAX_BATCH_ENTRIES } from './batches.ts';
 
 /** How failed entries are retried. */
 export interface BatchRetryPolicy {
@@ -34,28 +33,6 @@ export interface BatchItem {
 export type BatchItemOutcome =
   | { readonly key: number; readonly ok: true; readonly messageId: string; readonly attempts: number }
   | { readonly key: number; readonly ok: false; readonly error: SendFailedError; readonly attempts: number };
-
-/** Splits items, in order, into groups of at most 10 entries and at most 1 MiB in total. */
-export function packBatches<T extends { readonly bytes: number }>(
-  items: readonly T[],
-  maxEntries = MAX_BATCH_ENTRIES,
-  maxBytes = MAX_MESSAGE_BYTES,
-): T[][] {
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (current.length > 0 && (current.length >= maxEntries || bytes + item.bytes > maxBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += item.bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
-}
 
 /** Backoff before attempt `attempt + 1`: uniform in [0, min(max, base * 2^(attempt-1))]. */
 export function backoffMs(policy: BatchRetryPolicy, attempt: number, random: () => number = Math.random): number {
@@ -148,7 +125,7 @@ export async function sendInBatches(
   items: readonly BatchItem[],
   options: { policy: BatchRetryPolicy; concurrency: number; onSettled?: (outcomes: readonly BatchItemOutcome[]) => void },
 ): Promise<BatchItemOutcome[]> {
-  const batches = packBatches(items);
+  const batches = inBatches(items, (item) => item.bytes);
   const outcomes: BatchItemOutcome[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {

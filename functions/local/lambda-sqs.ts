@@ -12,6 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { inBatches } from '../client/batches.ts';
 import type { LocalQueue, TemplateMapping } from './template.ts';
 
 /** Lambda's synchronous invocation payload limit. */
@@ -99,14 +100,10 @@ export interface QueueAccess {
   readonly onError: (error: Error) => void;
 }
 
-function* tens(messages: readonly Message[]): Generator<readonly Message[]> {
-  for (let index = 0; index < messages.length; index += 10) yield messages.slice(index, index + 10);
-}
-
 /** Deletes records (DeleteMessageBatch, 10 at a time); returns how many were deleted. Failures go to `onError`. */
 export async function deleteRecords(access: QueueAccess, messages: readonly Message[]): Promise<number> {
   let deleted = 0;
-  for (const chunk of tens(messages)) {
+  for (const chunk of inBatches(messages)) {
     const Entries = chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle }));
     try {
       const output = await access.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: access.queue.url, Entries }));
@@ -121,7 +118,7 @@ export async function deleteRecords(access: QueueAccess, messages: readonly Mess
 
 /** Makes records received during a stop visible again at once. */
 export async function releaseRecords(access: QueueAccess, messages: readonly Message[]): Promise<void> {
-  for (const chunk of tens(messages)) {
+  for (const chunk of inBatches(messages)) {
     const Entries = chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
     await access.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: access.queue.url, Entries })).catch(() => undefined);
   }

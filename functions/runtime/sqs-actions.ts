@@ -4,6 +4,7 @@
  * is imported and created on first use (then kept at module scope): a batch that succeeds loads none of it.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { inBatches } from '../client/batches.ts';
 
 type SqsModule = typeof import('@aws-sdk/client-sqs');
 let loaded: Promise<{ sdk: SqsModule; client: SQSClient }> | undefined;
@@ -12,10 +13,6 @@ function sqs(): Promise<{ sdk: SqsModule; client: SQSClient }> {
   loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({ sdk, client: new sdk.SQSClient({}) }));
   return loaded;
 }
-
-/** SQS's limits for a batch call. */
-const MAX_BATCH_ENTRIES = 10;
-const MAX_BATCH_BYTES = 1_048_576;
 
 /** One message to put on the dead-letter queue. */
 export interface DeadLetterEntry {
@@ -42,24 +39,6 @@ function entryBytes(entry: DeadLetterEntry): number {
   return bytes;
 }
 
-function chunk<T>(items: readonly T[], size: (item: T) => number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const itemBytes = size(item);
-    if (current.length > 0 && (current.length === MAX_BATCH_ENTRIES || bytes + itemBytes > MAX_BATCH_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += itemBytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
 /**
  * Sends `entries` in batch calls of at most 10 entries (and 1 MiB), each entry's batch id being its index in its
  * batch. Resolves with the ids of the entries that failed, whether SQS refused them or the call itself failed;
@@ -67,7 +46,7 @@ function chunk<T>(items: readonly T[], size: (item: T) => number): T[][] {
  */
 async function sendInBatches<Entry extends { readonly id: string }>(
   entries: readonly Entry[],
-  size: (entry: Entry) => number,
+  size: ((entry: Entry) => number) | undefined,
   send: (api: { sdk: SqsModule; client: SQSClient }, batch: Entry[]) => Promise<{ Failed?: { Id?: string | undefined }[] | undefined }>,
 ): Promise<Set<string>> {
   const failed = new Set<string>();
@@ -80,7 +59,7 @@ async function sendInBatches<Entry extends { readonly id: string }>(
     return failed;
   }
   await Promise.all(
-    chunk(entries, size).map(async (batch) => {
+    inBatches(entries, size).map(async (batch) => {
       try {
         const result = await send(api, batch);
         for (const failure of result.Failed ?? []) {
@@ -124,20 +103,17 @@ export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLe
  * still reported as failed and comes back after the queue's visibility timeout instead.
  */
 export function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
-  return sendInBatches(
-    entries,
-    () => 1,
-    ({ sdk, client }, batch) =>
-      client.send(
-        new sdk.ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: batch.map((entry, index) => ({
-            Id: String(index),
-            ReceiptHandle: entry.receiptHandle,
-            VisibilityTimeout: entry.visibilityTimeoutSeconds,
-          })),
-        }),
-      ),
+  return sendInBatches(entries, undefined, ({ sdk, client }, batch) =>
+    client.send(
+      new sdk.ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((entry, index) => ({
+          Id: String(index),
+          ReceiptHandle: entry.receiptHandle,
+          VisibilityTimeout: entry.visibilityTimeoutSeconds,
+        })),
+      }),
+    ),
   );
 }
 

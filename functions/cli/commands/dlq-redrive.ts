@@ -18,7 +18,7 @@
  */
 import { DeleteMessageBatchCommand, SendMessageBatchCommand, type Message, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { resolve } from 'node:path';
-import { packBatches } from '../../client/batch-send.ts';
+import { inBatches, MAX_BATCH_ENTRIES } from '../../client/batches.ts';
 import { messageBytes } from '../../client/message.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../../runtime/dead-letter-attributes.ts';
 import { numberOption, stringOption } from '../args.ts';
@@ -161,11 +161,12 @@ export async function redrive(
 
       // Send, journalled on both sides of the call.
       const copied: Message[] = [];
-      const batches = packBatches(
+      const batches = inBatches(
         toSend.map((message) => {
           const attributes = copyAttributes(message);
           return { message, attributes, bytes: messageBytes(message.Body ?? '', attributes) };
         }),
+        (item) => item.bytes,
       );
       for (const batch of batches) {
         journal.record(batch.map(({ message }) => ({ id: message.MessageId ?? '', state: 'sending' })));
@@ -211,8 +212,9 @@ export async function redrive(
       // Delete what is safely in the source queue, with the handles of this receive.
       const deletable = [...copied, ...toDelete];
       completed += toDelete.length;
-      for (let start = 0; start < deletable.length; start += 10) {
-        const slice = deletable.slice(start, start + 10);
+      let deleteCalls = 0;
+      for (const slice of inBatches(deletable)) {
+        const start = deleteCalls++ * MAX_BATCH_ENTRIES;
         let result;
         try {
           result = await target.sqs.send(
