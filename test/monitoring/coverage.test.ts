@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
-import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { METRIC } from '../../functions/runtime/metric-names.ts';
 import { resolveQueueSettings } from '../../infra/queue-settings.ts';
 import { DEFAULT_THRESHOLDS } from '../../infra/monitoring/options.ts';
@@ -159,7 +158,7 @@ describe('the monitors', () => {
     for (const queue of queueNames) {
       const own = resolveQueueSettings(
         queue,
-        jobs.filter((j) => j.queue === queue) as unknown as JobDefinition[],
+        jobs.filter((j) => j.queue === queue),
       ).oldestMessageAgeAlarmSeconds;
       const monitor = monitorsOf('oldest-message-age').find((m) => m.queue === queue)!;
       expect(monitor.query.threshold).toBe(own);
