@@ -13,10 +13,12 @@
  * | `datadogSourceCodeIntegration` | `true` | tag functions with the git commit (local `git`, no network) |
  * | `emailFrom` | `no-reply@example.com` (with a warning) | sender of `send-email` (EMAIL_FROM) |
  * | `version` | package.json version | DD_VERSION |
- * | `alarmTopicArn` | none | SNS topic every alarm notifies |
+ * | `alarmTopicArn` | none | without `datadogMonitoring`: an existing SNS topic every CloudWatch alarm notifies (else the stack creates one) |
+ * | `alarmEmail` | none | without `datadogMonitoring`: an address subscribed to the alarm topic the stack creates |
+ * | `logRetentionDays` | 365 on `prod`, else 30 | days the workers' log groups keep logs (a CloudWatch Logs retention value) |
  * | `retainData` | `true` on `prod` | keep queues, idempotency table, keys and logs on stack deletion |
  * | `nag` | `true` | run the cdk-nag AwsSolutions checks at synth |
- * | `datadogMonitoring` | `false` | add the Datadog dashboard and monitors (infra/monitoring/) |
+ * | `datadogMonitoring` | `false` | Datadog dashboard and monitors (infra/monitoring/); Datadog pages, no CloudWatch alarm duplicates a monitor |
  * | `datadogMonitoringNotify` | none | notification handles for the monitors, comma-separated (`@slack-jobs,@pagerduty-jobs`) |
  * | `datadogRunbookUrl` | `README.md` | README address the monitor messages link their runbook entries to |
  *
@@ -31,6 +33,8 @@ import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
 import { REPO_ROOT } from './bundling.ts';
 import { checkDatadogSettings, DEFAULT_DATADOG_SITE, type DatadogSettings } from './datadog.ts';
+import { ALARM_EMAIL_CONTEXT_KEY, ALARM_TOPIC_CONTEXT_KEY } from './alarms.ts';
+import { MONITORING_CONTEXT_KEY } from './monitoring/construct.ts';
 import { datadogMonitoringFactory } from './monitoring/stack-wiring.ts';
 import type { QueueSettings } from './queue-settings.ts';
 import { checkStage, ServerlessJobsStack, type MonitoringFactory } from './stack.ts';
@@ -57,7 +61,10 @@ export interface AppConfig {
   readonly version: string;
   readonly emailFrom: string;
   readonly datadog: DatadogSettings | undefined;
+  readonly datadogMonitoring: boolean;
   readonly alarmTopicArn: string | undefined;
+  readonly alarmEmail: string | undefined;
+  readonly logRetentionDays: number | undefined;
   readonly retainData: boolean;
   readonly nag: boolean;
 }
@@ -98,6 +105,14 @@ function readBoolean(app: App, key: string, fallback: boolean): boolean {
   throw new ConfigurationError(`context "${key}" must be true or false (got ${JSON.stringify(value)})`);
 }
 
+function readWholeNumber(app: App, key: string): number | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n)) throw new ConfigurationError(`context "${key}" must be a whole number (got ${JSON.stringify(value)})`);
+  return n;
+}
+
 /** Reads and checks the app configuration from context (and the two environment variables). */
 export function readConfig(app: App, env: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
   const stage = checkStage(readString(app, 'stage', 'dev') as string);
@@ -115,7 +130,10 @@ export function readConfig(app: App, env: Readonly<Record<string, string | undef
     version: readString(app, 'version', packageVersion()) as string,
     emailFrom: readString(app, 'emailFrom', PLACEHOLDER_EMAIL_FROM) as string,
     datadog,
-    alarmTopicArn: readString(app, 'alarmTopicArn'),
+    datadogMonitoring: readBoolean(app, MONITORING_CONTEXT_KEY, false),
+    alarmTopicArn: readString(app, ALARM_TOPIC_CONTEXT_KEY),
+    alarmEmail: readString(app, ALARM_EMAIL_CONTEXT_KEY),
+    logRetentionDays: readWholeNumber(app, 'logRetentionDays'),
     retainData: readBoolean(app, 'retainData', stage === 'prod'),
     nag: readBoolean(app, 'nag', true),
   };
@@ -142,7 +160,10 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     jobs: options.jobs ?? Object.values(catalog),
     queueSettings: options.queueSettings,
     datadog: config.datadog,
+    datadogMonitoring: config.datadogMonitoring,
     alarmTopicArn: config.alarmTopicArn,
+    alarmEmail: config.alarmEmail,
+    logRetentionDays: config.logRetentionDays,
     retainData: config.retainData,
     monitoring: options.monitoring ?? datadogMonitoringFactory(),
   });

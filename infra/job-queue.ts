@@ -1,14 +1,13 @@
 /**
  * `JobQueue`: one logical job queue end to end. The source queue and its dead-letter queue, the redrive
  * policy, the worker function with its own role and log group, the SQS event source with partial batch
- * responses, and the alarms that say when something is wrong.
+ * responses. Its alarms are added by infra/alarms.ts, on the one alerting path.
  *
  * Every resource it creates has a stable logical id (see {@link jobQueueLogicalIds}) and carries
  * `Metadata.ServerlessJobs = { queue, component }`, so tools that read the synthesized template (the local
  * environment does) can pair a queue with its DLQ, worker and event source mapping without guessing.
  */
 import { CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -83,13 +82,11 @@ export interface JobQueueProps {
   readonly extraStatements?: readonly iam.PolicyStatement[];
   /** A customer managed key to use instead of creating one, when `settings.encryption` is `kms`. */
   readonly encryptionKey?: kms.IKey;
-  /** Where alarms notify (e.g. an SNS topic action). */
-  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /** What happens to the queues, key and logs when the stack is deleted. Default DESTROY. */
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** A queue, its DLQ, its worker and their alarms. */
+/** A queue, its DLQ and its worker (their alarms: infra/alarms.ts). */
 export class JobQueue extends Construct {
   /** Logical queue name. */
   readonly queueName: string;
@@ -111,13 +108,6 @@ export class JobQueue extends Construct {
   readonly eventSourceMapping: lambda.EventSourceMapping;
   /** The customer managed key, when the queue uses KMS encryption. */
   readonly encryptionKey: kms.IKey | undefined;
-  /** DLQ has messages; oldest message too old; worker errors; worker throttles. */
-  readonly alarms: {
-    readonly deadLetterQueueNotEmpty: cloudwatch.Alarm;
-    readonly oldestMessageAge: cloudwatch.Alarm;
-    readonly workerErrors: cloudwatch.Alarm;
-    readonly workerThrottles: cloudwatch.Alarm;
-  };
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
@@ -228,53 +218,6 @@ export class JobQueue extends Construct {
     const defaultPolicy = this.workerRole.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) this.eventSourceMapping.node.addDependency(defaultPolicy);
 
-    // Alarms.
-    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
-      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
-      for (const action of props.alarmActions ?? []) created.addAlarmAction(action);
-      return created;
-    };
-    const period = Duration.minutes(1);
-    this.alarms = {
-      deadLetterQueueNotEmpty: alarm('DeadLetterQueueNotEmptyAlarm', {
-        alarmName: `${namePrefix}-${name}-dlq-not-empty`,
-        alarmDescription: `Dead messages on ${deadLetterQueueName}: each carries the reason in its message attributes; inspect, fix, redrive.`,
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      oldestMessageAge: alarm('OldestMessageAgeAlarm', {
-        alarmName: `${namePrefix}-${name}-oldest-message-age`,
-        alarmDescription: `The oldest message on ${queueName} waited more than ${settings.oldestMessageAgeAlarmSeconds} s: the worker is not keeping up or keeps failing.`,
-        metric: this.queue.metricApproximateAgeOfOldestMessage({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-        threshold: settings.oldestMessageAgeAlarmSeconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      workerErrors: alarm('WorkerErrorsAlarm', {
-        alarmName: `${namePrefix}-${name}-worker-errors`,
-        alarmDescription: `The ${name} worker failed whole invocations (crash or timeout): every record of those batches is retried.`,
-        metric: this.worker.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      workerThrottles: alarm('WorkerThrottlesAlarm', {
-        alarmName: `${namePrefix}-${name}-worker-throttles`,
-        alarmDescription: `The ${name} worker was throttled: account concurrency is exhausted (maxConcurrency is ${settings.maxConcurrency}).`,
-        metric: this.worker.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    };
-
     // Stable logical ids and metadata for the main resources; metadata for the rest.
     const tag = (construct: IConstruct, component: JobQueueComponent, logicalId?: string): void => {
       const resource = construct.node.defaultChild ?? construct;
@@ -289,7 +232,6 @@ export class JobQueue extends Construct {
     tag(this.workerRole, 'worker-role');
     tag(this.logGroup, 'worker-log-group');
     if (this.encryptionKey instanceof kms.Key) tag(this.encryptionKey, 'encryption-key');
-    for (const created of Object.values(this.alarms)) tag(created, 'alarm');
   }
 
   /**

@@ -4,17 +4,17 @@
  */
 import path from 'node:path';
 import { AssetHashType, CfnOutput, DockerImage, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { queueUrlEnvVar } from '../functions/client/queue-names.ts';
 import type { JobType } from '../functions/jobs/catalog.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
+import { ALARM_SYMPTOMS, addQueueAlarms, alarmTopic, refuseSilentAlarms, type QueueAlarms } from './alarms.ts';
 import { bundleWorker, REPO_ROOT } from './bundling.ts';
 import { annotateMonitoringOff, DatadogInstrumentation, type DatadogSettings } from './datadog.ts';
 import { JOB_PERMISSIONS, parseSender } from './job-permissions.ts';
@@ -31,10 +31,12 @@ export interface JobQueueResources {
   readonly queue: JobQueue['queue'];
   readonly deadLetterQueue: JobQueue['deadLetterQueue'];
   readonly worker: JobQueue['worker'];
-  /** The construct itself (settings, alarms, grantEnqueue). */
+  /** The construct itself (settings, grantEnqueue). */
   readonly jobQueue: JobQueue;
   /** What producers read: stack outputs and SSM parameters. */
   readonly producer: ProducerHandles;
+  /** Its CloudWatch alarms (none for a symptom a Datadog monitor covers). */
+  readonly alarms: QueueAlarms;
 }
 
 /** How producers find a queue. */
@@ -49,8 +51,14 @@ export interface ProducerHandles {
   readonly queueArnParameter: ssm.StringParameter;
 }
 
-/** Adds monitoring for the queues (dashboards, monitors...); see infra/monitoring/. */
-export type MonitoringFactory = (stack: ServerlessJobsStack, queues: readonly JobQueueResources[]) => void;
+/** Per queue, the symptoms (monitor kinds) Datadog monitors cover. */
+export type MonitoredSymptoms = ReadonlyMap<string, ReadonlySet<string>>;
+
+/**
+ * Adds monitoring for the queues (dashboards, monitors...; see infra/monitoring/) and returns the symptoms
+ * its monitors cover: the stack creates no CloudWatch alarm for those.
+ */
+export type MonitoringFactory = (stack: ServerlessJobsStack, queues: readonly JobQueueResources[]) => MonitoredSymptoms | undefined;
 
 /** Stack properties. */
 export interface ServerlessJobsStackProps extends StackProps {
@@ -68,12 +76,23 @@ export interface ServerlessJobsStackProps extends StackProps {
   readonly queueSettings?: Readonly<Record<string, Partial<QueueSettings>>>;
   /** Datadog on the workers; undefined = monitoring off (the stack says so). */
   readonly datadog?: DatadogSettings | undefined;
-  /** ARN of an SNS topic every alarm notifies. */
+  /** Datadog dashboard and monitors: Datadog pages, and no CloudWatch alarm duplicates a monitor. Default off. */
+  readonly datadogMonitoring?: boolean;
+  /** Without Datadog monitoring: an existing SNS topic every alarm notifies (else the stack creates one). */
   readonly alarmTopicArn?: string | undefined;
+  /** Without Datadog monitoring: an address subscribed to the alarm topic the stack creates. */
+  readonly alarmEmail?: string | undefined;
+  /** Days the workers' log groups keep logs; default {@link defaultLogRetentionDays}. A queue's own setting wins. */
+  readonly logRetentionDays?: number | undefined;
   /** Keep the queues, the idempotency table, keys and logs when the stack is deleted (default: stage is `prod`). */
   readonly retainData?: boolean;
   /** Adds monitoring for the queues. */
   readonly monitoring?: MonitoringFactory;
+}
+
+/** Log retention by stage: a year on `prod` (audits, and the Control Tower guard rule), 30 days elsewhere. */
+export function defaultLogRetentionDays(stage: string): number | undefined {
+  return stage === 'prod' ? 365 : undefined;
 }
 
 /** What a stage name may look like: it is part of every physical name. */
@@ -103,6 +122,10 @@ export class ServerlessJobsStack extends Stack {
   readonly datadog: DatadogInstrumentation | undefined;
   /** EventBridge Scheduler: the stage's group, role, DLQ and the catalog's periodic schedules (infra/schedules.ts). */
   readonly jobSchedules: JobSchedules;
+  /** Whether Datadog monitors page (then no CloudWatch alarm duplicates them). */
+  readonly datadogMonitoring: boolean;
+  /** The SNS topic the CloudWatch alarms notify; undefined when no alarm is needed (Datadog covers every symptom). */
+  readonly alarmTopic: sns.ITopic | undefined;
 
   constructor(scope: Construct, id: string, props: ServerlessJobsStackProps) {
     super(scope, id, props);
@@ -122,7 +145,13 @@ export class ServerlessJobsStack extends Stack {
     const queueNames = [...jobsByQueue.keys()].toSorted();
     if (queueNames.length === 0) throw new ConfigurationError('the job catalog is empty: there is no queue to create');
     checkOverriddenQueues(queueNames, QUEUE_SETTINGS, props.queueSettings ?? {});
-    const resolved = queueNames.map((name) => resolveQueueSettings(name, jobsByQueue.get(name) ?? [], props.queueSettings?.[name] ?? {}));
+    const logRetentionDays = props.logRetentionDays ?? defaultLogRetentionDays(stage);
+    const resolved = queueNames.map((name) =>
+      resolveQueueSettings(name, jobsByQueue.get(name) ?? [], {
+        ...(logRetentionDays === undefined ? {} : { logRetentionDays }),
+        ...props.queueSettings?.[name],
+      }),
+    );
     for (const settings of resolved) {
       const functionName = `${this.namePrefix}-${settings.queueName}-worker`;
       if (functionName.length > MAX_FUNCTION_NAME) {
@@ -139,6 +168,8 @@ export class ServerlessJobsStack extends Stack {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Explicit SSE with the AWS managed key (aws/dynamodb): nothing to manage or pay monthly; see the README.
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: retain,
       removalPolicy,
     });
@@ -157,10 +188,6 @@ export class ServerlessJobsStack extends Stack {
         },
       },
     });
-
-    const alarmActions = props.alarmTopicArn
-      ? [new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn))]
-      : [];
 
     const common: Record<string, string> = {
       DD_SERVICE: service,
@@ -181,7 +208,6 @@ export class ServerlessJobsStack extends Stack {
         jobTypes: jobs.map((job) => job.type),
         environment: idempotent ? { ...common, IDEMPOTENCY_TABLE: this.idempotencyTable.tableName } : common,
         extraStatements,
-        alarmActions,
         removalPolicy,
       });
       if (idempotent) {
@@ -224,9 +250,9 @@ export class ServerlessJobsStack extends Stack {
         worker: jobQueue.worker,
         jobQueue,
         producer: producerHandles,
+        alarms: {},
       });
     }
-    this.jobQueues = jobQueues;
 
     // Periodic schedules and long delays (issue 11): EventBridge Scheduler sends job messages to the queues.
     this.jobSchedules = new JobSchedules(this, 'Scheduler', {
@@ -253,8 +279,35 @@ export class ServerlessJobsStack extends Stack {
       annotateMonitoringOff(this);
     }
 
-    // Monitoring (issue 7): infra/monitoring/ builds dashboards and monitors from `jobQueues`.
-    props.monitoring?.(this, jobQueues);
+    // One alerting path (infra/alarms.ts): Datadog monitors, or CloudWatch alarms on an SNS topic; never an alarm to nobody.
+    this.datadogMonitoring = props.datadogMonitoring ?? false;
+    const covered = props.monitoring?.(this, jobQueues);
+    if (this.datadogMonitoring) {
+      if (covered === undefined)
+        throw new ConfigurationError('datadogMonitoring is on but no Datadog monitors were added (no monitoring hook)');
+      if (props.alarmTopicArn !== undefined || props.alarmEmail !== undefined) {
+        throw new ConfigurationError(
+          'alarmTopicArn and alarmEmail are for the CloudWatch alarms, which Datadog monitoring replaces: route pages with datadogMonitoringNotify instead',
+        );
+      }
+    }
+    const uncovered = (entry: JobQueueResources) => ALARM_SYMPTOMS.filter((symptom) => !covered?.get(entry.queueName)?.has(symptom));
+    this.alarmTopic = jobQueues.some((entry) => uncovered(entry).length > 0)
+      ? alarmTopic(this, { namePrefix: this.namePrefix, alarmTopicArn: props.alarmTopicArn, alarmEmail: props.alarmEmail, removalPolicy })
+      : undefined;
+    this.jobQueues = jobQueues.map((entry) =>
+      this.alarmTopic === undefined
+        ? entry
+        : {
+            ...entry,
+            alarms: addQueueAlarms(entry.jobQueue, {
+              namePrefix: this.namePrefix,
+              topic: this.alarmTopic,
+              covered: covered?.get(entry.queueName) ?? new Set(),
+            }),
+          },
+    );
+    refuseSilentAlarms(this);
   }
 
   /**

@@ -131,6 +131,8 @@ export interface AddDatadogMonitoringProps {
   readonly queues: readonly StackQueueLike[];
   /** Whether the Datadog extension is on (its metrics feed most monitors). Default: assumed on. */
   readonly extensionEnabled?: boolean;
+  /** Add the monitoring whatever the context says (the stack decided). Default: the `datadogMonitoring` context. */
+  readonly enabled?: boolean;
   readonly options?: MonitoringOptions;
 }
 
@@ -140,7 +142,7 @@ export interface AddDatadogMonitoringProps {
  * fill `options.notify` and `options.runbookUrl` when the options do not set them.
  */
 export function addDatadogMonitoring(scope: Construct, props: AddDatadogMonitoringProps): DatadogMonitoring | undefined {
-  if (!contextFlag(scope, MONITORING_CONTEXT_KEY)) return undefined;
+  if (!(props.enabled ?? contextFlag(scope, MONITORING_CONTEXT_KEY))) return undefined;
   if (props.extensionEnabled === false) {
     Annotations.of(scope).addWarningV2(
       'serverless-jobs:monitoring-without-extension',
@@ -161,8 +163,15 @@ export function addDatadogMonitoring(scope: Construct, props: AddDatadogMonitori
       : {}),
     ...(props.options?.runbookUrl === undefined && typeof runbookUrl === 'string' && runbookUrl !== '' ? { runbookUrl } : {}),
   };
-  return new DatadogMonitoring(scope, 'DatadogMonitoring', {
+  const monitoring = new DatadogMonitoring(scope, 'DatadogMonitoring', {
     target: targetFromStackQueues(scope, props.service, props.env, props.queues),
     options,
   });
+  if (monitoring.definitions.options.notify.length === 0) {
+    Annotations.of(scope).addWarningV2(
+      'serverless-jobs:monitoring-notifies-no-one',
+      `the Datadog monitors mention no one, so they alert only in Datadog's UI: deploy with --context ${NOTIFY_CONTEXT_KEY}=@pagerduty-<service>,@slack-<channel>`,
+    );
+  }
+  return monitoring;
 }

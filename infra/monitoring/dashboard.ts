@@ -234,8 +234,9 @@ function sandboxGroup(
       note(
         [
           'One point per invocation, from each warm sandbox. **Healthy:** flat lines, a step at cold start.',
-          "**Leak (the seed's signature):** heap, rss or open fds climbing invocation after invocation until the sandbox is",
-          `recycled or killed ("signal: killed", see out-of-memory kills). Runbook: [heap](${options.runbookUrl}#${runbookAnchor('heap-growth')}),`,
+          '**Leak:** heap, rss or open fds climbing invocation after invocation, dropping at each cold start, until the sandbox is',
+          `recycled or killed ("signal: killed", see out-of-memory kills). **Do:** look for a client or socket created per job`,
+          `instead of once at module scope; redeploy to recycle sandboxes. Runbook: [heap](${options.runbookUrl}#${runbookAnchor('heap-growth')}),`,
           `[open fds](${options.runbookUrl}#${runbookAnchor('open-fds-growth')}).`,
         ].join(' '),
       ),

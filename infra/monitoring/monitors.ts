@@ -5,9 +5,9 @@
  * worker errors, worker throttles, heap growth and open-fd growth (the leak monitors), worker metrics
  * absent. Per job type: dead ratio, retry ratio.
  *
- * The leak monitors are change monitors, not fixed ceilings and not forecasts: the seed's leak was a
- * ramp per warm sandbox, visible as the largest sandbox's heap and open fds rising hour over hour
- * while the process is still far from its memory limit. A `change`/`pct_change` of the last 30 minutes
+ * The leak monitors are change monitors, not fixed ceilings and not forecasts: a leak is a ramp per
+ * warm sandbox, visible as the largest sandbox's heap and open fds rising hour over hour while the
+ * process is still far from its memory limit. A `change`/`pct_change` of the last 30 minutes
  * against an hour before sees that slope within about an hour, whatever the configured memory.
  * A fixed ceiling fires only near the out-of-memory kill (or never, if memory is raised); a `forecast`
  * needs a ceiling too and a long, regular history, and sandbox recycling (a ramp that drops to zero

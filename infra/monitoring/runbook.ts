@@ -124,19 +124,19 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
   'heap-growth': {
     title: 'Heap growing across warm invocations (leak)',
     meaning:
-      "The largest V8 heap among the warm sandboxes of `<function>` grew by more than the threshold percent within an hour: something is kept per job or per retry and never released. This is the seed's failure (a client created per job) seen before it ends in an out-of-memory kill.",
+      'The largest V8 heap among the warm sandboxes of `<function>` grew by more than the threshold percent within an hour. The leak pattern: memory ramps a little with every invocation of a warm sandbox (something is kept per job or per retry: a client, a cache entry, a listener), drops back at each cold start, and ends in an out-of-memory kill ("signal: killed") if the sandbox lives long enough. Seen here, long before that kill.',
     firstChecks: [
       'Sandbox health on the dashboard: heap, rss and open fds of the function. A ramp that resets at each cold start is a leak; a step right after a deploy points at that deploy.',
-      'Worker logs for the warning "a second DogStatsD client was created in this process" (the seed\'s leak) and for caches, listeners or clients created inside the handler.',
+      'Worker logs for the warning "a second DogStatsD client is open in this process" (a client created per job instead of once at module scope) and for caches, listeners or clients created inside the handler.',
       `Redeploy or roll back to recycle the sandboxes before they are killed, reproduce locally (\`npm start\`, a burst of jobs, a heap snapshot), and watch the DLQ meanwhile: ${DLQ_LIST}.`,
     ],
   },
   'open-fds-growth': {
     title: 'Open file descriptors growing (leak)',
     meaning:
-      'The largest count of open file descriptors among the warm sandboxes of `<function>` grew by more than the threshold within an hour: sockets or files are opened per job and never closed. The seed leaked one UDP socket per DogStatsD client this way.',
+      'The largest count of open file descriptors among the warm sandboxes of `<function>` grew by more than the threshold within an hour: sockets or files are opened per job and never closed (a DogStatsD or SDK client created per job holds one socket each). The process fails with EMFILE at its descriptor limit.',
     firstChecks: [
-      'Worker logs for "a second DogStatsD client was created in this process" and for `EMFILE` errors.',
+      'Worker logs for "a second DogStatsD client is open in this process" and for `EMFILE` errors.',
       'The deploy diff for SDK clients, sockets or HTTP agents created inside the handler instead of at module scope.',
       `Redeploy or roll back to recycle the sandboxes; jobs that failed with EMFILE are retried or dead: ${DLQ_LIST}, then ${DLQ_REDRIVE} after the fix.`,
     ],

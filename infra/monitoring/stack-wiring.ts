@@ -1,6 +1,6 @@
 /**
  * Plugs the Datadog dashboard and monitors into {@link ServerlessJobsStack} through its `monitoring`
- * hook. Nothing is added unless the context key `datadogMonitoring` is true.
+ * hook. Nothing is added unless the stack has Datadog monitoring on (context `datadogMonitoring=true`).
  *
  * The `service` and `env` the queries filter on are read from the workers' own DD_SERVICE and DD_ENV
  * environment variables (the tags their metrics carry), not typed a second time.
@@ -8,8 +8,8 @@
 import { Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
-import type { JobQueueResources, MonitoringFactory, ServerlessJobsStack } from '../stack.ts';
-import { addDatadogMonitoring, contextFlag, MONITORING_CONTEXT_KEY } from './construct.ts';
+import type { JobQueueResources, MonitoredSymptoms, MonitoringFactory, ServerlessJobsStack } from '../stack.ts';
+import { addDatadogMonitoring } from './construct.ts';
 import type { MonitoringOptions } from './options.ts';
 
 function workerTag(stack: Stack, entry: JobQueueResources, variable: 'DD_SERVICE' | 'DD_ENV'): string {
@@ -31,16 +31,23 @@ function sharedTag(stack: Stack, queues: readonly JobQueueResources[], variable:
   return [...values][0]!;
 }
 
-/** A monitoring hook for the stack: adds the dashboard and monitors when `datadogMonitoring` is true. */
+/**
+ * A monitoring hook for the stack: when the stack has Datadog monitoring on, adds the dashboard and monitors
+ * and returns, per queue, the monitor kinds it deployed (the stack creates no CloudWatch alarm for those).
+ */
 export function datadogMonitoringFactory(options: MonitoringOptions = {}): MonitoringFactory {
-  return (stack: ServerlessJobsStack, queues: readonly JobQueueResources[]): void => {
-    if (queues.length === 0 || !contextFlag(stack, MONITORING_CONTEXT_KEY)) return;
-    addDatadogMonitoring(stack, {
+  return (stack: ServerlessJobsStack, queues: readonly JobQueueResources[]): MonitoredSymptoms | undefined => {
+    if (queues.length === 0 || !stack.datadogMonitoring) return undefined;
+    const added = addDatadogMonitoring(stack, {
       service: sharedTag(stack, queues, 'DD_SERVICE'),
       env: sharedTag(stack, queues, 'DD_ENV'),
       queues,
       extensionEnabled: stack.datadog !== undefined,
+      enabled: true,
       options,
     });
+    const covered = new Map<string, Set<string>>();
+    for (const m of added?.definitions.monitors ?? []) covered.set(m.queue, (covered.get(m.queue) ?? new Set()).add(m.kind));
+    return covered;
   };
 }

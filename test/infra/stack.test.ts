@@ -436,7 +436,12 @@ describe('options', () => {
 
   it('hands every queue to the monitoring hook', () => {
     const seen: string[][] = [];
-    synth({ monitoring: (_stack, queues) => seen.push(queues.map((q) => `${q.queueName}:${q.jobTypes.join('+')}`)) });
+    synth({
+      monitoring: (_stack, queues) => {
+        seen.push(queues.map((q) => `${q.queueName}:${q.jobTypes.join('+')}`));
+        return undefined;
+      },
+    });
     expect(seen).toEqual([
       queueNames.map(
         (name) =>

@@ -196,6 +196,15 @@ describe('the runbook', () => {
     expect(markdown).toContain('`npm run jobs -- dlq redrive <queue> --stage <stage>`');
   });
 
+  it('describes the leak pattern and what to do, not the project history', () => {
+    const notes = JSON.stringify(definitions.dashboard);
+    for (const text of [renderRunbookMarkdown(), notes, ...definitions.monitors.map((m) => m.definition.message)]) {
+      expect(text).not.toMatch(/\bseed\b/i);
+    }
+    expect(RUNBOOK['heap-growth'].meaning).toContain('ramps a little with every invocation');
+    expect(notes).toContain('instead of once at module scope');
+  });
+
   it('covers every monitor that is built', () => {
     for (const m of definitions.monitors) expect(MONITOR_KINDS).toContain(m.kind);
     expect(new Set(definitions.monitors.map((m) => m.kind))).toEqual(new Set(MONITOR_KINDS));
