@@ -2,7 +2,8 @@
  * Datadog on the workers: the Datadog Lambda extension (it receives the worker's DogStatsD metrics on
  * 127.0.0.1:8125 and ships them, and the function's logs, to Datadog), through `datadog-cdk-constructs-v2`.
  *
- * The layer versions are pinned HERE and nowhere else. Extension 99 reads DogStatsD datagrams of up to
+ * The Node library layer is pinned here; the extension layer in functions/datadog-extension.ts (with the DogStatsD
+ * revision the local listener follows). Extension 99 reads DogStatsD datagrams of up to
  * 8,192 bytes per packet (its `DD_DOGSTATSD_BUFFER_SIZE` default; the 1,024-byte read buffer of early
  * releases was raised to 8 KB in DataDog/libdatadog#698, Oct 2024), which is the size the worker's
  * metrics client packs its datagrams to (`MAX_DATAGRAM_BYTES`); the stack sets the variable explicitly so
@@ -16,11 +17,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DatadogLambda } from 'datadog-cdk-constructs-v2';
+import { DATADOG_EXTENSION_LAYER_VERSION } from '../functions/datadog-extension.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import { MAX_DATAGRAM_BYTES } from '../functions/runtime/metric-limits.ts';
 
-/** The Datadog Lambda extension layer version (`Datadog-Extension-ARM`), pinned. */
-export const DATADOG_EXTENSION_LAYER_VERSION = 99;
+/** The Datadog Lambda extension layer version (`Datadog-Extension-ARM`), pinned in functions/datadog-extension.ts with its DogStatsD revision. */
+export { DATADOG_EXTENSION_LAYER_VERSION };
 
 /** The Datadog Node.js library layer version (`Datadog-Node24-x`), used only when the library is switched on. */
 export const DATADOG_NODE_LAYER_VERSION = 142;

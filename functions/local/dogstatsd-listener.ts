@@ -1,14 +1,17 @@
 /**
- * A UDP DogStatsD listener on 127.0.0.1 standing in for the Datadog Lambda extension.
+ * A UDP DogStatsD listener on 127.0.0.1 standing in for the Datadog Lambda extension the stack pins.
  *
- * Every datagram goes through {@link parseDatagram}, i.e. the extension's own rules. The listener keeps
- * per-series aggregates (count, sum, min, max, last, p50, p95 by name + tags), and reports, through
- * `onWarning` (default: a loud line on stderr), every line the extension would drop, every accepted metric
- * that is not a distribution, and every accepted line the extension would change (extra values, ignored
- * sample rate, a line cut by the buffer). Tests await metrics with {@link DogStatsdListener.waitFor}.
+ * Every datagram goes through {@link parseDatagram}, i.e. the pinned extension's own rules (it says which
+ * revision in {@link DogStatsdListener.standsInFor}). The listener keeps per-series aggregates and reports,
+ * through `onWarning` (default: a loud line on stderr), each warning with whose rule it is: `by: 'extension'`
+ * is what production does (a `dropped` line is lost there; a `changed` one is kept, altered), `by: 'project'`
+ * is our own rule that production does not enforce (not a distribution; more tags than the worker's cap).
+ * Tests await metrics with {@link DogStatsdListener.waitFor}.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
+import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-extension.ts';
+import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
+import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
 import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
 
@@ -19,11 +22,15 @@ export const DEFAULT_DOGSTATSD_PORT = 8125;
 /** The only interface local servers bind. */
 export const LOCAL_HOST = '127.0.0.1';
 
-/** Something the listener reports: a dropped line, a non-distribution metric, or a changed line. */
+/**
+ * Something the listener reports, with whose rule it is: the extension's (`dropped`: production loses the
+ * line; `changed`: production keeps it, altered) or the project's (production keeps the line as it is).
+ */
 export type ListenerWarning =
-  | { readonly kind: 'dropped'; readonly rejected: RejectedLine }
-  | { readonly kind: 'not_distribution'; readonly metric: ParsedMetric }
-  | { readonly kind: 'changed'; readonly metric: ParsedMetric; readonly note: string };
+  | { readonly kind: 'dropped'; readonly by: 'extension'; readonly rejected: RejectedLine }
+  | { readonly kind: 'changed'; readonly by: 'extension'; readonly metric: ParsedMetric; readonly note: string }
+  | { readonly kind: 'not_distribution'; readonly by: 'project'; readonly metric: ParsedMetric }
+  | { readonly kind: 'too_many_tags'; readonly by: 'project'; readonly metric: ParsedMetric; readonly note: string };
 
 /** Options of {@link startDogStatsdListener}. */
 export interface DogStatsdListenerOptions {
@@ -31,11 +38,10 @@ export interface DogStatsdListenerOptions {
   readonly port?: number;
   /** The extension's metric namespace, if one is configured. */
   readonly namespace?: string;
-  /**
-   * The extension's receive buffer in bytes. Default 8,192 (libdatadog's `BUFFER_SIZE` today); older
-   * libdatadog versions read 1,024 bytes per datagram, so set this to match an older pinned extension.
-   */
+  /** The extension's receive buffer in bytes (`DD_DOGSTATSD_BUFFER_SIZE`). Default `EXTENSION_BUFFER_BYTES` (8,192). */
   readonly bufferBytes?: number;
+  /** The project's own cap on tags per line, flagged `by: 'project'`. Default `MAX_TAGS_PER_LINE` (the worker's, 32). */
+  readonly projectMaxTags?: number;
   /** Called for each warning; default prints it to stderr. */
   readonly onWarning?: (warning: ListenerWarning) => void;
   /** Samples kept per series for p50/p95 (a uniform reservoir beyond that). Default 10,000. */
@@ -56,6 +62,8 @@ export interface ListenerTotals {
   readonly dropped: number;
   /** Recorded metrics that are not distributions. */
   readonly notDistribution: number;
+  /** Recorded metrics with more tags than the project's cap. */
+  readonly overTagLimit: number;
 }
 
 /** The running listener. */
@@ -64,7 +72,9 @@ export interface DogStatsdListener {
   readonly port: number;
   /** `127.0.0.1`. */
   readonly host: string;
-  /** What it stands in for, e.g. `standing in for the Datadog Lambda extension`. */
+  /** The extension layer and the DogStatsD revision whose rules it applies. */
+  readonly extension: { readonly layer: number; readonly revision: string };
+  /** What it stands in for, e.g. `the Datadog Lambda extension layer 99 (DataDog/serverless-components@d0c7f44 crates/dogstatsd)`. */
   readonly standsInFor: string;
   /** Totals since start. */
   totals(): ListenerTotals;
@@ -91,23 +101,23 @@ export class MetricWaitTimeoutError extends Error {
   override readonly name: string = 'MetricWaitTimeoutError';
 }
 
-/** Prints a warning the way a newcomer cannot miss it. */
-export function printWarning(warning: ListenerWarning): void {
+/** One sentence for a warning: whose rule it is and what production does with the line. */
+export function describeWarning(warning: ListenerWarning): string {
   switch (warning.kind) {
     case 'dropped':
-      console.warn(
-        `!! DogStatsD: the Datadog extension would DROP this line (${warning.rejected.code}): ${warning.rejected.reason}\n   ${warning.rejected.line}`,
-      );
-      break;
-    case 'not_distribution':
-      console.warn(
-        `!! DogStatsD: ${warning.metric.name} is a ${warning.metric.kind}, not a distribution (|d): in Lambda only distributions aggregate across sandboxes\n   ${warning.metric.line}`,
-      );
-      break;
+      return `the Datadog extension would DROP this line (${warning.rejected.code}): ${warning.rejected.reason}`;
     case 'changed':
-      console.warn(`!! DogStatsD: ${warning.note}\n   ${warning.metric.line}`);
-      break;
+      return `the Datadog extension keeps this line, changed: ${warning.note}`;
+    case 'not_distribution':
+      return `project rule: ${warning.metric.name} is a ${warning.metric.kind}, not a distribution (|d): in Lambda only distributions aggregate across sandboxes (the extension keeps it)`;
+    case 'too_many_tags':
+      return `project rule: ${warning.note}`;
   }
+}
+
+/** Prints a warning the way a newcomer cannot miss it. */
+export function printWarning(warning: ListenerWarning): void {
+  console.warn(`!! DogStatsD: ${describeWarning(warning)}\n   ${warning.kind === 'dropped' ? warning.rejected.line : warning.metric.line}`);
 }
 
 /** Binds a UDP socket on 127.0.0.1; a taken port rejects with {@link PortInUseError} naming `portEnvVar`. */
@@ -147,7 +157,7 @@ function validated(options: DogStatsdListenerOptions): { port: number; parseOpti
   return { port, parseOptions };
 }
 
-const NO_TOTALS: ListenerTotals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0 };
+const NO_TOTALS: ListenerTotals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0, overTagLimit: 0 };
 
 /** Resolves when `aggregates` hold `count` of `name` (tags `where`), watching `subscribers`; rejects after `timeoutMs`. */
 function waitForCount(
@@ -193,6 +203,22 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
   let rejectedKept: RejectedLine[] = [];
   let totals = { ...NO_TOTALS };
 
+  const projectMaxTags = options.projectMaxTags ?? MAX_TAGS_PER_LINE;
+  const judge = (metric: ParsedMetric): void => {
+    totals.metrics += 1;
+    aggregates.record(metric);
+    if (metric.kind !== 'distribution') {
+      totals.notDistribution += 1;
+      onWarning({ kind: 'not_distribution', by: 'project', metric });
+    }
+    if (metric.tags.length > projectMaxTags) {
+      totals.overTagLimit += 1;
+      const note = `${metric.tags.length} tags, more than the worker's ${projectMaxTags} (MAX_TAGS_PER_LINE); the extension keeps up to its own limit`;
+      onWarning({ kind: 'too_many_tags', by: 'project', metric, note });
+    }
+    for (const note of metric.notes) onWarning({ kind: 'changed', by: 'extension', metric, note });
+    for (const subscriber of subscribers) subscriber(metric);
+  };
   socket.on('message', (datagram) => {
     const parsed = parseDatagram(datagram, parseOptions);
     totals.datagrams += 1;
@@ -201,25 +227,17 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
       totals.dropped += 1;
       rejectedKept.push(rejected);
       if (rejectedKept.length > maxRejected) rejectedKept = rejectedKept.slice(-maxRejected);
-      onWarning({ kind: 'dropped', rejected });
+      onWarning({ kind: 'dropped', by: 'extension', rejected });
     }
-    for (const metric of parsed.metrics) {
-      totals.metrics += 1;
-      aggregates.record(metric);
-      if (metric.kind !== 'distribution') {
-        totals.notDistribution += 1;
-        onWarning({ kind: 'not_distribution', metric });
-      }
-      for (const note of metric.notes) onWarning({ kind: 'changed', metric, note });
-      for (const subscriber of subscribers) subscriber(metric);
-    }
+    for (const metric of parsed.metrics) judge(metric);
   });
 
   let closed = false;
   return {
     port: socket.address().port,
     host: LOCAL_HOST,
-    standsInFor: 'standing in for the Datadog Lambda extension',
+    extension: { layer: DATADOG_EXTENSION_LAYER_VERSION, revision: PARSER_REVISION },
+    standsInFor: `the Datadog Lambda extension layer ${DATADOG_EXTENSION_LAYER_VERSION} (${dogstatsdSource(PARSER_REVISION)})`,
     totals: () => ({ ...totals }),
     series: () => aggregates.all(),
     query: (name, where) => aggregates.query(name, where),

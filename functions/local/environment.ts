@@ -163,7 +163,11 @@ function coreServers(
   const urls = [...queues].map((queue) => queue.url).join(', ');
   return [
     { name: 'SQS', line: `${sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${urls})`, close: () => sqs.close() },
-    { name: 'DogStatsD', line: `udp://${listener.host}:${listener.port}   (${listener.standsInFor})`, close: () => listener.close() },
+    {
+      name: 'DogStatsD',
+      line: `udp://${listener.host}:${listener.port}   (standing in for ${listener.standsInFor})`,
+      close: () => listener.close(),
+    },
     { name: 'DynamoDB', line: `${dynamodb.endpoint}   (idempotency table)`, close: () => dynamodb.close() },
   ];
 }

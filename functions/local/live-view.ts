@@ -5,7 +5,7 @@
  * otherwise (a summary line whenever something changed, and every event as it happens).
  */
 import { METRIC, OUTCOMES, TAG } from '../runtime/metric-names.ts';
-import type { ListenerWarning } from './dogstatsd-listener.ts';
+import { describeWarning, type ListenerWarning } from './dogstatsd-listener.ts';
 import type { LocalEnvironment } from './environment.ts';
 import type { InvocationReport } from './event-source.ts';
 
@@ -159,12 +159,7 @@ export function startLiveView(env: LocalEnvironment, options: LiveViewOptions): 
   return {
     invocation: (report) => pushEvent(describe(report)),
     metricWarning(warning) {
-      const key =
-        warning.kind === 'dropped'
-          ? `the Datadog extension would drop: ${warning.rejected.reason}: ${warning.rejected.line.slice(0, 120)}`
-          : warning.kind === 'not_distribution'
-            ? `${warning.metric.name} is a ${warning.metric.kind}, not a distribution`
-            : warning.note;
+      const key = `${describeWarning(warning)}${warning.kind === 'dropped' ? `: ${warning.rejected.line.slice(0, 120)}` : ''}`;
       warningCounts.set(key, (warningCounts.get(key) ?? 0) + 1);
       if (!options.tty) write(`!! DogStatsD: ${key}\n`);
     },

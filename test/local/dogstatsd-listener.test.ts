@@ -58,18 +58,47 @@ describe('DogStatsD listener', () => {
   it('reports every line the extension would drop, and every metric that is not a distribution', async () => {
     const warnings: ListenerWarning[] = [];
     const listener = await listen((warning) => warnings.push(warning));
-    await send(listener.port, 'ok:1|d\ntimer:3|ms\nbad:1|d|card:low\nhits:1|c\nlevel:2|g');
+    await send(listener.port, 'ok:1|d\ntimer:3|ms\nbad:1|d|Tabc\nhits:1|c\nlevel:2|g');
     await listener.waitFor('level', 1, { timeoutMs: 5000 });
     expect(
       warnings.filter((warning) => warning.kind === 'dropped').map((warning) => warning.kind === 'dropped' && warning.rejected.code),
-    ).toEqual(['unsupported_type', 'format']);
+    ).toEqual(['unsupported_type', 'invalid_timestamp']);
     expect(
       warnings
         .filter((warning) => warning.kind === 'not_distribution')
         .map((warning) => warning.kind === 'not_distribution' && warning.metric.name),
     ).toEqual(['hits', 'level']);
     expect(listener.totals()).toMatchObject({ metrics: 3, dropped: 2, notDistribution: 2 });
-    expect(listener.rejected().map((line) => line.line)).toEqual(['timer:3|ms', 'bad:1|d|card:low']);
+    expect(listener.rejected().map((line) => line.line)).toEqual(['timer:3|ms', 'bad:1|d|Tabc']);
+  });
+
+  it("says by: 'extension' for exactly the lines production drops or changes, and by: 'project' for our own rules", async () => {
+    const warnings: ListenerWarning[] = [];
+    const listener = await listen((warning) => warnings.push(warning));
+    await send(listener.port, 'lost:1|d|@1.0.0\nfirst:1:2|d\ncounter:1|c');
+    await listener.waitFor('counter', 1, { timeoutMs: 5000 });
+    expect(warnings.map((warning) => [warning.kind, warning.by])).toEqual([
+      ['dropped', 'extension'],
+      ['changed', 'extension'],
+      ['not_distribution', 'project'],
+    ]);
+  });
+
+  it("keeps a line with 33 tags, as the extension does, and flags it by: 'project' (the worker's cap is 32)", async () => {
+    const warnings: ListenerWarning[] = [];
+    const listener = await listen((warning) => warnings.push(warning));
+    const tags = Array.from({ length: 33 }, (_, i) => `t${i}:v`).join(',');
+    await send(listener.port, `wide:1|d|#${tags}`);
+    const aggregate = await listener.waitFor('wide', 1, { timeoutMs: 5000 });
+    expect(aggregate.tags).toHaveLength(33);
+    expect(warnings).toMatchObject([{ kind: 'too_many_tags', by: 'project' }]);
+    expect(listener.totals()).toMatchObject({ dropped: 0, overTagLimit: 1 });
+  });
+
+  it('says at start which extension layer and DogStatsD revision it follows', async () => {
+    const listener = await listen();
+    expect(listener.extension).toEqual({ layer: 99, revision: 'd0c7f44191445e20d309734675d5e8b91d2a5d51' });
+    expect(listener.standsInFor).toBe('the Datadog Lambda extension layer 99 (DataDog/serverless-components@d0c7f44 crates/dogstatsd)');
   });
 
   it("receives the worker's metrics client output with nothing dropped", async () => {
@@ -98,7 +127,7 @@ describe('DogStatsD listener', () => {
     expect(listener.query(METRIC.processed, { outcome: 'dead', reason: 'invalid_json' })?.count).toBe(1);
   });
 
-  it('cuts datagrams at the configured buffer size, as an older extension reading 1,024 bytes would', async () => {
+  it('cuts datagrams at the configured buffer size (DD_DOGSTATSD_BUFFER_SIZE=1024)', async () => {
     const warnings: ListenerWarning[] = [];
     const listener = await startDogStatsdListener({ port: 0, bufferBytes: 1024, onWarning: (warning) => warnings.push(warning) });
     open.push(listener);

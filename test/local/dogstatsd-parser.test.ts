@@ -1,15 +1,22 @@
 /**
- * The DogStatsD parser applies the Datadog Lambda extension's rules (DataDog/libdatadog, dogstatsd/src/metric.rs
- * and dogstatsd.rs): what it records, and every line it drops, with the reason.
+ * The DogStatsD parser applies the rules of the Datadog Lambda extension the stack pins (layer 99: the `dogstatsd`
+ * crate of DataDog/serverless-components at d0c7f44, metric.rs and dogstatsd.rs): what it records, and every line
+ * it drops, with the reason.
  */
 import { describe, expect, it } from 'vitest';
+import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdRevisionOf } from '../../functions/datadog-extension.ts';
 import {
   EXTENSION_BUFFER_BYTES,
   EXTENSION_MAX_TAGS,
+  PARSER_REVISION,
   parseDatagram,
   parseLine,
   type DropCode,
 } from '../../functions/local/dogstatsd-parser.ts';
+
+function tagList(count: number): string {
+  return Array.from({ length: count }, (_, i) => `t${i}:v`).join(',');
+}
 
 function accepted(line: string) {
   const result = parseLine(line);
@@ -22,6 +29,22 @@ function dropCode(line: string): DropCode {
   if (result.ok) throw new Error(`expected "${line}" to be dropped`);
   return result.rejected.code;
 }
+
+describe('the revision the parser follows', () => {
+  it('is the DogStatsD revision of the extension layer the stack pins (change both together)', () => {
+    expect(PARSER_REVISION).toBe(dogstatsdRevisionOf(DATADOG_EXTENSION_LAYER_VERSION));
+  });
+
+  it('is known for every layer the table lists, and a layer without one is refused with what to do', () => {
+    expect(() => dogstatsdRevisionOf(DATADOG_EXTENSION_LAYER_VERSION + 1)).toThrow(/add the serverless-components revision/);
+  });
+
+  it('is named in the parser module header', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const source = await readFile(new URL('../../functions/local/dogstatsd-parser.ts', import.meta.url), 'utf8');
+    expect(source.slice(0, source.indexOf('*/'))).toContain(PARSER_REVISION);
+  });
+});
 
 describe('lines the extension records', () => {
   it('reads a distribution with tags as the worker writes it', () => {
@@ -48,13 +71,60 @@ describe('lines the extension records', () => {
     expect(metric.notes.join()).toContain('ignored');
   });
 
-  it('accepts the optional fields in the order @rate, #tags, c:container, Ttimestamp', () => {
-    const metric = accepted('m:1|d|@1|#a:b|c:abc123|T1656581409');
-    expect(metric).toMatchObject({ containerId: 'abc123', timestamp: 1656581409, tags: ['a:b'] });
+  it('accepts the optional fields in any order', () => {
+    expect(accepted('m:1|d|@1|#a:b|c:abc123|T1656581409')).toMatchObject({ containerId: 'abc123', timestamp: 1656581409, tags: ['a:b'] });
+    expect(accepted('m:1|d|T1656581409|c:abc123|#a:b|@1')).toMatchObject({ containerId: 'abc123', timestamp: 1656581409, tags: ['a:b'] });
   });
 
-  it('accepts an unparsable timestamp and notes that the current time is used', () => {
-    expect(accepted('m:1|d|Tsoon').notes.join()).toContain('current time');
+  it('keeps a line with |T before |#', () => {
+    expect(accepted('m:1|d|T1656581409|#a:b')).toMatchObject({ timestamp: 1656581409, tags: ['a:b'] });
+  });
+
+  it('keeps a line with |c: before |#', () => {
+    expect(accepted('m:1|d|c:abc123|#a:b')).toMatchObject({ containerId: 'abc123', tags: ['a:b'] });
+  });
+
+  it('keeps a line with |#tags before |@rate', () => {
+    expect(accepted('m:1|d|#a:b|@0.5')).toMatchObject({ sampleRate: 0.5, tags: ['a:b'] });
+  });
+
+  it('keeps a line with a field it does not know, such as the cardinality field, and notes that it is ignored', () => {
+    const metric = accepted('m:1|d|#a:b|card:high');
+    expect(metric.tags).toEqual(['a:b']);
+    expect(metric.notes.join()).toContain('"|card:high" is not one the extension reads');
+  });
+
+  it('keeps a line with an |e: field', () => {
+    expect(accepted('m:1|d|e:foo').value).toBe(1);
+  });
+
+  it('keeps a line with an empty field', () => {
+    expect(accepted('m:1|d||#a:b').tags).toEqual(['a:b']);
+  });
+
+  it('keeps a line ending in |', () => {
+    expect(accepted('m:1|d|').kind).toBe('distribution');
+  });
+
+  it('keeps a line with an empty |# section, without tags', () => {
+    expect(accepted('m:1|d|#').tags).toEqual([]);
+  });
+
+  it('keeps the last of two |# sections', () => {
+    const metric = accepted('m:1|d|#a:1|#b:2');
+    expect(metric.tags).toEqual(['b:2']);
+    expect(metric.notes.join()).toContain('keeps only the last');
+  });
+
+  it('rounds a decimal timestamp to whole seconds, halves away from zero', () => {
+    expect(accepted('m:1|d|T1656581409.6').timestamp).toBe(1656581410);
+    expect(accepted('m:1|d|T1656581409.4').timestamp).toBe(1656581409);
+    expect(accepted('m:1|d|T-2.5').timestamp).toBe(-3);
+    expect(accepted('m:1|d|T1656581409.6').notes.join()).toContain('rounded');
+  });
+
+  it('accepts a sample rate in scientific notation', () => {
+    expect(accepted('m:1|d|@1e-3').sampleRate).toBe(0.001);
   });
 
   it('keeps a tag without a value as its key, removes adjacent duplicates and sorts', () => {
@@ -67,9 +137,13 @@ describe('lines the extension records', () => {
     expect(accepted('m:+7|c').value).toBe(7);
   });
 
-  it('accepts exactly 32 tags', () => {
-    const tags = Array.from({ length: EXTENSION_MAX_TAGS }, (_, i) => `t${i}:v`).join(',');
-    expect(accepted(`m:1|d|#${tags}`).tags).toHaveLength(32);
+  it('keeps a line with 33 tags', () => {
+    expect(accepted(`m:1|d|#${tagList(33)}`).tags).toHaveLength(33);
+  });
+
+  it('keeps a line with exactly 100 tags, its limit', () => {
+    expect(EXTENSION_MAX_TAGS).toBe(100);
+    expect(accepted(`m:1|d|#${tagList(100)}`).tags).toHaveLength(100);
   });
 
   it('notes names that Datadog would rename', () => {
@@ -79,9 +153,28 @@ describe('lines the extension records', () => {
 });
 
 describe('lines the extension drops', () => {
-  it('drops a line with 33 tags', () => {
-    const tags = Array.from({ length: EXTENSION_MAX_TAGS + 1 }, (_, i) => `t${i}:v`).join(',');
-    expect(dropCode(`m:1|d|#${tags}`)).toBe('too_many_tags');
+  it('drops a line with 101 tags', () => {
+    expect(dropCode(`m:1|d|#${tagList(101)}`)).toBe('too_many_tags');
+  });
+
+  it('counts tags after removing adjacent duplicates', () => {
+    expect(accepted(`m:1|d|#${tagList(100)},t99:v`).tags).toHaveLength(100);
+  });
+
+  it('drops a line when any of its |# sections has more than 100 tags, even if a later one is short', () => {
+    expect(dropCode(`m:1|d|#${tagList(101)}|#a:b`)).toBe('too_many_tags');
+  });
+
+  it('drops a line with a malformed timestamp', () => {
+    expect(dropCode('m:1|d|Tabc')).toBe('invalid_timestamp');
+  });
+
+  it('drops a line with an empty timestamp', () => {
+    expect(dropCode('m:1|d|T')).toBe('invalid_timestamp');
+  });
+
+  it('drops a line with a malformed sample rate', () => {
+    expect(dropCode('m:1|d|@1.0.0')).toBe('invalid_sample_rate');
   });
 
   it('drops histograms, sets and timers (silently, in the extension)', () => {
@@ -93,19 +186,6 @@ describe('lines the extension drops', () => {
   it('drops unknown types', () => {
     expect(dropCode('m:1|x')).toBe('invalid_type');
     expect(dropCode('m:1|D')).toBe('invalid_type');
-  });
-
-  it('drops fields it does not know, such as the cardinality field hot-shots adds in datadog mode', () => {
-    expect(dropCode('m:1|d|#a:b|card:low')).toBe('format');
-    expect(dropCode('m:1|d|e:external')).toBe('format');
-  });
-
-  it('drops a line whose optional fields are out of order', () => {
-    expect(dropCode('m:1|d|#a:b|@0.5')).toBe('format');
-  });
-
-  it('drops a sample rate in scientific notation', () => {
-    expect(dropCode('m:1|d|@1e-3')).toBe('format');
   });
 
   it('drops a value Rust cannot parse', () => {
@@ -121,8 +201,12 @@ describe('lines the extension drops', () => {
     expect(dropCode('somerandomstring|c+a;slda')).toBe('format');
   });
 
-  it('drops a line ending in a carriage return (the extension splits on \\n only)', () => {
-    expect(dropCode('m:1|d\r')).toBe('format');
+  it('drops a line ending in a carriage return (the extension splits on \\n only, so the type is "d\\r")', () => {
+    expect(dropCode('m:1|d\r')).toBe('invalid_type');
+  });
+
+  it('checks the value before the type, as the extension does', () => {
+    expect(dropCode('m:abc|h')).toBe('invalid_value');
   });
 
   it('skips service checks, events and aws.lambda.enhanced.invocations', () => {
@@ -169,13 +253,13 @@ describe('datagrams', () => {
     expect(last?.tags.join(',')).not.toBe('job_type:send-email,queue:default');
   });
 
-  it('loses the whole datagram when it is not valid UTF-8 (the extension panics)', () => {
+  it('drops the whole datagram when it is not valid UTF-8', () => {
     const result = parseDatagram(Buffer.concat([Buffer.from('a:1|d\nb:2|d\n'), Buffer.from([0xff, 0xfe])]));
     expect(result.metrics).toEqual([]);
     expect(result.rejected.map((line) => line.code)).toEqual(['invalid_utf8', 'invalid_utf8', 'invalid_utf8']);
   });
 
-  it('loses the whole datagram when the 8,192-byte cut splits a UTF-8 character', () => {
+  it('drops the whole datagram when the 8,192-byte cut splits a UTF-8 character', () => {
     const prefix = `m:1|d|#k:${'v'.repeat(EXTENSION_BUFFER_BYTES - 10)}`;
     const datagram = Buffer.from(`${prefix}é tail`);
     expect(datagram.length).toBeGreaterThan(EXTENSION_BUFFER_BYTES);

@@ -39,6 +39,7 @@ describe('the local environment servers', () => {
       const urls = [...env.queues.values()].map((queue) => queue.url).join(', ');
       expect(lines[0]).toBe(`  SQS        ${env.sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${urls})`);
       expect(lines[1]).toMatch(new RegExp(`^  DogStatsD  udp://127\\.0\\.0\\.1:${env.listener.port} `));
+      expect(lines[1]).toContain('standing in for the Datadog Lambda extension layer 99 (DataDog/serverless-components@d0c7f44');
       expect(lines[2]).toContain(env.dynamodb.endpoint);
     } finally {
       await env.stop();
