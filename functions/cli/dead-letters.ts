@@ -150,3 +150,46 @@ export async function releaseLeases(target: Target, queue: LocatedQueue, receipt
   }
   return failed;
 }
+
+/** What {@link peekDeadLetters} saw. */
+export interface PeekResult {
+  readonly views: DeadLetterView[];
+  /** Messages that could not be made visible again (they reappear when their lease ends). */
+  readonly unreleased: number;
+}
+
+/**
+ * Reads up to `limit` messages (that pass `filter`) without consuming them: each is received under a short lease (`leaseSeconds`)
+ * and made visible again right after (ChangeMessageVisibility 0), so a worker or a redrive running at the
+ * same time is delayed by at most the lease. Receiving raises SQS's receive count of the copy; nothing else
+ * changes.
+ */
+export async function peekDeadLetters(
+  target: Target,
+  queue: LocatedQueue,
+  limit: number,
+  leaseSeconds: number,
+  options: { readonly filter?: Parameters<typeof matchesFilter>[1]; readonly signal?: AbortSignal | undefined } = {},
+): Promise<PeekResult> {
+  const { filter = {}, signal } = options;
+  const views: DeadLetterView[] = [];
+  const handles: string[] = [];
+  const seen = new Set<string>();
+  const aborted = (): boolean => signal?.aborted === true;
+  let unreleased = 0;
+  try {
+    while (views.length < limit && !aborted()) {
+      const messages = await receiveLeased(target, queue, limit - views.length, leaseSeconds);
+      const fresh = messages.filter((message) => !seen.has(message.MessageId ?? ''));
+      for (const message of messages) if (message.ReceiptHandle) handles.push(message.ReceiptHandle);
+      if (fresh.length === 0) break;
+      for (const message of fresh) {
+        seen.add(message.MessageId ?? '');
+        if (matchesFilter(message, filter) && views.length < limit) views.push(describeDeadLetter(message, queue.maxReceiveCount));
+      }
+    }
+  } finally {
+    unreleased = await releaseLeases(target, queue, handles);
+  }
+  return { views, unreleased };
+}

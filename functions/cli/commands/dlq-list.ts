@@ -7,7 +7,7 @@
  * `--type` and `--reason` filter the listing.
  */
 import { numberOption, stringOption } from '../args.ts';
-import { describeDeadLetter, matchesFilter, reasonOption, receiveLeased, releaseLeases, type DeadLetterView } from '../dead-letters.ts';
+import { peekDeadLetters, reasonOption } from '../dead-letters.ts';
 import { UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import { oneLine, renderTable } from '../table.ts';
@@ -25,25 +25,9 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
   const source = await locateQueue(target, queueName);
   const dlq = await locateDeadLetterQueue(target, source);
 
-  const views: DeadLetterView[] = [];
-  const handles: string[] = [];
-  const seen = new Set<string>();
-  try {
-    while (views.length < limit && !io.signal?.aborted) {
-      const messages = await receiveLeased(target, dlq, limit - views.length, PEEK_LEASE_SECONDS);
-      const fresh = messages.filter((message) => !seen.has(message.MessageId ?? ''));
-      for (const message of messages) if (message.ReceiptHandle) handles.push(message.ReceiptHandle);
-      if (fresh.length === 0) break;
-      for (const message of fresh) {
-        seen.add(message.MessageId ?? '');
-        if (matchesFilter(message, filter) && views.length < limit) views.push(describeDeadLetter(message, dlq.maxReceiveCount));
-      }
-    }
-  } finally {
-    const unreleased = await releaseLeases(target, dlq, handles);
-    if (unreleased > 0)
-      println(io.stderr, `jobs: ${unreleased} message(s) could not be made visible again; they reappear within ${PEEK_LEASE_SECONDS} s`);
-  }
+  const { views, unreleased } = await peekDeadLetters(target, dlq, limit, PEEK_LEASE_SECONDS, { filter, signal: io.signal });
+  if (unreleased > 0)
+    println(io.stderr, `jobs: ${unreleased} message(s) could not be made visible again; they reappear within ${PEEK_LEASE_SECONDS} s`);
 
   if (values.json === true) {
     println(io.stdout, JSON.stringify(views));

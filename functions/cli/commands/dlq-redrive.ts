@@ -103,6 +103,8 @@ export async function redrive(
     type?: string | undefined;
     /** Only messages with this reason (`crashed` = moved by SQS, no reason attached). */
     reason?: string | undefined;
+    /** Redrives only the messages it accepts (the dashboard's selection); the others stay in the DLQ, counted as skipped. */
+    select?: ((message: Message) => boolean) | undefined;
     limit: number;
     rate?: number | undefined;
     leaseSeconds: number;
@@ -148,7 +150,7 @@ export async function redrive(
         const state = journal.state(id);
         if (state === 'sent' || state === 'deleted') {
           toDelete.push(message);
-        } else if (!matchesFilter(message, options)) {
+        } else if (!matchesFilter(message, options) || options.select?.(message) === false) {
           skipped += 1;
           held.set(id, handle);
         } else {
