@@ -154,6 +154,8 @@ export async function releaseLeases(target: Target, queue: LocatedQueue, receipt
 /** What {@link peekDeadLetters} saw. */
 export interface PeekResult {
   readonly views: DeadLetterView[];
+  /** Messages read, matching the filter or not. */
+  readonly read: number;
   /** Messages that could not be made visible again (they reappear when their lease ends). */
   readonly unreleased: number;
 }
@@ -191,5 +193,5 @@ export async function peekDeadLetters(
   } finally {
     unreleased = await releaseLeases(target, queue, handles);
   }
-  return { views, unreleased };
+  return { views, read: seen.size, unreleased };
 }

@@ -10,6 +10,7 @@ import { enqueueCommand } from './commands/enqueue.ts';
 import { queuesCommand } from './commands/queues.ts';
 import { soakCommand } from './commands/soak.ts';
 import { CRASHED_REASON, LISTED_REASONS } from './dead-letters.ts';
+import { uiCommand } from './commands/ui.ts';
 import { CliError, explainError, UsageError } from './errors.ts';
 import { println, type CliIo, type ParsedValues } from './io.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -25,6 +26,7 @@ Commands:
   dlq redrive <queue>                move dead-letter messages back to the queue (safe to stop and rerun)
   dlq purge <queue>                  delete every dead-letter message (asks first)
   soak <type>                        leak check: run a job type in a warm local sandbox, print heap/RSS/fd slopes
+  ui                                 the web dashboard for the stage on http://127.0.0.1:9400 (read-only by default)
 
 Where (default: the local environment, http://127.0.0.1:9324 or $LOCAL_SQS_PORT, stage "local"):
   --stage <stage>       a deployed stage on AWS (credentials and region from the usual AWS environment)
@@ -39,6 +41,7 @@ dlq redrive:      --type <job type>  --reason <reason>  --limit <n>  --rate <mes
                   (${CRASHED_REASON}: moved by SQS with no reason attached; the worker crashed, timed out or ran out of memory)
 dlq purge:        --yes
 soak:             --invocations <n> (default 2000)  --payload <json|@file> (default the job's example)  --batch-size <n>
+ui:               --port <port> (default $LOCAL_DASHBOARD_PORT or 9400)  --allow-actions (redrive, delete, purge from the page)
 Everywhere:       --json (machine-readable output), --help
 
 <queue> is a logical queue name of the job catalog (default, webhooks).`;
@@ -66,6 +69,8 @@ const OPTIONS = {
   invocations: { type: 'string' },
   payload: { type: 'string' },
   'batch-size': { type: 'string' },
+  port: { type: 'string' },
+  'allow-actions': { type: 'boolean' },
 } as const;
 
 const COMMON = ['stage', 'local', 'endpoint', 'region', 'json', 'help'];
@@ -84,6 +89,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; options: readonly string
   'dlq list': { run: dlqListCommand, options: ['limit', 'type', 'reason'] },
   'dlq redrive': { run: dlqRedriveCommand, options: ['type', 'reason', 'limit', 'rate', 'lease', 'journal'] },
   'dlq purge': { run: dlqPurgeCommand, options: ['yes'] },
+  ui: { run: uiCommand, options: ['port', 'allow-actions'] },
 };
 
 function parse(argv: readonly string[]): { values: ParsedValues; positionals: string[] } {

@@ -49,3 +49,12 @@ export function physicalQueueName({ stage, queue, deadLetter = false, fifo = fal
     throw new RangeError(`queue name "${name}" is longer than SQS's ${MAX_QUEUE_NAME_LENGTH} characters`);
   return name;
 }
+
+/**
+ * The worker function's name of a logical queue in a stage: `serverless-jobs-<stage>-<queue>-worker` (the stack
+ * names its workers `${namePrefix}-${queue}-worker`; the dashboard reads their CloudWatch metrics by this name).
+ */
+export function workerFunctionName({ stage, queue }: Pick<PhysicalQueue, 'stage' | 'queue'>): string {
+  physicalQueueName({ stage, queue });
+  return `${QUEUE_NAME_PREFIX}-${stage}-${queue}-worker`;
+}

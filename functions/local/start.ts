@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole job processor on this machine, with no AWS account, no Docker and no Java.
  *
- * Starts the local environment on its fixed ports (SQS http://127.0.0.1:9324, DogStatsD udp://127.0.0.1:8125;
- * `LOCAL_SQS_PORT`, `LOCAL_DOGSTATSD_PORT`, `LOCAL_DYNAMODB_PORT` move them), shows it live, and enqueues a
+ * Serves the dashboard first (http://127.0.0.1:9400, `LOCAL_DASHBOARD_PORT`; its address is the first line
+ * printed), then starts the local environment on its fixed ports (SQS http://127.0.0.1:9324, DogStatsD
+ * udp://127.0.0.1:8125; `LOCAL_SQS_PORT`, `LOCAL_DOGSTATSD_PORT`, `LOCAL_DYNAMODB_PORT` move them), shows it live, and enqueues a
  * short demo unless `--no-demo`. Ctrl-C stops everything. A port that is taken, or a stack that does not
  * synthesize, is one clear message and exit code 1, not a stack trace.
  *
@@ -12,6 +13,8 @@
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { createLocalSource, type LocalSource } from '../dashboard/local-source.ts';
+import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, startDashboardServer, type DashboardServer } from '../dashboard/server.ts';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { enqueueDemo, startEchoServer, type EchoServer } from './demo.ts';
 import {
@@ -59,6 +62,7 @@ const tty = process.stdout.isTTY === true && !args.has('--plain');
 let env: LocalEnvironment | undefined;
 let view: LiveView | undefined;
 let echo: EchoServer | undefined;
+let dashboard: DashboardServer | undefined;
 let stopping = false;
 
 async function stop(code: number): Promise<never> {
@@ -66,6 +70,7 @@ async function stop(code: number): Promise<never> {
   stopping = true;
   await view?.stop();
   process.stdout.write('\nstopping: waiting for running invocations, closing sandboxes and servers...\n');
+  await dashboard?.close();
   await env?.stop();
   await echo?.close();
   process.stdout.write('stopped.\n');
@@ -73,6 +78,9 @@ async function stop(code: number): Promise<never> {
 }
 
 try {
+  // The dashboard first, so its address is the first line; it says "starting" until the environment is up.
+  dashboard = await startDashboardServer({ port: portFrom(DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT), allowActions: true });
+  process.stdout.write(`serverless-jobs dashboard ${dashboard.url}\n`);
   const sqsPort = portFrom('LOCAL_SQS_PORT', 9324);
   const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT', 8125);
   const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT', 0);
@@ -87,6 +95,7 @@ try {
   const pendingInvocations: Parameters<LiveView['invocation']>[0][] = [];
   // Servers started once the workers are up: add a LocalServerSpec here (its port from portFrom('<VAR>', <default>)).
   const servers: LocalServerSpec[] = [];
+  let dashboardSource: LocalSource | undefined;
   env = await startLocalEnvironment({
     servers,
     sqsPort,
@@ -94,7 +103,10 @@ try {
     dynamodbPort,
     concurrencyLimit,
     localDir,
-    onInvocation: (report) => (view ? view.invocation(report) : pendingInvocations.push(report)),
+    onInvocation: (report) => {
+      dashboardSource?.invocation(report);
+      return view ? view.invocation(report) : pendingInvocations.push(report);
+    },
     onMetricWarning: (warning) => view?.metricWarning(warning),
     onNotice: (message) => (view ? view.note(message) : process.stderr.write(`${message}\n`)),
     onLog: (functionName, stream, line) => {
@@ -103,8 +115,12 @@ try {
     },
   });
 
+  dashboardSource = createLocalSource(env);
+  dashboard.setSource(dashboardSource);
+
   const header = [
     `serverless-jobs local environment   (Ctrl-C to stop)`,
+    `  dashboard  ${dashboard.url}   (LOCAL_DASHBOARD_PORT)`,
     ...serverLines(env.servers),
     `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
     `  producers  ${Object.entries(env.env)
@@ -129,6 +145,7 @@ try {
   }
 } catch (error) {
   await view?.stop();
+  await dashboard?.close();
   await env?.stop();
   await echo?.close();
   if (

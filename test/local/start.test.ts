@@ -30,7 +30,7 @@ function start(args: string[], env: Record<string, string>): Run {
   dirs.push(stateDir);
   const child = spawn(TSX, ['functions/local/start.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOCAL_STATE_DIR: stateDir, ...env },
+    env: { ...process.env, LOCAL_STATE_DIR: stateDir, LOCAL_DASHBOARD_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -82,6 +82,21 @@ describe('npm start', () => {
     expect(run.stdout()).toContain('0 would be dropped, 0 not distributions');
     const outbox = join(dirs.at(-1) ?? '', 'outbox');
     expect(readdirSync(outbox).filter((file) => file.endsWith('.eml'))).toHaveLength(2);
+  }, 90_000);
+
+  it("prints the dashboard's address first, and serves it", async () => {
+    const run = start(['--no-demo', '--plain'], { LOCAL_SQS_PORT: '0', LOCAL_DOGSTATSD_PORT: '0' });
+    try {
+      await run.waitForOutput(/serverless-jobs local environment/, 60_000);
+      const first = /^serverless-jobs dashboard (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(run.stdout());
+      expect(first?.[1]).toBeDefined();
+      const response = await fetch(first?.[1] ?? '');
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('<title>serverless-jobs dashboard</title>');
+    } finally {
+      run.interrupt();
+    }
+    expect(await run.exited).toBe(0);
   }, 90_000);
 
   it('says which port is taken, with no stack trace, and exits with 1', async () => {

@@ -25,7 +25,7 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
   const source = await locateQueue(target, queueName);
   const dlq = await locateDeadLetterQueue(target, source);
 
-  const { views, unreleased } = await peekDeadLetters(target, dlq, limit, PEEK_LEASE_SECONDS, { filter, signal: io.signal });
+  const { views, read, unreleased } = await peekDeadLetters(target, dlq, limit, PEEK_LEASE_SECONDS, { filter, signal: io.signal });
   if (unreleased > 0)
     println(io.stderr, `jobs: ${unreleased} message(s) could not be made visible again; they reappear within ${PEEK_LEASE_SECONDS} s`);
 
@@ -42,7 +42,7 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
   if (views.length === 0) {
     println(
       io.stdout,
-      filtered === '' ? `${dlq.name} is empty (${target.target})` : `${dlq.name}: none of ${seen.size} message(s) matches ${filtered}`,
+      filtered === '' ? `${dlq.name} is empty (${target.target})` : `${dlq.name}: none of ${read} message(s) matches ${filtered}`,
     );
     return 0;
   }

@@ -1,0 +1,56 @@
+/**
+ * `jobs ui [--stage <stage>] [--endpoint <url>] [--port <port>] [--allow-actions]`: serves the dashboard for a
+ * stage on http://127.0.0.1:<port> (default $LOCAL_DASHBOARD_PORT or 9400) until Ctrl-C. Queues and dead
+ * letters from SQS, workers from CloudWatch (not with --endpoint, which has none). Read-only unless
+ * `--allow-actions`: then redrive, delete and purge work from the page.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, startDashboardServer } from '../../dashboard/server.ts';
+import { createStageSource } from '../../dashboard/stage-source.ts';
+import { numberOption, stringOption } from '../args.ts';
+import { UsageError } from '../errors.ts';
+import { println, type CliIo, type ParsedValues } from '../io.ts';
+import type { Target } from '../target.ts';
+
+function port(values: ParsedValues, io: CliIo): number {
+  const fromFlag = numberOption(values, 'port', 0, 65_535);
+  if (fromFlag !== undefined) return fromFlag;
+  const fromEnv = io.env[DASHBOARD_PORT_ENV];
+  if (fromEnv === undefined || fromEnv.trim() === '') return DEFAULT_DASHBOARD_PORT;
+  const value = Number(fromEnv);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535)
+    throw new UsageError(`${DASHBOARD_PORT_ENV}=${fromEnv} is not a port number (0-65535)`);
+  return value;
+}
+
+function until(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Runs `ui`: resolves with 0 when stopped (Ctrl-C). */
+export async function uiCommand(target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo): Promise<number> {
+  if (positionals.length > 0) throw new UsageError('usage: jobs ui [--stage <stage>] [--endpoint <url>] [--port <port>] [--allow-actions]');
+  const allowActions = values['allow-actions'] === true;
+  const region = stringOption(values, 'region') ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
+  const cloudWatch = target.local ? undefined : new CloudWatchClient(region ? { region } : {});
+  const source = createStageSource({ target, cloudWatch });
+  const server = await startDashboardServer({ port: port(values, io), allowActions, source }).catch((error: unknown) => {
+    cloudWatch?.destroy();
+    throw error;
+  });
+  println(io.stdout, `dashboard ${server.url}`);
+  println(
+    io.stdout,
+    `  ${target.target}; ${allowActions ? 'actions allowed (redrive, delete, purge)' : 'read-only (--allow-actions to redrive, delete, purge)'}`,
+  );
+  println(io.stdout, '  Ctrl-C to stop');
+  try {
+    await until(io.signal);
+  } finally {
+    await server.close();
+  }
+  return 0;
+}

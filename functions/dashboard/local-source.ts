@@ -1,0 +1,96 @@
+/**
+ * The dashboard's data source for the local environment (`npm start`): queues and dead letters through the
+ * CLI's functions on the environment's SQS endpoint (so the counts are those of `jobs queues`), workers from
+ * the event sources and the DogStatsD listener, and the latest invocations.
+ */
+import { LOCAL_STAGE } from '../client/queue-names.ts';
+import { resolveTarget } from '../cli/target.ts';
+import type { LocalEnvironment } from '../local/environment.ts';
+import type { InvocationReport } from '../local/event-source.ts';
+import { DeadLetterStore } from './dead-letters.ts';
+import { LocalHistory } from './local-history.ts';
+import type { LocalWorkerView, Snapshot } from './model.ts';
+import { QueueLocations } from './queue-locations.ts';
+import type { DashboardSource } from './source.ts';
+
+/** The parts of the local environment the dashboard reads. */
+export type LocalParts = Pick<LocalEnvironment, 'sqs' | 'client' | 'listener' | 'queues' | 'workers' | 'workerStats'>;
+
+/** Options of {@link createLocalSource}. */
+export interface LocalSourceOptions {
+  /** Milliseconds between snapshots. Default 1,000. */
+  readonly refreshMs?: number;
+}
+
+/** The local data source, plus the hook the environment's invocation reports go to. */
+export interface LocalSource extends DashboardSource {
+  /** Records an invocation for Recent activity (wire it to the environment's `onInvocation`). */
+  invocation(report: InvocationReport): void;
+}
+
+/** Reads the running local environment. */
+export function createLocalSource(env: LocalParts, options: LocalSourceOptions = {}): LocalSource {
+  const target = resolveTarget({ stage: LOCAL_STAGE, endpoint: env.sqs.endpoint }, {}, env.client);
+  const locations = new QueueLocations(target);
+  const deadLetters = new DeadLetterStore(locations);
+  const history = new LocalHistory(env.listener);
+
+  const workers = (): LocalWorkerView[] => {
+    const stats = new Map(env.workerStats().map((entry) => [entry.functionName, entry]));
+    return env.workers.map((worker) => {
+      const stat = stats.get(worker.functionName);
+      const queue = [...env.queues.values()].find((candidate) => candidate.logicalId === worker.queue.logicalId);
+      return {
+        functionName: worker.functionName,
+        queue: queue?.queue ?? worker.queue.name,
+        sandboxes: worker.sandboxes(),
+        concurrency: worker.concurrency,
+        invocations: stat?.invocations ?? 0,
+        coldStarts: stat?.coldStarts ?? 0,
+        failed: stat?.failed ?? 0,
+        lastError: stat?.lastError,
+        sandboxSeries: [
+          { id: 'all sandboxes', alive: true, invocations: stat?.invocations ?? 0, samples: history.runtimeSeries(worker.functionName) },
+        ],
+      };
+    });
+  };
+
+  return {
+    kind: 'local',
+    target: target.target,
+    refreshMs: options.refreshMs ?? 1000,
+    async snapshot(readOnly): Promise<Snapshot> {
+      const rows = await locations.rows();
+      const lists = await deadLetters.listAll(rows);
+      const { duration, latency } = history.percentiles();
+      return {
+        at: Date.now(),
+        source: 'local',
+        stage: LOCAL_STAGE,
+        target: target.target,
+        readOnly,
+        queues: {
+          rows,
+          outcomes: history.outcomeSeries(),
+          outcomesLabel: 'jobs.processed per outcome, per 10 s (the metrics the workers sent to the local DogStatsD listener)',
+          duration,
+          latency,
+          percentilesLabel: 'jobs.duration and jobs.queue_latency over the last 15 minutes',
+        },
+        deadLetters: lists,
+        workers: { kind: 'local', workers: workers() },
+        activity: history.recent(),
+        schedules: undefined,
+      };
+    },
+    body: (queue, messageId) => deadLetters.body(queue, messageId),
+    redrive: (queue, selection) => deadLetters.redrive(queue, selection),
+    deleteMessages: (queue, messageIds) => deadLetters.deleteMessages(queue, messageIds),
+    purge: (queue) => deadLetters.purge(queue),
+    invocation: (report) => history.invocation(report),
+    async close() {
+      history.close();
+    },
+  };
+}
