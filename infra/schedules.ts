@@ -19,11 +19,10 @@ import { Construct } from 'constructs';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
 import { schedulesForStage, type JobSchedule } from '../functions/scheduling/job-schedules.ts';
-import { scheduledJobBody } from '../functions/scheduling/message.ts';
+import { SCHEDULER_RETRY, scheduledJobBody } from '../functions/scheduling/message.ts';
 import { ONE_TIME_PREFIXES, occurrenceJobId, SCHEDULED_TIME, SCHEDULER_ENV, scheduleGroupName } from '../functions/scheduling/names.ts';
 
-/** How long and how often the Scheduler retries a delivery before it goes to the scheduler DLQ. */
-export const SCHEDULER_RETRY = { maximumEventAgeSeconds: 86_400, maximumRetryAttempts: 185 } as const;
+export { SCHEDULER_RETRY };
 /** Retention of the scheduler's dead-letter queue (SQS's maximum). */
 const DEAD_LETTER_RETENTION_DAYS = 14;
 

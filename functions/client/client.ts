@@ -5,10 +5,18 @@
  * The SQS endpoint is the SDK's own choice: the standard AWS configuration, including `AWS_ENDPOINT_URL_SQS`
  * for a local SQS. Nothing here sets an endpoint unless you pass your own `sqs` client.
  */
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { JobType, PayloadOf } from '../jobs/catalog.ts';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { DEFAULT_BATCH_RETRY, sendInBatches, toSendFailedError, type BatchItem, type BatchRetryPolicy } from './batch-send.ts';
+import {
+  cancelDelivery,
+  checkScheduledOptions,
+  createSchedulerSettingsResolver,
+  scheduleDelivery,
+  type SchedulerSettings,
+} from './delayed.ts';
 import type { EnqueueError } from './errors.ts';
 import { prepareMessage, sendFields, type EnqueueOptions, type PreparedMessage } from './message.ts';
 import { createQueueUrlResolver } from './queue-urls.ts';
@@ -25,11 +33,15 @@ export interface JobsClientOptions {
   readonly batchRetry?: Partial<BatchRetryPolicy>;
   /** SendMessageBatch calls in flight at once per queue in `enqueueMany`. Default 4. */
   readonly concurrency?: number;
+  /** The Scheduler client for delays beyond 900 s. Default: `new SchedulerClient({})` on first use (`AWS_ENDPOINT_URL_SCHEDULER` honoured). */
+  readonly scheduler?: SchedulerClient;
+  /** Schedule group, role and DLQ for one-time schedules. Default: `JOBS_SCHEDULE_GROUP`, `JOBS_SCHEDULER_ROLE_ARN`, `JOBS_SCHEDULER_DLQ_ARN`. */
+  readonly schedulerSettings?: Partial<SchedulerSettings>;
 }
 
 /** What `enqueue` sent. */
 export interface EnqueueResult {
-  /** SQS's message id. */
+  /** SQS's message id; empty when a one-time schedule sends the message later (see `scheduleName`). */
   readonly messageId: string;
   /** The job id in the body (the worker's idempotency key). */
   readonly jobId: string;
@@ -37,6 +49,9 @@ export interface EnqueueResult {
   readonly queueUrl: string;
   /** FIFO queues: SQS's sequence number. */
   readonly sequenceNumber?: string | undefined;
+  /** Delays beyond 900 s: the one-time schedule that will send the message, and when (to the minute). */
+  readonly scheduleName?: string | undefined;
+  readonly runAt?: Date | undefined;
 }
 
 /** One job of `enqueueMany`, typed from the catalog. */
@@ -58,8 +73,10 @@ export type EnqueueManyEntry =
       readonly type: string;
       readonly ok: true;
       readonly jobId: string;
+      /** Empty for a delayed job held by a one-time schedule (`scheduleName`). */
       readonly messageId: string;
       readonly attempts: number;
+      readonly scheduleName?: string | undefined;
     }
   | {
       readonly index: number;
@@ -105,6 +122,8 @@ export interface JobsClient {
   enqueueManyUnchecked(jobs: readonly UncheckedJobRequest[], options?: EnqueueManyOptions): Promise<EnqueueManyResult>;
   /** The queue URL a job type is sent to (throws `QueueNotConfiguredError`). */
   queueUrlOf(queue: string): string;
+  /** Cancels a delayed job's pending one-time schedule; resolves true when there was one, false otherwise. */
+  cancel(jobId: string): Promise<boolean>;
 }
 
 function checkRetryPolicy(policy: BatchRetryPolicy): BatchRetryPolicy {
@@ -129,9 +148,22 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
     throw new ConfigurationError('concurrency must be a whole number from 1 to 64');
 
+  const schedulerSettings = createSchedulerSettingsResolver(options.schedulerSettings, options.env);
+  let scheduler = options.scheduler;
+  const schedulerClient = (): SchedulerClient => (scheduler ??= new SchedulerClient({}));
+
+  /** Delays beyond 900 s: a one-time schedule sends the message later. */
+  async function scheduleLater(message: PreparedMessage & { readonly runAt: Date }, queueUrl: string): Promise<EnqueueResult> {
+    checkScheduledOptions(message, queueUrl);
+    const { scheduleName, runAt } = await scheduleDelivery(schedulerClient(), schedulerSettings(), message, queueUrl);
+    return { messageId: '', jobId: message.jobId, queueUrl, scheduleName, runAt };
+  }
+
   async function enqueueUnchecked(type: string, payload: unknown, enqueueOptions?: EnqueueOptions): Promise<EnqueueResult> {
     const message = prepareMessage(type, payload, enqueueOptions);
     const queueUrl = queueUrlOf(message.queue);
+    const { runAt } = message;
+    if (runAt !== undefined) return scheduleLater({ ...message, runAt }, queueUrl);
     const fields = sendFields(message, queueUrl);
     let result;
     try {
@@ -155,11 +187,18 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     };
     const prepared = new Map<number, PreparedMessage>();
     const byQueue = new Map<string, BatchItem[]>();
+    const later: { index: number; message: PreparedMessage & { readonly runAt: Date }; queueUrl: string }[] = [];
     let refused = 0;
     jobs.forEach((job, index) => {
       try {
         const message = prepareMessage(job.type, job.payload, job.options);
         const queueUrl = queueUrlOf(message.queue);
+        const { runAt } = message;
+        if (runAt !== undefined) {
+          checkScheduledOptions(message, queueUrl);
+          later.push({ index, message: { ...message, runAt }, queueUrl });
+          return;
+        }
         const item: BatchItem = { key: index, bytes: message.bytes, fields: sendFields(message, queueUrl) };
         prepared.set(index, message);
         const items = byQueue.get(queueUrl) ?? [];
@@ -171,8 +210,21 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
       }
     });
     if (refused > 0) progress(refused);
-    await Promise.all(
-      [...byQueue].map(([queueUrl, items]) =>
+    // Delayed entries: one CreateSchedule each, one at a time (the Scheduler has no batch call).
+    const scheduleAll = async (): Promise<void> => {
+      for (const { index, message, queueUrl } of later) {
+        try {
+          const { scheduleName } = await scheduleLater(message, queueUrl);
+          entries[index] = { index, type: message.type, ok: true, jobId: message.jobId, messageId: '', attempts: 1, scheduleName };
+        } catch (error) {
+          entries[index] = { index, type: message.type, ok: false, jobId: message.jobId, error: error as EnqueueError, attempts: 1 };
+        }
+        progress(1);
+      }
+    };
+    await Promise.all([
+      scheduleAll(),
+      ...[...byQueue].map(([queueUrl, items]) =>
         sendInBatches(sqs, queueUrl, items, {
           policy,
           concurrency,
@@ -201,7 +253,7 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
           },
         }),
       ),
-    );
+    ]);
     const sent = entries.filter((entry) => entry.ok).length;
     return { sent, failed: total - sent, entries };
   }
@@ -213,6 +265,7 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     enqueueMany: (jobs, manyOptions) => enqueueManyUnchecked(jobs, manyOptions),
     enqueueManyUnchecked,
     queueUrlOf,
+    cancel: (jobId) => cancelDelivery(schedulerClient(), schedulerSettings(), jobId),
   };
 }
 
@@ -232,4 +285,9 @@ export function enqueue<T extends JobType>(type: T, payload: PayloadOf<T>, optio
 /** Enqueues many typed jobs with the default client. See {@link JobsClient.enqueueMany}. */
 export function enqueueMany(jobs: readonly JobRequest[], options?: EnqueueManyOptions): Promise<EnqueueManyResult> {
   return defaultJobsClient().enqueueMany(jobs, options);
+}
+
+/** Cancels a delayed job with the default client. See {@link JobsClient.cancel}. */
+export function cancel(jobId: string): Promise<boolean> {
+  return defaultJobsClient().cancel(jobId);
 }

@@ -85,3 +85,33 @@ export class SendFailedError extends EnqueueError {
     this.senderFault = options.senderFault;
   }
 }
+
+/** A delayed job whose id is already scheduled (the Scheduler's ConflictException). Nothing new was scheduled. */
+export class DuplicateJobError extends EnqueueError {
+  override readonly name: string = 'DuplicateJobError';
+  /** The job id asked for. */
+  readonly jobId: string;
+  /** The one-time schedule that holds it. */
+  readonly scheduleName: string;
+  constructor(jobId: string, scheduleName: string, groupName: string, options?: ErrorOptions) {
+    super(
+      `job "${jobId}" is already scheduled (schedule ${scheduleName} in group ${groupName}): cancel it first (cancel(jobId), jobs cancel) or use another jobId`,
+      options,
+    );
+    this.jobId = jobId;
+    this.scheduleName = scheduleName;
+  }
+}
+
+/** A delay beyond SQS's 15 minutes, but no scheduler group or role to create the one-time schedule with. Nothing was sent. */
+export class SchedulerNotConfiguredError extends EnqueueError {
+  override readonly name: string = 'SchedulerNotConfiguredError';
+  /** The environment variable that was read. */
+  readonly envVar: string;
+  constructor(envVar: string) {
+    super(
+      `delays beyond 900 s need EventBridge Scheduler: ${envVar} is not set (the stack outputs it; or pass scheduler settings to createJobsClient)`,
+    );
+    this.envVar = envVar;
+  }
+}

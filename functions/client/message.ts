@@ -11,8 +11,10 @@ import { payloadIssues } from '../runtime/payload-issues.ts';
 
 /** SQS's size limit for one message and for one SendMessageBatch call: 1 MiB of body + attributes. */
 export const MAX_MESSAGE_BYTES = 1_048_576;
-/** SQS's per-message delay limit, in seconds. */
+/** SQS's per-message delay limit, in seconds: longer delays become one-time schedules. */
 export const MAX_DELAY_SECONDS = 900;
+/** The longest delay `enqueue` takes: one year (through EventBridge Scheduler beyond {@link MAX_DELAY_SECONDS}). */
+export const MAX_SCHEDULED_DELAY_SECONDS = 31_536_000;
 /** Longest job id, group id or deduplication id (SQS's limit for the latter two). */
 export const MAX_ID_LENGTH = 128;
 /** SQS ids: printable ASCII, no spaces. */
@@ -20,8 +22,13 @@ const ID_PATTERN = /^[\x21-\x7e]+$/;
 
 /** Options of one enqueue. */
 export interface EnqueueOptions {
-  /** Seconds before the message becomes visible, 0-900 (standard queues only). Default: the queue's delay. */
+  /**
+   * Seconds before the job runs, up to one year. Up to 900: SQS's DelaySeconds (standard queues only); beyond: a
+   * one-time EventBridge Scheduler schedule that sends the same message then (to the minute). Default: the queue's delay.
+   */
   readonly delaySeconds?: number;
+  /** When the job should run (instead of `delaySeconds`): the same rules; a time already past sends at once. */
+  readonly runAt?: Date;
   /** The job's id, the body's `jobId` (idempotency key of the worker). Default: a random UUID. */
   readonly jobId?: string;
   /** FIFO queues (required there): the message group. Standard queues: the fair-queue tenant. */
@@ -37,6 +44,8 @@ export interface JobMessageBody {
   readonly jobId: string;
   /** ISO 8601 time the producer built the message. */
   readonly enqueuedAt: string;
+  /** ISO 8601 time the job was meant to run, for delayed jobs: `jobs.queue_latency` counts from it. */
+  readonly scheduledAt?: string;
 }
 
 /** A message ready to send, checked against everything SQS and the worker check. */
@@ -49,7 +58,10 @@ export interface PreparedMessage {
   readonly body: string;
   /** Body + attribute bytes, as SQS counts them. */
   readonly bytes: number;
+  /** SQS DelaySeconds (0-900), when asked for. */
   readonly delaySeconds: number | undefined;
+  /** When a one-time schedule must deliver it (delays beyond 900 s); undefined = send to SQS now. */
+  readonly runAt: Date | undefined;
   readonly groupId: string | undefined;
   readonly deduplicationId: string | undefined;
 }
@@ -72,11 +84,26 @@ function checkId(name: string, value: string | undefined): void {
   }
 }
 
-function checkOptions(options: EnqueueOptions): void {
-  const { delaySeconds } = options;
-  if (delaySeconds !== undefined && !(Number.isInteger(delaySeconds) && delaySeconds >= 0 && delaySeconds <= MAX_DELAY_SECONDS)) {
-    throw new InvalidEnqueueOptionsError(`delaySeconds must be a whole number from 0 to ${MAX_DELAY_SECONDS}, got ${String(delaySeconds)}`);
+/** When the job is meant to run: undefined (no delay asked), or the delay in seconds and the instant. */
+function plannedRun(options: EnqueueOptions, now: Date): { readonly seconds: number; readonly at: Date } | undefined {
+  const { delaySeconds, runAt } = options;
+  if (delaySeconds !== undefined && runAt !== undefined) throw new InvalidEnqueueOptionsError('give delaySeconds or runAt, not both');
+  if (delaySeconds !== undefined) {
+    if (!(Number.isInteger(delaySeconds) && delaySeconds >= 0 && delaySeconds <= MAX_SCHEDULED_DELAY_SECONDS)) {
+      throw new InvalidEnqueueOptionsError(
+        `delaySeconds must be a whole number from 0 to ${MAX_SCHEDULED_DELAY_SECONDS} (one year), got ${String(delaySeconds)}`,
+      );
+    }
+    return { seconds: delaySeconds, at: new Date(now.getTime() + delaySeconds * 1000) };
   }
+  if (runAt === undefined) return undefined;
+  if (!(runAt instanceof Date) || Number.isNaN(runAt.getTime())) throw new InvalidEnqueueOptionsError('runAt must be a valid Date');
+  const seconds = Math.max(0, Math.ceil((runAt.getTime() - now.getTime()) / 1000));
+  if (seconds > MAX_SCHEDULED_DELAY_SECONDS) throw new InvalidEnqueueOptionsError(`runAt ${runAt.toISOString()} is more than a year away`);
+  return { seconds, at: runAt };
+}
+
+function checkOptions(options: EnqueueOptions): void {
   checkId('jobId', options.jobId);
   checkId('groupId', options.groupId);
   checkId('deduplicationId', options.deduplicationId);
@@ -90,12 +117,19 @@ export function prepareMessage(type: string, payload: unknown, options: EnqueueO
   const job = findJob(type);
   if (!job) throw new UnknownJobError(type, Object.keys(catalog));
   checkOptions(options);
+  const planned = plannedRun(options, now);
   const parsed = safeParse(job.schema, payload);
   if (!parsed.success) {
     throw new JobValidationError(type, payloadIssues(parsed.error.issues));
   }
   const jobId = options.jobId ?? randomUUID();
-  const message: JobMessageBody = { type, payload: parsed.data, jobId, enqueuedAt: now.toISOString() };
+  const message: JobMessageBody = {
+    type,
+    payload: parsed.data,
+    jobId,
+    enqueuedAt: now.toISOString(),
+    ...(planned === undefined ? {} : { scheduledAt: planned.at.toISOString() }),
+  };
   let body: string;
   try {
     body = JSON.stringify(message);
@@ -110,7 +144,8 @@ export function prepareMessage(type: string, payload: unknown, options: EnqueueO
     jobId,
     body,
     bytes,
-    delaySeconds: options.delaySeconds,
+    delaySeconds: planned === undefined || planned.seconds > MAX_DELAY_SECONDS ? undefined : planned.seconds,
+    runAt: planned !== undefined && planned.seconds > MAX_DELAY_SECONDS ? planned.at : undefined,
     groupId: options.groupId,
     deduplicationId: options.deduplicationId,
   };

@@ -16,10 +16,13 @@ export function batchResponse(results: readonly RecordResult[]): SQSBatchRespons
   return { batchItemFailures };
 }
 
-/** Records each record's metrics, in the records' order. Queue latency runs from SentTimestamp to the start. */
+/**
+ * Records each record's metrics, in the records' order. Queue latency runs from the time the job was meant to run
+ * (`scheduledAt` of delayed and scheduled jobs) or else SentTimestamp, to the start.
+ */
 export function recordBatchMetrics(results: readonly RecordResult[], metrics: JobMetrics, queues: SourceQueues): void {
-  for (const { record, verdict, startedAt, durationMs } of results) {
-    const sent = Number(record.attributes.SentTimestamp);
+  for (const { record, verdict, startedAt, durationMs, scheduledAt } of results) {
+    const sent = scheduledAt ?? Number(record.attributes.SentTimestamp);
     metrics.recordJob({
       jobType: verdict.jobType,
       queue: queues.nameOf(record.eventSourceARN),

@@ -19,6 +19,8 @@ export interface DecodedJob {
   /** The payload as the job's schema outputs it. */
   readonly payload: unknown;
   readonly jobId: string | undefined;
+  /** When a delayed or scheduled job was meant to run (ms since epoch, from the body's `scheduledAt`). */
+  readonly scheduledAt: number | undefined;
 }
 
 /** A record that cannot run: its dead verdict, and its job id when the envelope had one. */
@@ -28,11 +30,12 @@ export interface RejectedMessage {
   readonly jobId: string | undefined;
 }
 
-/** A message body that is a job: `{type, payload, jobId?}`. */
+/** A message body that is a job: `{type, payload, jobId?, scheduledAt?}`. */
 interface JobMessage {
   readonly type: string;
   readonly payload: unknown;
   readonly jobId: string | undefined;
+  readonly scheduledAt: number | undefined;
 }
 
 /**
@@ -41,10 +44,11 @@ interface JobMessage {
  */
 function readEnvelope(body: unknown): JobMessage | string {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body is not a JSON object';
-  const { type, payload, jobId } = body as Record<string, unknown>;
+  const { type, payload, jobId, scheduledAt } = body as Record<string, unknown>;
   if (typeof type !== 'string' || type.length === 0 || type.length > 256) return 'type: expected a string of 1 to 256 characters';
   if (jobId !== undefined && (typeof jobId !== 'string' || jobId.length > 256)) return 'jobId: expected a string of at most 256 characters';
-  return { type, payload, jobId };
+  const scheduled = typeof scheduledAt === 'string' ? Date.parse(scheduledAt) : Number.NaN;
+  return { type, payload, jobId, scheduledAt: Number.isFinite(scheduled) ? scheduled : undefined };
 }
 
 function parseJson(body: string): { readonly value: unknown } | Error {
@@ -79,5 +83,5 @@ export function decodeRecord(body: string, findJob: FindJob): DecodedJob | Rejec
     const error = new InvalidPayloadError(`invalid ${job.type} payload: ${summarizeIssues(payload.error.issues)}`);
     return rejected(dead('invalid_payload', job.type, error), jobId);
   }
-  return { ok: true, job, payload: payload.data, jobId };
+  return { ok: true, job, payload: payload.data, jobId, scheduledAt: message.scheduledAt };
 }

@@ -113,7 +113,8 @@ async function processRecord(record: SQSRecord, invocation: Invocation): Promise
     requestId: invocation.lambdaContext.awsRequestId,
   });
   const verdict = decoded.ok ? await runToVerdict(decoded, record, logger, invocation) : rejectMessage(decoded, logger);
-  return { record, verdict, jobId: decoded.jobId, startedAt, durationMs: now() - startedAt };
+  const scheduledAt = decoded.ok ? decoded.scheduledAt : undefined;
+  return { record, verdict, jobId: decoded.jobId, startedAt, durationMs: now() - startedAt, scheduledAt };
 }
 
 /** 1 for the first delivery, from `ApproximateReceiveCount`. */

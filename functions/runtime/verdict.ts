@@ -46,6 +46,8 @@ export interface RecordResult {
   readonly startedAt: number | undefined;
   /** Milliseconds from the start of the record's processing to its verdict. */
   readonly durationMs: number;
+  /** When a delayed or scheduled job was meant to run (ms since epoch): queue latency counts from it. */
+  readonly scheduledAt?: number | undefined;
 }
 
 /** A dead verdict. */

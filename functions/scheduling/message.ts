@@ -25,3 +25,6 @@ export function scheduledJobBody(body: ScheduledJobBody): ScheduledJobBody {
     scheduledAt: body.scheduledAt,
   };
 }
+
+/** How long and how often the Scheduler retries a delivery before it goes to the scheduler DLQ (periodic and one-time). */
+export const SCHEDULER_RETRY = { maximumEventAgeSeconds: 86_400, maximumRetryAttempts: 185 } as const;

@@ -31,6 +31,12 @@ describe("a batch's metrics", () => {
     ]);
   });
 
+  it('measures the queue latency of a delayed or scheduled job from the time it was meant to run', () => {
+    const metrics = recordingMetrics();
+    recordBatchMetrics([{ ...result({ outcome: 'success', jobType: 'test-job' }), scheduledAt: 1_900 }], metrics, sourceQueues({}));
+    expect(metrics.records[0]?.queueLatencyMs).toBe(100);
+  });
+
   it('tags a dead record with its reason', () => {
     const metrics = recordingMetrics();
     recordBatchMetrics([result(dead('retries_exhausted', 'test-job', new Error('boom')))], metrics, sourceQueues({ queueName: 'default' }));

@@ -17,6 +17,14 @@ describe('decoding a record', () => {
     expect(decoded).toEqual({ ok: true, job: greet, payload: { name: 'Ada' }, jobId: 'job-1' });
   });
 
+  it("reads a delayed job's scheduledAt as the time it was meant to run, and ignores one that is not a time", () => {
+    const at = '2026-12-07T08:00:00Z';
+    const decoded = decodeRecord(JSON.stringify({ type: 'greet', payload: { name: 'Ada' }, scheduledAt: at }), findJob);
+    expect(decoded.ok && decoded.scheduledAt).toBe(Date.parse(at));
+    const bad = decodeRecord(JSON.stringify({ type: 'greet', payload: { name: 'Ada' }, scheduledAt: 'soon' }), findJob);
+    expect(bad.ok && bad.scheduledAt).toBeUndefined();
+  });
+
   it('leaves the job id undefined when the message has none', () => {
     const decoded = decodeRecord(JSON.stringify({ type: 'greet', payload: { name: 'Ada' } }), findJob);
     expect(decoded.jobId).toBeUndefined();

@@ -1,0 +1,319 @@
+/**
+ * The local EventBridge Scheduler endpoint: a real HTTP server on 127.0.0.1 (default port 9326, moved by
+ * `LOCAL_SCHEDULER_PORT`) speaking the Scheduler's REST-JSON protocol, so the real `@aws-sdk/client-scheduler`
+ * talks to it through `AWS_ENDPOINT_URL_SCHEDULER`. No npm package emulates EventBridge Scheduler, so this
+ * implements the operations the project calls: CreateSchedule, GetSchedule, DeleteSchedule, ListSchedules,
+ * CreateScheduleGroup, GetScheduleGroup, with AWS's error shapes (`x-amzn-ErrorType`, `{"Message"}`).
+ *
+ * Due occurrences are delivered (SQS SendMessage) with the Scheduler's context attributes replaced in the
+ * input, checked every `tickMs` against an injectable clock, or when `runDue()` is called.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import * as z from 'zod/mini';
+import { payloadIssues } from '../runtime/payload-issues.ts';
+import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+import {
+  SchedulerApiError,
+  SchedulerStore,
+  SYSTEM_CLOCK,
+  type DueOccurrence,
+  type SchedulerClock,
+  type StoredSchedule,
+} from './scheduler-store.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
+
+/** The local Scheduler endpoint's default port. */
+export const DEFAULT_SCHEDULER_PORT = 9326;
+const LOCAL_HOST = '127.0.0.1';
+
+/** One message the Scheduler sends. */
+export interface SchedulerDelivery {
+  /** The target queue's ARN. */
+  readonly queueArn: string;
+  /** The input with the context attributes replaced. */
+  readonly body: string;
+  readonly messageGroupId: string | undefined;
+  readonly scheduleName: string;
+  readonly groupName: string;
+  readonly scheduledTime: Date;
+}
+
+/** Options of {@link startLocalSchedulerServer}. */
+export interface LocalSchedulerServerOptions {
+  /** TCP port; 0 picks a free one (tests). Default {@link DEFAULT_SCHEDULER_PORT}. */
+  readonly port?: number;
+  /** The variable that moves the port, named in the "port taken" error. Default `LOCAL_SCHEDULER_PORT`. */
+  readonly portEnvVar?: string;
+  readonly region?: string;
+  readonly accountId?: string;
+  /** Where the time comes from. Default: the system clock. */
+  readonly clock?: SchedulerClock;
+  /** Sends one message to its target; see {@link sqsDelivery}. */
+  readonly deliver: (delivery: SchedulerDelivery) => Promise<void>;
+  /** How often due occurrences are looked for, in ms; 0 = only on `runDue()`. Default 1,000. */
+  readonly tickMs?: number;
+  /** Times each occurrence is delivered: 2 plays the Scheduler's at-least-once delivery. Default 1. */
+  readonly deliveriesPerOccurrence?: number;
+  /** Schedule groups that exist from the start (besides `default`). */
+  readonly groups?: readonly string[];
+  /** Told when a delivery fails (the occurrence is then dropped, as after the Scheduler's retries). */
+  readonly onDeliveryError?: (error: unknown, delivery: SchedulerDelivery) => void;
+}
+
+/** The running endpoint. */
+export interface LocalSchedulerServer {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`: the value of `AWS_ENDPOINT_URL_SCHEDULER`. */
+  readonly endpoint: string;
+  /** The schedules and groups (for in-process readers such as `npm start`'s view). */
+  readonly store: SchedulerStore;
+  /** A SchedulerClient pointed at this endpoint with dummy credentials; the caller destroys it. */
+  createClient(): SchedulerClient;
+  /** Delivers every occurrence due now; resolves with the number of messages sent. */
+  runDue(): Promise<number>;
+  /** Stops the timer and the server. */
+  close(): Promise<void>;
+}
+
+/** Delivery into SQS through `sqs`, the queue URL taken from the ARN's account and name under `sqsEndpoint`. */
+export function sqsDelivery(sqs: SQSClient, sqsEndpoint: string): (delivery: SchedulerDelivery) => Promise<void> {
+  return async (delivery) => {
+    const [, , service, , account, name] = delivery.queueArn.split(':');
+    if (service !== 'sqs' || !account || !name) throw new Error(`target ${delivery.queueArn} is not an SQS queue ARN`);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: `${sqsEndpoint}/${account}/${name}`,
+        MessageBody: delivery.body,
+        ...(delivery.messageGroupId === undefined ? {} : { MessageGroupId: delivery.messageGroupId }),
+      }),
+    );
+  };
+}
+
+/** `2026-12-07T08:00:00Z`: how the Scheduler writes `<aws.scheduler.scheduled-time>`. */
+function schedulerTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** The input of one occurrence with the Scheduler's context attributes filled in. */
+export function substituteContext(input: string, occurrence: { scheduleArn: string; scheduledTime: Date; attempt?: number }): string {
+  return input
+    .replaceAll('<aws.scheduler.scheduled-time>', schedulerTime(occurrence.scheduledTime))
+    .replaceAll('<aws.scheduler.schedule-arn>', occurrence.scheduleArn)
+    .replaceAll('<aws.scheduler.execution-id>', randomBytes(8).toString('hex'))
+    .replaceAll('<aws.scheduler.attempt-number>', String(occurrence.attempt ?? 1));
+}
+
+const seconds = (date: Date): number => date.getTime() / 1000;
+
+/** CreateSchedule's body: the fields the store reads, typed as the Scheduler's API reference says. */
+const createScheduleBody = z.object({
+  GroupName: z.optional(z.string()),
+  ScheduleExpression: z.string(),
+  ScheduleExpressionTimezone: z.optional(z.string()),
+  Target: z.object({
+    Arn: z.string(),
+    RoleArn: z.string(),
+    Input: z.optional(z.string()),
+    SqsParameters: z.optional(z.object({ MessageGroupId: z.optional(z.string()) })),
+    RetryPolicy: z.optional(z.object({ MaximumEventAgeInSeconds: z.optional(z.number()), MaximumRetryAttempts: z.optional(z.number()) })),
+    DeadLetterConfig: z.optional(z.object({ Arn: z.optional(z.string()) })),
+  }),
+  FlexibleTimeWindow: z.object({ Mode: z.string(), MaximumWindowInMinutes: z.optional(z.number()) }),
+  ActionAfterCompletion: z.optional(z.string()),
+  State: z.optional(z.string()),
+  Description: z.optional(z.string()),
+  StartDate: z.optional(z.number()),
+});
+
+function describeSchedule(schedule: StoredSchedule): Record<string, unknown> {
+  return {
+    Arn: schedule.arn,
+    GroupName: schedule.groupName,
+    Name: schedule.name,
+    ScheduleExpression: schedule.expression.text,
+    ScheduleExpressionTimezone: schedule.timeZone,
+    State: schedule.state,
+    ActionAfterCompletion: schedule.actionAfterCompletion,
+    ...(schedule.description === undefined ? {} : { Description: schedule.description }),
+    CreationDate: seconds(schedule.createdAt),
+    LastModificationDate: seconds(schedule.createdAt),
+    FlexibleTimeWindow: { Mode: 'OFF' },
+    Target: schedule.target,
+  };
+}
+
+function summary(schedule: StoredSchedule): Record<string, unknown> {
+  return {
+    Arn: schedule.arn,
+    Name: schedule.name,
+    GroupName: schedule.groupName,
+    State: schedule.state,
+    CreationDate: seconds(schedule.createdAt),
+    LastModificationDate: seconds(schedule.createdAt),
+    Target: { Arn: schedule.target.Arn },
+  };
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw new SchedulerApiError('ValidationException', 'the request body is not a JSON object');
+}
+
+function send(response: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+  response.end(JSON.stringify(body));
+}
+
+/** Routes one request to the store; answers AWS's shapes. */
+async function route(store: SchedulerStore, request: IncomingMessage): Promise<{ status: number; body: unknown }> {
+  const url = new URL(request.url ?? '/', `http://${LOCAL_HOST}`);
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
+  const [collection, name] = parts;
+  if (collection === 'schedules' && name !== undefined && parts.length === 2) {
+    const group = query('groupName');
+    if (request.method === 'POST') {
+      const parsed = z.safeParse(createScheduleBody, await readJson(request));
+      if (!parsed.success) {
+        const problems = payloadIssues(parsed.error.issues).map((issue) => `${issue.path || 'body'}: ${issue.message}`);
+        throw new SchedulerApiError('ValidationException', `invalid CreateSchedule request: ${problems.join('; ')}`);
+      }
+      return { status: 200, body: { ScheduleArn: store.create({ ...parsed.data, Name: name }) } };
+    }
+    if (request.method === 'GET') return { status: 200, body: describeSchedule(store.get(name, group)) };
+    if (request.method === 'DELETE') {
+      store.delete(name, group);
+      return { status: 200, body: {} };
+    }
+  }
+  if (collection === 'schedules' && parts.length === 1 && request.method === 'GET') {
+    const all = store.list({ groupName: query('ScheduleGroup'), namePrefix: query('NamePrefix'), state: query('State') });
+    const start = Number(query('NextToken') ?? '0');
+    const size = Math.min(Math.max(Number(query('MaxResults') ?? '100'), 1), 100);
+    const page = all.slice(start, start + size);
+    const next = start + size < all.length ? String(start + size) : undefined;
+    return { status: 200, body: { Schedules: page.map(summary), ...(next ? { NextToken: next } : {}) } };
+  }
+  if (collection === 'schedule-groups' && name !== undefined && parts.length === 2) {
+    if (request.method === 'POST') return { status: 200, body: { ScheduleGroupArn: store.createGroup(name) } };
+    if (request.method === 'GET') {
+      const created = seconds(store.getGroup(name));
+      return {
+        status: 200,
+        body: { Arn: store.groupArn(name), Name: name, State: 'ACTIVE', CreationDate: created, LastModificationDate: created },
+      };
+    }
+  }
+  throw new SchedulerApiError('ValidationException', `the local Scheduler does not implement ${request.method} ${url.pathname}`);
+}
+
+/** Starts the endpoint on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
+export async function startLocalSchedulerServer(options: LocalSchedulerServerOptions): Promise<LocalSchedulerServer> {
+  const requestedPort = options.port ?? DEFAULT_SCHEDULER_PORT;
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
+    throw new RangeError(`Scheduler port must be a whole number from 0 to 65535, got ${requestedPort}`);
+  }
+  const region = options.region ?? LOCAL_REGION;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const store = new SchedulerStore(clock, region, options.accountId ?? LOCAL_ACCOUNT_ID);
+  for (const group of options.groups ?? []) store.createGroup(group);
+  const copies = options.deliveriesPerOccurrence ?? 1;
+
+  const server = createServer((request, response) => {
+    route(store, request).then(
+      ({ status, body }) => send(response, status, body),
+      (error: unknown) => {
+        if (error instanceof SchedulerApiError) send(response, error.status, { Message: error.message }, error.code);
+        else send(response, 500, { Message: (error as Error).message }, 'InternalServerException');
+      },
+    );
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(requestedPort, LOCAL_HOST, () => resolve());
+    });
+  } catch (error) {
+    if (hasErrorCode(error, 'EADDRINUSE')) {
+      throw new PortInUseError(
+        'The local Scheduler endpoint',
+        'tcp',
+        LOCAL_HOST,
+        requestedPort,
+        options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT',
+        {
+          cause: error,
+        },
+      );
+    }
+    throw new ListenError(`The local Scheduler endpoint cannot listen on ${LOCAL_HOST}:${requestedPort}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : requestedPort;
+  const endpoint = `http://${LOCAL_HOST}:${port}`;
+
+  const deliverOne = async ({ schedule, scheduledTime }: DueOccurrence): Promise<number> => {
+    const delivery: SchedulerDelivery = {
+      queueArn: schedule.target.Arn,
+      body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime }),
+      messageGroupId: schedule.target.SqsParameters?.MessageGroupId,
+      scheduleName: schedule.name,
+      groupName: schedule.groupName,
+      scheduledTime,
+    };
+    let sent = 0;
+    for (let copy = 0; copy < copies; copy += 1) {
+      try {
+        await options.deliver(delivery);
+        sent += 1;
+      } catch (error) {
+        options.onDeliveryError?.(error, delivery);
+      }
+    }
+    return sent;
+  };
+  let running: Promise<number> = Promise.resolve(0);
+  const runDue = (): Promise<number> => {
+    running = running.then(async () => {
+      let sent = 0;
+      for (const occurrence of store.takeDue()) sent += await deliverOne(occurrence);
+      return sent;
+    });
+    return running;
+  };
+  const tickMs = options.tickMs ?? 1_000;
+  const timer = tickMs > 0 ? setInterval(() => void runDue(), tickMs) : undefined;
+  timer?.unref();
+
+  let closed = false;
+  return {
+    port,
+    endpoint,
+    store,
+    createClient: () => new SchedulerClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
+    runDue,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      await running.catch(() => undefined);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
