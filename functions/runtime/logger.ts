@@ -26,52 +26,28 @@ export const rootLogger = new PowertoolsLogger({
   serviceName: process.env.DD_SERVICE ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-jobs',
 });
 
-/** Binds keys (job type, message id, ...) to every line, without creating a Powertools child per record. */
-export function bindLogger(keys: LogAttributes): Logger {
-  return {
-    debug: (message, attributes) => rootLogger.debug(message, { ...keys, ...attributes }),
-    info: (message, attributes) => rootLogger.info(message, { ...keys, ...attributes }),
-    warn: (message, attributes) => rootLogger.warn(message, { ...keys, ...attributes }),
-    error: (message, attributes) => {
-      const { error, ...rest } = attributes ?? {};
-      if (error instanceof Error) {
-        rootLogger.error(message, { ...keys, ...rest, error: { name: error.name, message: error.message } });
-      } else {
-        rootLogger.error(message, { ...keys, ...rest });
-      }
-    },
-  };
-}
-
-/** The keys every log line about one record carries. */
+/** The keys every log line about one record carries; `jobId` and `jobType` are left out when unknown. */
 export interface RecordLogKeys {
-  /** The producer's job id; left out of the lines when the message has none. */
   readonly jobId: string | undefined;
-  /** Absent when the message names no job type the catalog knows. */
-  readonly jobType?: string | undefined;
+  readonly jobType: string | undefined;
   readonly messageId: string;
   readonly receiveCount: number;
   readonly requestId: string;
 }
 
-/** The keys that have a value: a line never shows an empty `jobId`. */
-function definedKeys(keys: RecordLogKeys): LogAttributes {
-  const defined: LogAttributes = {};
-  for (const [key, value] of Object.entries(keys)) if (value !== undefined) defined[key] = value;
-  return defined;
-}
-
 /**
- * The logger of one record: every line carries its {@link RecordLogKeys}. The keys are bound on the first line,
- * not before: most jobs that succeed never log.
+ * The logger of one record: every line carries its {@link RecordLogKeys}, without a Powertools child per record.
+ * An error line logs the error's name and message, not its data.
  */
 export function recordLogger(keys: RecordLogKeys): Logger {
-  let bound: Logger | undefined;
-  const logger = (): Logger => (bound ??= bindLogger(definedKeys(keys)));
+  const line = (attributes: Record<string, unknown> | undefined): Record<string, unknown> => ({ ...keys, ...attributes });
   return {
-    debug: (message, attributes) => logger().debug(message, attributes),
-    info: (message, attributes) => logger().info(message, attributes),
-    warn: (message, attributes) => logger().warn(message, attributes),
-    error: (message, attributes) => logger().error(message, attributes),
+    debug: (message, attributes) => rootLogger.debug(message, line(attributes)),
+    info: (message, attributes) => rootLogger.info(message, line(attributes)),
+    warn: (message, attributes) => rootLogger.warn(message, line(attributes)),
+    error: (message, attributes) => {
+      const { error, ...rest } = attributes ?? {};
+      rootLogger.error(message, line(error instanceof Error ? { ...rest, error: { name: error.name, message: error.message } } : rest));
+    },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The source queue of a record, from its `eventSourceARN`: its logical name (the `queue` tag and the dead letter's
  * `sourceQueue`) and its URL (for visibility changes). Configured values win; otherwise both are derived from the
- * ARN once per ARN and cached for the sandbox's life.
+ * ARN, once per ARN for the sandbox's life.
  */
 import { queueUrlFromArn } from './sqs-actions.ts';
 
@@ -13,32 +13,21 @@ export interface SourceQueues {
   urlOf(arn: string): string | undefined;
 }
 
-/** Options of {@link sourceQueues}. */
-export interface SourceQueueOptions {
-  readonly queueName?: string | undefined;
-  readonly queueUrl?: string | undefined;
-  /** `AWS_ENDPOINT_URL_SQS`, for local runs. */
-  readonly sqsEndpoint?: string | undefined;
+/** The source-queue lookup of one processor; `sqsEndpoint` is `AWS_ENDPOINT_URL_SQS` (local runs). */
+export function sourceQueues(options: {
+  queueName?: string | undefined;
+  queueUrl?: string | undefined;
+  sqsEndpoint?: string;
+}): SourceQueues {
+  const names = new Map<string, string>();
+  const urls = new Map<string, string | undefined>();
+  return {
+    nameOf: (arn) => options.queueName || remembered(names, arn, () => arn.split(':').at(-1) ?? 'unknown'),
+    urlOf: (arn) => options.queueUrl || remembered(urls, arn, () => queueUrlFromArn(arn, options.sqsEndpoint)),
+  };
 }
 
-/** The source-queue lookup of one processor. */
-export function sourceQueues({ queueName, queueUrl, sqsEndpoint }: SourceQueueOptions): SourceQueues {
-  const nameByArn = new Map<string, string>();
-  const urlByArn = new Map<string, string | undefined>();
-  return {
-    nameOf(arn) {
-      if (queueName) return queueName;
-      let name = nameByArn.get(arn);
-      if (name === undefined) {
-        name = arn.split(':').at(-1) ?? 'unknown';
-        nameByArn.set(arn, name);
-      }
-      return name;
-    },
-    urlOf(arn) {
-      if (queueUrl) return queueUrl;
-      if (!urlByArn.has(arn)) urlByArn.set(arn, queueUrlFromArn(arn, sqsEndpoint));
-      return urlByArn.get(arn);
-    },
-  };
+function remembered<Value>(cache: Map<string, Value>, key: string, derive: () => Value): Value {
+  if (!cache.has(key)) cache.set(key, derive());
+  return cache.get(key) as Value;
 }
