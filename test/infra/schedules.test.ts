@@ -31,7 +31,7 @@ const buildReport = defineJob({
     { name: 'demo', expression: 'rate(1 minute)', payload: { report: 'demo' }, stages: ['local'] },
   ],
 });
-const jobs = [...Object.values(catalog), buildReport] as unknown as JobDefinition[];
+const jobs: JobDefinition[] = [...Object.values(catalog), buildReport];
 
 function ofType(template: Template, type: string): Resource[] {
   return Object.values(template.findResources(type)) as Resource[];
