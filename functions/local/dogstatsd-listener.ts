@@ -13,7 +13,7 @@ import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-ext
 import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
-import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+import { checkPort, listenFailure } from './port-errors.ts';
 
 export type { MetricAggregate, TagFilter };
 
@@ -120,17 +120,13 @@ export function printWarning(warning: ListenerWarning): void {
   console.warn(`!! DogStatsD: ${describeWarning(warning)}\n   ${warning.kind === 'dropped' ? warning.rejected.line : warning.metric.line}`);
 }
 
-/** Binds a UDP socket on 127.0.0.1; a taken port rejects with {@link PortInUseError} naming `portEnvVar`. */
+/** Binds a UDP socket on 127.0.0.1; a taken port rejects with `PortInUseError` naming `portEnvVar`. */
 async function bindUdp(port: number, portEnvVar: string): Promise<Socket> {
   const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.close();
-      reject(
-        hasErrorCode(error, 'EADDRINUSE')
-          ? new PortInUseError('The DogStatsD listener', 'udp', LOCAL_HOST, port, portEnvVar, { cause: error })
-          : new ListenError(`The DogStatsD listener cannot bind UDP ${LOCAL_HOST}:${port}: ${error.message}`, { cause: error }),
-      );
+      reject(listenFailure('The DogStatsD listener', 'udp', LOCAL_HOST, port, portEnvVar, error));
     };
     socket.once('error', onError);
     socket.bind({ port, address: LOCAL_HOST, exclusive: true }, () => {
@@ -143,10 +139,7 @@ async function bindUdp(port: number, portEnvVar: string): Promise<Socket> {
 }
 
 function validated(options: DogStatsdListenerOptions): { port: number; parseOptions: ParseOptions } {
-  const port = options.port ?? DEFAULT_DOGSTATSD_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new RangeError(`DogStatsD port must be a whole number from 0 to 65535, got ${port}`);
-  }
+  const port = checkPort('DogStatsD', options.port ?? DEFAULT_DOGSTATSD_PORT);
   if (options.bufferBytes !== undefined && (!Number.isInteger(options.bufferBytes) || options.bufferBytes < 1)) {
     throw new RangeError(`bufferBytes must be a whole number >= 1, got ${options.bufferBytes}`);
   }
@@ -192,7 +185,7 @@ function waitForCount(
   });
 }
 
-/** Starts the listener on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
+/** Starts the listener on 127.0.0.1. Rejects with `PortInUseError` when the port is taken. */
 export async function startDogStatsdListener(options: DogStatsdListenerOptions = {}): Promise<DogStatsdListener> {
   const { port: requestedPort, parseOptions } = validated(options);
   const maxRejected = options.maxRejectedKept ?? 1000;

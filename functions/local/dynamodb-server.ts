@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+import { checkPort, listenFailure } from './port-errors.ts';
 import type { TemplateTable } from './template.ts';
 
 const require = createRequire(import.meta.url);
@@ -34,16 +34,10 @@ export interface LocalDynamoDb {
 
 /** Starts dynalite in memory on 127.0.0.1. */
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
-  const port = options.port ?? 0;
+  const port = checkPort('DynamoDB', options.port ?? 0);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => {
-      if (hasErrorCode(error, 'EADDRINUSE')) {
-        reject(new PortInUseError('The local DynamoDB', 'tcp', '127.0.0.1', port, options.portEnvVar, { cause: error }));
-      } else {
-        reject(new ListenError(`The local DynamoDB cannot listen on 127.0.0.1:${port}: ${error.message}`, { cause: error }));
-      }
-    });
+    server.once('error', (error) => reject(listenFailure('The local DynamoDB', 'tcp', '127.0.0.1', port, options.portEnvVar, error)));
     server.listen(port, '127.0.0.1', resolve);
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

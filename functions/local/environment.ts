@@ -215,6 +215,25 @@ function startWorkers(options: LocalEnvironmentOptions, context: WorkerContext):
   return workers;
 }
 
+/** The template's queues created on the local server, and the context that resolves the functions' variables. */
+async function createQueues(model: StackModel, client: SQSClient, sqs: LocalSqsServer) {
+  const site = { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, stackName: `ServerlessJobs-${LOCAL_STAGE}` };
+  const queuesByLogicalId = await createLocalQueues(model, client, sqs, site);
+  const refs = new Map<string, string>([
+    ...model.tables.map((table): [string, string] => [table.logicalId, table.tableName]),
+    ...model.functions.map((fn): [string, string] => [fn.logicalId, fn.functionName]),
+  ]);
+  const resolveContext: ResolveContext = { ...site, queues: queuesByLogicalId, refs };
+  return { queuesByLogicalId, resolveContext };
+}
+
+function statsOf(workers: readonly EventSource[], model: StackModel, queues: ReadonlyMap<string, LocalJobQueue>): WorkerStats[] {
+  return workers.map((worker) => {
+    const fn = model.functions.find((candidate) => candidate.functionName === worker.functionName);
+    return { functionName: worker.functionName, queue: queues.get(jobQueueOf(fn) ?? '')?.queue ?? worker.queue.name, ...worker.counts() };
+  });
+}
+
 /** Starts everything. Ports 0 pick free ports (tests); a taken port rejects with `PortInUseError`. */
 export async function startLocalEnvironment(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
   const notice = options.onNotice ?? ((message: string) => console.warn(message));
@@ -228,14 +247,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     await dynamodb.createTables(model.tables);
     const client = sqs.createClient();
     closers.add(async () => client.destroy());
-    const stackName = `ServerlessJobs-${LOCAL_STAGE}`;
-    const site = { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, stackName };
-    const queuesByLogicalId = await createLocalQueues(model, client, sqs, site);
-    const refs = new Map<string, string>([
-      ...model.tables.map((table): [string, string] => [table.logicalId, table.tableName]),
-      ...model.functions.map((fn): [string, string] => [fn.logicalId, fn.functionName]),
-    ]);
-    const resolveContext: ResolveContext = { ...site, queues: queuesByLogicalId, refs };
+    const { queuesByLogicalId, resolveContext } = await createQueues(model, client, sqs);
     const queues = jobQueues(model, queuesByLogicalId);
     const env = localVariables({ sqs: sqs.endpoint, dynamodb: dynamodb.endpoint }, queues.values());
     const local = {
@@ -265,15 +277,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       workers,
       env,
       outboxDir,
-      workerStats: () =>
-        workers.map((worker) => {
-          const fn = model.functions.find((candidate) => candidate.functionName === worker.functionName);
-          return {
-            functionName: worker.functionName,
-            queue: queues.get(jobQueueOf(fn) ?? '')?.queue ?? worker.queue.name,
-            ...worker.counts(),
-          };
-        }),
+      workerStats: () => statsOf(workers, model, queues),
       reloadWorkers: async () => void (await Promise.all(workers.map((worker) => worker.reload()))),
       stop: () => (stopping ??= closers.closeAll()),
     };

@@ -112,54 +112,33 @@ export interface EventSource {
 type ReportFields = Omit<InvocationReport, 'functionName' | 'queueName' | 'requestId' | 'messageIds'>;
 
 /** Applies an invocation's outcome to its records (deletes what Lambda deletes) and says how it ended. */
-async function settle(
-  access: QueueAccess,
-  fn: TemplateFunction,
-  mapping: TemplateMapping,
-  messages: readonly Message[],
-  run: PooledInvocation,
-) {
+async function settle(access: QueueAccess, options: EventSourceOptions, messages: readonly Message[], run: PooledInvocation) {
   const { outcome } = run;
   const messageIds = messages.map((message) => message.MessageId ?? '');
-  const common = {
-    sandboxId: run.sandboxId,
-    durationMs: outcome.durationMs,
-    coldStart: run.coldStart,
-    initMs: run.coldStart ? run.initMs : undefined,
-  };
-  const failed = (status: InvocationStatus, error: string): ReportFields => ({
-    status,
-    failedIds: messageIds,
-    deleted: 0,
-    error,
-    ...common,
-  });
-  switch (outcome.kind) {
-    case 'error':
-    case 'crash':
-      return failed(outcome.kind, `${outcome.error.name}: ${outcome.error.message}`);
-    case 'timeout':
-      return failed('timeout', `Task timed out after ${fn.timeoutSeconds} seconds`);
-    case 'returned':
-      break;
-  }
-  if (!mapping.reportBatchItemFailures) {
+  const initMs = run.coldStart ? run.initMs : undefined;
+  const ended = (status: InvocationStatus, failedIds: readonly string[], deleted: number, error: string | undefined): ReportFields => {
     return {
-      status: 'success',
-      failedIds: [],
-      deleted: await deleteRecords(access, messages),
-      error: undefined,
-      ...common,
-    } satisfies ReportFields;
-  }
-  const verdict = failedRecordIds(outcome.value, new Set(messageIds));
-  if ('invalid' in verdict) return failed('invalid_response', verdict.invalid);
+      status,
+      failedIds,
+      deleted,
+      error,
+      sandboxId: run.sandboxId,
+      durationMs: outcome.durationMs,
+      coldStart: run.coldStart,
+      initMs,
+    };
+  };
+  if (outcome.kind === 'timeout') return ended('timeout', messageIds, 0, `Task timed out after ${options.fn.timeoutSeconds} seconds`);
+  if (outcome.kind !== 'returned') return ended(outcome.kind, messageIds, 0, `${outcome.error.name}: ${outcome.error.message}`);
+  const verdict = options.mapping.reportBatchItemFailures
+    ? failedRecordIds(outcome.value, new Set(messageIds))
+    : { ids: new Set<string>() };
+  if ('invalid' in verdict) return ended('invalid_response', messageIds, 0, verdict.invalid);
   const deleted = await deleteRecords(
     access,
     messages.filter((message) => !verdict.ids.has(message.MessageId ?? '')),
   );
-  const status: InvocationStatus = verdict.ids.size === 0 ? 'success' : 'partial';
-  return { status, failedIds: [...verdict.ids], deleted, error: undefined, ...common } satisfies ReportFields;
+  return ended(verdict.ids.size === 0 ? 'success' : 'partial', [...verdict.ids], deleted, undefined);
 }
 
 function validated(options: EventSourceOptions): { concurrency: number; waitTimeSeconds: number } {
@@ -186,83 +165,47 @@ function newPool(options: EventSourceOptions): SandboxPool {
   });
 }
 
-/** Counts reports as the terminal view shows them. */
-function countReports(): { counts: () => InvocationCounts; add: (report: InvocationReport) => void } {
-  let counts: InvocationCounts = { invocations: 0, coldStarts: 0, failed: 0, timeouts: 0, lastError: undefined };
+/** Adds one report to the counts. */
+function counted(counts: InvocationCounts, report: InvocationReport): InvocationCounts {
+  const failed = report.status !== 'success' && report.status !== 'partial';
   return {
-    counts: () => counts,
-    add(report) {
-      const failed = report.status !== 'success' && report.status !== 'partial';
-      counts = {
-        invocations: counts.invocations + 1,
-        coldStarts: counts.coldStarts + (report.coldStart ? 1 : 0),
-        failed: counts.failed + (failed ? 1 : 0),
-        timeouts: counts.timeouts + (report.status === 'timeout' ? 1 : 0),
-        lastError: failed ? report.error : counts.lastError,
-      };
-    },
+    invocations: counts.invocations + 1,
+    coldStarts: counts.coldStarts + (report.coldStart ? 1 : 0),
+    failed: counts.failed + (failed ? 1 : 0),
+    timeouts: counts.timeouts + (report.status === 'timeout' ? 1 : 0),
+    lastError: failed ? report.error : counts.lastError,
   };
 }
 
-/** Starts polling a queue for one function. */
-export function startEventSource(options: EventSourceOptions): EventSource {
-  const { mapping, fn, queue, sqs, region } = options;
+/** Runs one batch in the pool and settles its records; a sandbox that cannot start is an `init_error`. */
+async function invokeBatch(options: EventSourceOptions, pool: SandboxPool, access: QueueAccess, messages: readonly Message[]) {
+  const { fn, queue } = options;
+  const requestId = randomUUID();
+  const messageIds = messages.map((message) => message.MessageId ?? '');
+  let fields: ReportFields;
+  try {
+    const event = { Records: messages.map((message) => toSqsRecord(message, queue, options.region)) };
+    fields = await settle(access, options, messages, await pool.invoke(event, fn.timeoutSeconds * 1000, requestId));
+  } catch (error) {
+    const message = error instanceof SandboxInitError ? error.message : String(error);
+    const none = { sandboxId: undefined, deleted: 0, durationMs: 0, initMs: undefined };
+    fields = { status: 'init_error', failedIds: messageIds, coldStart: true, error: message, ...none };
+  }
+  return { functionName: fn.functionName, queueName: queue.name, requestId, messageIds, ...fields } satisfies InvocationReport;
+}
+
+/** One sqs-consumer poller per concurrency slot, each handing its batches to `handleMessageBatch`. */
+function startPollers(
+  options: EventSourceOptions,
+  handleMessageBatch: (received: Message[]) => Promise<Message[]>,
+  onError: (error: Error) => void,
+) {
   const { concurrency, waitTimeSeconds } = validated(options);
-  const onError =
-    options.onError ?? ((name: string, error: Error) => console.warn(`event source ${name}: ${error.name}: ${error.message}`));
-  const access: QueueAccess = { sqs, queue, onError: (error) => onError(fn.functionName, error) };
-  const pool = newPool(options);
-  const tally = countReports();
-  let stopping = false;
-  const running = new Set<Promise<unknown>>();
-
-  const invoke = async (messages: readonly Message[]): Promise<void> => {
-    const requestId = randomUUID();
-    const messageIds = messages.map((message) => message.MessageId ?? '');
-    let fields: ReportFields;
-    try {
-      const event = { Records: messages.map((message) => toSqsRecord(message, queue, region)) };
-      fields = await settle(access, fn, mapping, messages, await pool.invoke(event, fn.timeoutSeconds * 1000, requestId));
-    } catch (error) {
-      const message = error instanceof SandboxInitError ? error.message : String(error);
-      fields = {
-        status: 'init_error',
-        sandboxId: undefined,
-        failedIds: messageIds,
-        deleted: 0,
-        durationMs: 0,
-        coldStart: true,
-        initMs: undefined,
-        error: message,
-      };
-    }
-    const report: InvocationReport = { functionName: fn.functionName, queueName: queue.name, requestId, messageIds, ...fields };
-    tally.add(report);
-    options.onInvocation?.(report);
-  };
-
-  const handleMessageBatch = async (received: Message[]): Promise<Message[]> => {
-    if (stopping) {
-      await releaseRecords(access, received);
-      return [];
-    }
-    const work = gatherBatch(access, mapping, received, () => stopping).then(invoke);
-    running.add(work);
-    try {
-      await work;
-    } catch (error) {
-      access.onError(error as Error);
-    } finally {
-      running.delete(work);
-    }
-    return [];
-  };
-
-  const consumers = Array.from({ length: concurrency }, () => {
+  return Array.from({ length: concurrency }, () => {
     const consumer = Consumer.create({
-      queueUrl: queue.url,
-      sqs,
-      batchSize: Math.min(10, mapping.batchSize),
+      queueUrl: options.queue.url,
+      sqs: options.sqs,
+      batchSize: Math.min(10, options.mapping.batchSize),
       waitTimeSeconds,
       attributeNames: ['All'],
       messageSystemAttributeNames: ['All'],
@@ -271,12 +214,40 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       suppressFifoWarning: true,
       handleMessageBatch,
     });
-    consumer.on('error', (error) => {
-      if (!stopping) access.onError(error);
-    });
+    consumer.on('error', onError);
     consumer.start();
     return consumer;
   });
+}
+
+/** Starts polling a queue for one function. */
+export function startEventSource(options: EventSourceOptions): EventSource {
+  const { mapping, fn, queue } = options;
+  const { concurrency } = validated(options);
+  const onError =
+    options.onError ?? ((name: string, error: Error) => console.warn(`event source ${name}: ${error.name}: ${error.message}`));
+  const access: QueueAccess = { sqs: options.sqs, queue, onError: (error) => onError(fn.functionName, error) };
+  const pool = newPool(options);
+  let counts: InvocationCounts = { invocations: 0, coldStarts: 0, failed: 0, timeouts: 0, lastError: undefined };
+  let stopping = false;
+  const running = new Set<Promise<unknown>>();
+
+  const run = async (received: readonly Message[]): Promise<void> => {
+    const report = await invokeBatch(options, pool, access, await gatherBatch(access, mapping, received, () => stopping));
+    counts = counted(counts, report);
+    options.onInvocation?.(report);
+  };
+  const handleMessageBatch = async (received: Message[]): Promise<Message[]> => {
+    if (stopping) {
+      await releaseRecords(access, received);
+      return [];
+    }
+    const work = run(received).catch((error: unknown) => access.onError(error as Error));
+    running.add(work);
+    await work.finally(() => running.delete(work));
+    return [];
+  };
+  const pollers = startPollers(options, handleMessageBatch, (error) => stopping || access.onError(error));
 
   let stopped: Promise<void> | undefined;
   return {
@@ -286,13 +257,13 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     maximumConcurrency: mapping.maximumConcurrency,
     sandboxes: () => pool.size,
     running: () => running.size,
-    counts: tally.counts,
+    counts: () => counts,
     snapshot: () => pool.snapshot(),
     reload: () => pool.reload(),
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        for (const consumer of consumers) consumer.stop({ abort: true });
+        for (const poller of pollers) poller.stop({ abort: true });
         while (running.size > 0) await Promise.allSettled(running);
         await pool.close();
       })();

@@ -62,10 +62,78 @@ function describe(report: InvocationReport): string {
   return parts.join('  ');
 }
 
+interface Rows {
+  readonly lines: string[];
+  readonly plain: string[];
+}
+
+/** One row per job queue: depth, DLQ depth, the worker's sandboxes and invocations. */
+async function queueRows(env: LocalEnvironment): Promise<Rows> {
+  const counts = await env.sqs.counts().catch(() => new Map<string, { visible: number; inFlight: number; delayed: number }>());
+  const stats = new Map(env.workerStats().map((entry) => [entry.functionName, entry]));
+  const columns = [
+    ['queue', 12],
+    ['visible', 9],
+    ['in flight', 11],
+    ['delayed', 9],
+    ['DLQ', 6],
+    ['sandboxes', 18],
+    ['invocations', 13],
+    ['cold', 6],
+  ] as const;
+  const lines = [`${columns.map(([title, width]) => pad(title, width)).join('')}failed`];
+  const plain: string[] = [];
+  for (const queue of env.queues.values()) {
+    const own = counts.get(queue.name) ?? { visible: 0, inFlight: 0, delayed: 0 };
+    const dlq = queue.deadLetter ? counts.get(queue.deadLetter.name) : undefined;
+    const dlqDepth = dlq ? dlq.visible + dlq.inFlight + dlq.delayed : 0;
+    const worker = env.workers.find((candidate) => candidate.queue.logicalId === queue.logicalId);
+    const stat = queue.functionName ? stats.get(queue.functionName) : undefined;
+    const max =
+      worker?.maximumConcurrency !== undefined && worker.maximumConcurrency > worker.concurrency
+        ? ` (max ${worker.maximumConcurrency})`
+        : '';
+    const sandboxes = worker ? `${worker.sandboxes()}/${worker.concurrency}${max}` : 'no worker';
+    const cells = [queue.queue, own.visible, own.inFlight, own.delayed, dlqDepth, sandboxes, stat?.invocations ?? 0, stat?.coldStarts ?? 0];
+    lines.push(`${cells.map((cell, index) => pad(cell, columns[index]?.[1] ?? 0)).join('')}${stat?.failed ?? 0}`);
+    plain.push(
+      `${queue.queue}: ${own.visible} visible, ${own.inFlight} in flight, ${own.delayed} delayed, DLQ ${dlqDepth}, ${stat?.invocations ?? 0} invocations`,
+    );
+  }
+  return { lines, plain };
+}
+
+/** Jobs per outcome, duration and latency percentiles, what the listener received, worker heap. */
+function metricRows(env: LocalEnvironment): Rows {
+  const listener = env.listener;
+  const outcomes = listener.countBy(METRIC.processed, TAG.outcome);
+  const duration = listener.query(METRIC.duration);
+  const latency = listener.query(METRIC.queueLatency);
+  const totals = listener.totals();
+  const heaps = [...env.queues.values()].map((queue) => {
+    const heap = queue.functionName ? listener.query(METRIC.heapUsed, { [TAG.functionName]: queue.functionName }) : undefined;
+    return `${queue.queue} ${mb(heap?.last)}`;
+  });
+  const jobs = OUTCOMES.map((outcome) => `${outcome} ${outcomes.get(outcome) ?? 0}`);
+  const lines = [
+    `jobs       ${jobs.join('   ')}`,
+    `duration   p50 ${ms(duration?.p50)}  p95 ${ms(duration?.p95)}      queue latency   p50 ${ms(latency?.p50)}  p95 ${ms(latency?.p95)}`,
+    `metrics    ${totals.metrics} received   ${totals.dropped} the extension would drop   ${totals.notDistribution} not distributions   ${totals.truncatedDatagrams} datagrams over 8 KiB`,
+    `heap       ${heaps.join('   ')}`,
+  ];
+  const plain = [
+    `jobs ${jobs.join(', ')}`,
+    `duration p50 ${ms(duration?.p50)} p95 ${ms(duration?.p95)}`,
+    `queue latency p50 ${ms(latency?.p50)} p95 ${ms(latency?.p95)}`,
+    `metrics ${totals.metrics} received, ${totals.dropped} would be dropped, ${totals.notDistribution} not distributions`,
+    `heap ${heaps.join(', ')}`,
+  ];
+  return { lines, plain };
+}
+
 /** Starts rendering the environment. */
 export function startLiveView(env: LocalEnvironment, options: LiveViewOptions): LiveView {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const interval = options.intervalMs ?? (options.tty ? 250 : 1000);
   const events: string[] = [];
   const warningCounts = new Map<string, number>();
   let lastPlain = '';
@@ -76,85 +144,30 @@ export function startLiveView(env: LocalEnvironment, options: LiveViewOptions): 
     if (events.length > 10) events.shift();
     if (!options.tty) write(`${line}\n`);
   };
-
-  /** The table rows and the one-line plain summary. */
-  const frame = async (): Promise<{ lines: string[]; plain: string }> => {
-    const counts = await env.sqs.counts().catch(() => new Map<string, { visible: number; inFlight: number; delayed: number }>());
-    const stats = new Map(env.workerStats().map((entry) => [entry.functionName, entry]));
-    const listener = env.listener;
-    const lines: string[] = [];
-    const plainQueues: string[] = [];
-    lines.push(
-      `${pad('queue', 12)}${pad('visible', 9)}${pad('in flight', 11)}${pad('delayed', 9)}${pad('DLQ', 6)}${pad('sandboxes', 18)}${pad('invocations', 13)}${pad('cold', 6)}failed`,
-    );
-    for (const queue of env.queues.values()) {
-      const own = counts.get(queue.name) ?? { visible: 0, inFlight: 0, delayed: 0 };
-      const dlq = queue.deadLetter ? counts.get(queue.deadLetter.name) : undefined;
-      const dlqDepth = dlq ? dlq.visible + dlq.inFlight + dlq.delayed : 0;
-      const worker = env.workers.find((candidate) => candidate.queue.logicalId === queue.logicalId);
-      const stat = queue.functionName ? stats.get(queue.functionName) : undefined;
-      const sandboxes = worker
-        ? `${worker.sandboxes()}/${worker.concurrency}${worker.maximumConcurrency !== undefined && worker.maximumConcurrency > worker.concurrency ? ` (max ${worker.maximumConcurrency})` : ''}`
-        : 'no worker';
-      plainQueues.push(
-        `${queue.queue}: ${own.visible} visible, ${own.inFlight} in flight, ${own.delayed} delayed, DLQ ${dlqDepth}, ${stat?.invocations ?? 0} invocations`,
-      );
-      lines.push(
-        `${pad(queue.queue, 12)}${pad(own.visible, 9)}${pad(own.inFlight, 11)}${pad(own.delayed, 9)}${pad(dlqDepth, 6)}${pad(sandboxes, 18)}${pad(stat?.invocations ?? 0, 13)}${pad(stat?.coldStarts ?? 0, 6)}${stat?.failed ?? 0}`,
-      );
-    }
-    lines.push('');
-    const outcomes = listener.countBy(METRIC.processed, TAG.outcome);
-    lines.push(`jobs       ${OUTCOMES.map((outcome) => `${outcome} ${outcomes.get(outcome) ?? 0}`).join('   ')}`);
-    const duration = listener.query(METRIC.duration);
-    const latency = listener.query(METRIC.queueLatency);
-    lines.push(
-      `duration   p50 ${ms(duration?.p50)}  p95 ${ms(duration?.p95)}      queue latency   p50 ${ms(latency?.p50)}  p95 ${ms(latency?.p95)}`,
-    );
-    const totals = listener.totals();
-    lines.push(
-      `metrics    ${totals.metrics} received   ${totals.dropped} the extension would drop   ${totals.notDistribution} not distributions   ${totals.truncatedDatagrams} datagrams over 8 KiB`,
-    );
-    const heaps = [...env.queues.values()].map((queue) => {
-      const heap = queue.functionName ? listener.query(METRIC.heapUsed, { [TAG.functionName]: queue.functionName }) : undefined;
-      return `${queue.queue} ${mb(heap?.last)}`;
-    });
-    lines.push(`heap       ${heaps.join('   ')}`);
-    const plain = [
-      ...plainQueues,
-      `jobs ${OUTCOMES.map((outcome) => `${outcome} ${outcomes.get(outcome) ?? 0}`).join(', ')}`,
-      `duration p50 ${ms(duration?.p50)} p95 ${ms(duration?.p95)}`,
-      `queue latency p50 ${ms(latency?.p50)} p95 ${ms(latency?.p95)}`,
-      `metrics ${totals.metrics} received, ${totals.dropped} would be dropped, ${totals.notDistribution} not distributions`,
-      `heap ${heaps.join(', ')}`,
-    ].join(' | ');
-    if (warningCounts.size > 0) {
-      lines.push('');
-      for (const [warning, count] of warningCounts) lines.push(`!! ${warning}${count > 1 ? ` (x${count})` : ''}`);
-    }
-    return { lines, plain };
-  };
-
   const render = async (): Promise<void> => {
-    const { lines, plain } = await frame();
-    if (options.tty) {
-      const screen = [...options.header, '', ...lines, '', 'latest', ...events.map((event) => `  ${event}`)];
-      write(`${ESC}H${screen.map((line) => `${line}${ESC}K`).join('\n')}\n${ESC}J`);
-    } else {
-      if (plain !== lastPlain) {
-        lastPlain = plain;
-        write(`${time()} ${plain}\n`);
-      }
+    const [queues, metrics] = [await queueRows(env), metricRows(env)];
+    if (!options.tty) {
+      const plain = [...queues.plain, ...metrics.plain].join(' | ');
+      if (plain !== lastPlain) write(`${time()} ${plain}\n`);
+      lastPlain = plain;
+      return;
     }
+    const warnings = [...warningCounts].map(([warning, count]) => `!! ${warning}${count > 1 ? ` (x${count})` : ''}`);
+    const table = [...queues.lines, '', ...metrics.lines, ...(warnings.length > 0 ? ['', ...warnings] : [])];
+    const screen = [...options.header, '', ...table, '', 'latest', ...events.map((event) => `  ${event}`)];
+    write(`${ESC}H${screen.map((line) => `${line}${ESC}K`).join('\n')}\n${ESC}J`);
   };
 
   if (options.tty) write(`${ESC}?25l${ESC}2J`);
   else for (const line of options.header) write(`${line}\n`);
-  const timer = setInterval(() => {
-    rendering ??= render().finally(() => {
-      rendering = undefined;
-    });
-  }, interval);
+  const timer = setInterval(
+    () => {
+      rendering ??= render().finally(() => {
+        rendering = undefined;
+      });
+    },
+    options.intervalMs ?? (options.tty ? 250 : 1000),
+  );
 
   return {
     invocation: (report) => pushEvent(describe(report)),

@@ -9,7 +9,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
 import { serializeError, type FromSandbox, type SandboxWorkerData, type ToSandbox } from './sandbox-protocol.ts';
 
-type Handler = (event: unknown, context: Context, callback?: (error?: unknown, result?: unknown) => void) => unknown;
+// The nodejs24.x runtime calls handlers with (event, context) only: callback-style handlers are gone from it.
+type Handler = (event: unknown, context: Context) => unknown;
 
 const port = parentPort;
 if (port === null) throw new Error('sandbox-runtime.ts runs only inside a worker thread');
@@ -39,14 +40,6 @@ function contextFor(requestId: string, deadline: number): Context {
   };
 }
 
-function call(handler: Handler, event: unknown, context: Context): Promise<unknown> {
-  if (handler.length < 3) return Promise.resolve(handler(event, context));
-  return new Promise((resolve, reject) => {
-    const returned = handler(event, context, (error, result) => (error ? reject(error) : resolve(result)));
-    if (returned instanceof Promise) returned.then(resolve, reject);
-  });
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   let module: Record<string, unknown>;
@@ -68,10 +61,12 @@ async function main(): Promise<void> {
   const sandboxPort = port as NonNullable<typeof port>;
   sandboxPort.on('message', (message: ToSandbox) => {
     if (message.type === 'invoke') {
-      call(handler, message.event, contextFor(message.requestId, message.deadline)).then(
-        (value) => post({ type: 'result', id: message.id, ok: true, value }),
-        (error: unknown) => post({ type: 'result', id: message.id, ok: false, error: serializeError(error) }),
-      );
+      Promise.resolve()
+        .then(() => handler(message.event, contextFor(message.requestId, message.deadline)))
+        .then(
+          (value) => post({ type: 'result', id: message.id, ok: true, value }),
+          (error: unknown) => post({ type: 'result', id: message.id, ok: false, error: serializeError(error) }),
+        );
     } else if (message.type === 'shutdown') {
       const metrics = module.metrics as { close?: () => Promise<void> } | undefined;
       const closing = typeof metrics?.close === 'function' ? metrics.close().then(() => true) : Promise.resolve(false);

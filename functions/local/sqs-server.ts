@@ -9,7 +9,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+import { checkPort, listenFailure } from './port-errors.ts';
 
 /** ElasticMQ's customary port, which other tools look for. */
 export const DEFAULT_SQS_PORT = 9324;
@@ -69,12 +69,21 @@ export interface LocalSqsServer {
   close(): Promise<void>;
 }
 
+/** Every queue's counts from fauxqs' inspection list. */
+function countsOf(body: unknown): Map<string, QueueCounts> {
+  type Listed = { name: string; approximateMessageCount: number; approximateInflightCount: number; approximateDelayedCount: number };
+  const list = (Array.isArray(body) ? body : []) as Listed[];
+  return new Map(
+    list.map((queue) => [
+      queue.name,
+      { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount },
+    ]),
+  );
+}
+
 /** Starts fauxqs on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
 export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): Promise<LocalSqsServer> {
-  const requestedPort = options.port ?? DEFAULT_SQS_PORT;
-  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
-    throw new RangeError(`SQS port must be a whole number from 0 to 65535, got ${requestedPort}`);
-  }
+  const requestedPort = checkPort('SQS', options.port ?? DEFAULT_SQS_PORT);
   const region = options.region ?? LOCAL_REGION;
   const app = buildApp({ logger: false, defaultRegion: region });
 
@@ -88,19 +97,10 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
     }
   });
 
-  try {
-    await app.listen({ host: LOCAL_HOST, port: requestedPort });
-  } catch (error) {
+  await app.listen({ host: LOCAL_HOST, port: requestedPort }).catch(async (error: unknown) => {
     await app.close().catch(() => undefined);
-    if (hasErrorCode(error, 'EADDRINUSE')) {
-      throw new PortInUseError('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_SQS_PORT', {
-        cause: error,
-      });
-    }
-    throw new ListenError(`The local SQS endpoint cannot listen on ${LOCAL_HOST}:${requestedPort}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+    throw listenFailure('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_SQS_PORT', error);
+  });
   const address = app.server.address();
   port = typeof address === 'object' && address !== null ? address.port : requestedPort;
   const endpoint = `http://${LOCAL_HOST}:${port}`;
@@ -119,21 +119,7 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
     queueUrl: (name) => `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
     queueArn: (name) => `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`,
     createClient: () => new SQSClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
-    async counts() {
-      const { body } = await getJson('/_fauxqs/queues');
-      const list = (Array.isArray(body) ? body : []) as {
-        name: string;
-        approximateMessageCount: number;
-        approximateInflightCount: number;
-        approximateDelayedCount: number;
-      }[];
-      return new Map(
-        list.map((queue) => [
-          queue.name,
-          { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount },
-        ]),
-      );
-    },
+    counts: async () => countsOf((await getJson('/_fauxqs/queues')).body),
     async inspect(name) {
       const { status, body } = await getJson(`/_fauxqs/queues/${encodeURIComponent(name)}`);
       if (status !== 200 || typeof body !== 'object' || body === null) return undefined;
