@@ -1,8 +1,7 @@
 /**
  * What the local dashboard remembers of the last 15 minutes, from the DogStatsD listener (the metrics the
  * workers really send) and the event sources' invocation reports: jobs per outcome in 10 s buckets, job
- * duration and queue latency samples, each worker's heap and open descriptors per invocation, and the
- * latest invocations. Bounded: old entries are dropped as new ones arrive.
+ * duration and queue latency samples, and the latest invocations. Bounded: old entries are dropped as new ones arrive.
  */
 import type { DogStatsdListener } from '../local/dogstatsd-listener.ts';
 import type { InvocationReport } from '../local/event-source.ts';
@@ -14,7 +13,6 @@ export const WINDOW_MS = 15 * 60_000;
 /** Width of one outcome bucket. */
 export const BUCKET_MS = 10_000;
 const MAX_SAMPLES = 20_000;
-const MAX_POINTS_PER_SERIES = 900;
 const MAX_ACTIVITY = 30;
 
 interface Point {
@@ -37,18 +35,11 @@ function push<T>(list: T[], item: T, max: number): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
-/** Per-worker runtime points (heap bytes and open descriptors), keyed by function name. */
-export interface RuntimePoints {
-  readonly heap: readonly Point[];
-  readonly fds: readonly Point[];
-}
-
 /** Listens to the local environment and keeps the dashboard's history. */
 export class LocalHistory {
   private readonly outcomes: { at: number; outcome: string }[] = [];
   private readonly duration: Point[] = [];
   private readonly latency: Point[] = [];
-  private readonly runtime = new Map<string, { heap: Point[]; fds: Point[] }>();
   private readonly activity: ActivityView[] = [];
   private readonly unsubscribe: () => void;
   private readonly now: () => number;
@@ -61,12 +52,6 @@ export class LocalHistory {
         push(this.outcomes, { at, outcome: tagValue(metric.tags, TAG.outcome) ?? 'unknown' }, MAX_SAMPLES);
       else if (metric.name === METRIC.duration) push(this.duration, { at, value: metric.value }, MAX_SAMPLES);
       else if (metric.name === METRIC.queueLatency) push(this.latency, { at, value: metric.value }, MAX_SAMPLES);
-      else if (metric.name === METRIC.heapUsed || metric.name === METRIC.openFds) {
-        const fn = tagValue(metric.tags, TAG.functionName) ?? 'unknown';
-        const entry = this.runtime.get(fn) ?? { heap: [], fds: [] };
-        this.runtime.set(fn, entry);
-        push(metric.name === METRIC.heapUsed ? entry.heap : entry.fds, { at, value: metric.value }, MAX_POINTS_PER_SERIES);
-      }
     });
   }
 
@@ -119,20 +104,6 @@ export class LocalHistory {
       return { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95) };
     };
     return { duration: of(this.duration), latency: of(this.latency) };
-  }
-
-  /** One worker's heap and descriptors per invocation, as a two-series chart. */
-  runtimeSeries(functionName: string): TimeSeriesView {
-    const entry = this.runtime.get(functionName);
-    if (!entry) return { times: [], series: { heap: [], fds: [] } };
-    const byTime = new Map<number, { heap: number | null; fds: number | null }>();
-    for (const point of entry.heap) byTime.set(point.at, { heap: point.value, fds: byTime.get(point.at)?.fds ?? null });
-    for (const point of entry.fds) byTime.set(point.at, { heap: byTime.get(point.at)?.heap ?? null, fds: point.value });
-    const times = [...byTime.keys()].toSorted((a, b) => a - b);
-    return {
-      times: times.map((at) => at / 1000),
-      series: { heap: times.map((at) => byTime.get(at)?.heap ?? null), fds: times.map((at) => byTime.get(at)?.fds ?? null) },
-    };
   }
 
   /** Stops listening. */

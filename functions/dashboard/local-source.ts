@@ -1,7 +1,8 @@
 /**
  * The dashboard's data source for the local environment (`npm start`): queues and dead letters through the
  * CLI's functions on the environment's SQS endpoint (so the counts are those of `jobs queues`), workers from
- * the event sources and the DogStatsD listener, and the latest invocations.
+ * the event sources' sandbox pools (per sandbox: invocations, heap; the process's open descriptors), charts
+ * from the DogStatsD listener, and the latest invocations.
  */
 import { LOCAL_STAGE } from '../client/queue-names.ts';
 import { resolveTarget } from '../cli/target.ts';
@@ -9,8 +10,10 @@ import type { LocalEnvironment } from '../local/environment.ts';
 import type { InvocationReport } from '../local/event-source.ts';
 import { DeadLetterStore } from './dead-letters.ts';
 import { LocalHistory } from './local-history.ts';
+import { SandboxHistory } from './sandbox-history.ts';
 import type { LocalWorkerView, Snapshot } from './model.ts';
 import { QueueLocations } from './queue-locations.ts';
+import { periodicSchedules } from './schedules.ts';
 import type { DashboardSource } from './source.ts';
 
 /** The parts of the local environment the dashboard reads. */
@@ -34,24 +37,28 @@ export function createLocalSource(env: LocalParts, options: LocalSourceOptions =
   const locations = new QueueLocations(target);
   const deadLetters = new DeadLetterStore(locations);
   const history = new LocalHistory(env.listener);
+  const sandboxes = new SandboxHistory();
 
-  const workers = (): LocalWorkerView[] => {
+  /** Samples every pool (heap per sandbox, open descriptors) and builds the Workers view. */
+  const workers = async (): Promise<LocalWorkerView[]> => {
     const stats = new Map(env.workerStats().map((entry) => [entry.functionName, entry]));
-    return env.workers.map((worker) => {
+    const pools = await Promise.all(env.workers.map((worker) => worker.snapshot()));
+    const at = Date.now();
+    return env.workers.map((worker, index) => {
+      const pool = pools[index];
+      if (pool) sandboxes.record(pool, at);
       const stat = stats.get(worker.functionName);
       const queue = [...env.queues.values()].find((candidate) => candidate.logicalId === worker.queue.logicalId);
       return {
         functionName: worker.functionName,
         queue: queue?.queue ?? worker.queue.name,
-        sandboxes: worker.sandboxes(),
+        sandboxes: pool?.sandboxes.length ?? worker.sandboxes(),
         concurrency: worker.concurrency,
-        invocations: stat?.invocations ?? 0,
-        coldStarts: stat?.coldStarts ?? 0,
+        invocations: pool?.invocations ?? stat?.invocations ?? 0,
+        coldStarts: pool?.coldStarts ?? stat?.coldStarts ?? 0,
         failed: stat?.failed ?? 0,
         lastError: stat?.lastError,
-        sandboxSeries: [
-          { id: 'all sandboxes', alive: true, invocations: stat?.invocations ?? 0, samples: history.runtimeSeries(worker.functionName) },
-        ],
+        sandboxSeries: sandboxes.views(worker.functionName),
       };
     });
   };
@@ -79,9 +86,9 @@ export function createLocalSource(env: LocalParts, options: LocalSourceOptions =
           percentilesLabel: 'jobs.duration and jobs.queue_latency over the last 15 minutes',
         },
         deadLetters: lists,
-        workers: { kind: 'local', workers: workers() },
+        workers: { kind: 'local', workers: await workers() },
         activity: history.recent(),
-        schedules: undefined,
+        schedules: periodicSchedules(LOCAL_STAGE),
       };
     },
     body: (queue, messageId) => deadLetters.body(queue, messageId),

@@ -124,7 +124,8 @@ export interface ScheduleView {
   readonly kind: 'periodic' | 'one-time';
   readonly expression: string;
   readonly nextRuns: readonly string[];
-  readonly state: string;
+  /** The job type and queue it sends to. */
+  readonly job: string;
   readonly cancellable: boolean;
 }
 

@@ -15,6 +15,7 @@ import { readStageMetrics, type MetricTargets, type StageMetrics } from './cloud
 import { DeadLetterStore } from './dead-letters.ts';
 import type { LambdaWorkerView, QueueRowView, Snapshot, TimeSeriesView } from './model.ts';
 import { QueueLocations } from './queue-locations.ts';
+import { periodicSchedules } from './schedules.ts';
 import type { DashboardSource } from './source.ts';
 
 /** Options of {@link createStageSource}. */
@@ -144,7 +145,7 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
         deadLetters: lists,
         workers: { kind: 'stage', workers, problem: read.problem },
         activity: undefined,
-        schedules: undefined,
+        schedules: periodicSchedules(target.stage),
       };
     },
     body: (queue, messageId) => deadLetters.body(queue, messageId),

@@ -36,6 +36,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props =
     if (props.disabled !== undefined) element.disabled = props.disabled;
     if (props.value !== undefined) element.value = props.value;
   }
+  if (element instanceof HTMLOptionElement && props.value !== undefined) element.value = props.value;
   if (element instanceof HTMLInputElement) {
     if (props.type) element.type = props.type;
     if (props.placeholder) element.placeholder = props.placeholder;

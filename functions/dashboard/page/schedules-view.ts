@@ -5,7 +5,7 @@ import { el, replace, row, table } from './dom.ts';
 /** Renders the Schedules view into `root`. */
 export function renderSchedules(root: HTMLElement, schedules: readonly ScheduleView[], _readOnly: boolean): void {
   const rows = schedules.map((schedule) =>
-    row([schedule.name, schedule.kind, schedule.expression, schedule.state, schedule.nextRuns.join(', ')]),
+    row([schedule.name, schedule.kind, schedule.expression, schedule.job, schedule.nextRuns.join(', ')]),
   );
   replace(
     root,

@@ -23,13 +23,20 @@ function localWorker(worker: LocalWorkerView): HTMLElement {
       el('span', {}, `failed ${worker.failed}`),
       worker.lastError ? el('span', { class: 'error' }, `last error: ${worker.lastError}`) : undefined,
     ),
+    worker.sandboxSeries.length === 0
+      ? el('p', { class: 'hint' }, 'No sandbox yet: one starts (a cold start) with the first batch.')
+      : undefined,
     ...worker.sandboxSeries.map((sandbox) =>
       el(
         'div',
         { class: 'sandbox' },
-        el('p', { class: 'hint' }, `${sandbox.id}${sandbox.alive ? '' : ' (ended)'}: ${sandbox.invocations} invocations`),
+        el(
+          'p',
+          { class: 'hint sandbox-label' },
+          `sandbox ${sandbox.id}${sandbox.alive ? '' : ' (ended)'}: ${sandbox.invocations} invocations`,
+        ),
         chart(`heap:${worker.functionName}:${sandbox.id}`, sandbox.samples, {
-          title: 'heap used (left), open descriptors (right)',
+          title: "heap used (left), the process's open fds (right)",
           format: mb,
           rightAxis: ['fds'],
         }),
