@@ -14,6 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { physicalName } from '../functions/client/queue-names.ts';
 import { WORKER_HANDLER } from './bundling.ts';
 import type { ResolvedQueueSettings } from './queue-settings.ts';
 
@@ -70,8 +71,8 @@ export function jobQueueLogicalIds(queueName: string): JobQueueLogicalIds {
 export interface JobQueueProps {
   /** Validated settings (see `resolveQueueSettings`). */
   readonly settings: ResolvedQueueSettings;
-  /** Prefix of physical names, e.g. `serverless-jobs-dev`. */
-  readonly namePrefix: string;
+  /** The deployment stage: physical names follow functions/client/queue-names.ts. */
+  readonly stage: string;
   /** The worker's code (shared by all workers of a stack). */
   readonly code: lambda.Code;
   /** The job types this queue carries. */
@@ -111,11 +112,10 @@ export class JobQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
-    const { settings, namePrefix } = props;
+    const { settings, stage: stageName } = props;
     const name = settings.queueName;
     const ids = jobQueueLogicalIds(name);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    const suffix = settings.fifo ? '.fifo' : '';
     this.queueName = name;
     this.jobTypes = [...props.jobTypes];
     this.settings = settings;
@@ -134,8 +134,9 @@ export class JobQueue extends Construct {
       ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey, dataKeyReuse: Duration.minutes(5) }
       : { encryption: sqs.QueueEncryption.SQS_MANAGED };
 
-    const queueName = `${namePrefix}-${name}${suffix}`;
-    const deadLetterQueueName = `${namePrefix}-${name}-dlq${suffix}`;
+    const queueName = physicalName(stageName, name, 'queue', settings.fifo);
+    const deadLetterQueueName = physicalName(stageName, name, 'dead-letter-queue', settings.fifo);
+    const functionName = physicalName(stageName, name, 'worker');
     const stack = Stack.of(this);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -167,7 +168,7 @@ export class JobQueue extends Construct {
 
     // The worker: an explicit role (no managed policies) and an explicit log group with a retention.
     this.logGroup = new logs.LogGroup(this, 'WorkerLogGroup', {
-      logGroupName: `/aws/lambda/${namePrefix}-${name}-worker`,
+      logGroupName: `/aws/lambda/${functionName}`,
       retention: settings.logRetentionDays as logs.RetentionDays,
       removalPolicy,
     });
@@ -186,7 +187,7 @@ export class JobQueue extends Construct {
     if (settings.workerConcurrency !== undefined) environment.WORKER_CONCURRENCY = String(settings.workerConcurrency);
 
     this.worker = new lambda.Function(this, 'Worker', {
-      functionName: `${namePrefix}-${name}-worker`,
+      functionName,
       description: `serverless-jobs worker for queue "${name}" (${props.jobTypes.join(', ')})`.slice(0, 256),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

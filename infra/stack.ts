@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { queueUrlEnvVar } from '../functions/client/queue-names.ts';
+import { physicalName, queueUrlEnvVar, stageNamePrefix } from '../functions/client/queue-names.ts';
 import type { JobType } from '../functions/jobs/catalog.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
@@ -95,18 +95,22 @@ export function defaultLogRetentionDays(stage: string): number | undefined {
   return stage === 'prod' ? 365 : undefined;
 }
 
-/** What a stage name may look like: it is part of every physical name. */
-export const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
-/** Lambda function names are at most 64 characters. */
-const MAX_FUNCTION_NAME = 64;
+/**
+ * A physical name by the one rule of functions/client/queue-names.ts; a name that breaks it is a
+ * {@link ConfigurationError} (what to change), so `cdk synth` refuses it.
+ */
+export function stackName<T>(name: () => T): T {
+  try {
+    return name();
+  } catch (error) {
+    if (error instanceof RangeError) throw new ConfigurationError(error.message);
+    throw error;
+  }
+}
 
 /** Throws a {@link ConfigurationError} when `stage` cannot be part of resource names. */
 export function checkStage(stage: string): string {
-  if (!STAGE_PATTERN.test(stage)) {
-    throw new ConfigurationError(
-      `stage "${stage}" must be lower-case letters, digits and dashes, starting with a letter, at most 16 characters`,
-    );
-  }
+  stackName(() => stageNamePrefix(stage));
   return stage;
 }
 
@@ -135,7 +139,7 @@ export class ServerlessJobsStack extends Stack {
     if (!sender)
       throw new ConfigurationError(`emailFrom "${props.emailFrom}" is not an email address (one ASCII line: address or "Name <address>")`);
     const service = props.service ?? 'serverless-jobs';
-    this.namePrefix = `serverless-jobs-${stage}`;
+    this.namePrefix = stackName(() => stageNamePrefix(stage));
     const retain = props.retainData ?? stage === 'prod';
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
@@ -152,14 +156,7 @@ export class ServerlessJobsStack extends Stack {
         ...props.queueSettings?.[name],
       }),
     );
-    for (const settings of resolved) {
-      const functionName = `${this.namePrefix}-${settings.queueName}-worker`;
-      if (functionName.length > MAX_FUNCTION_NAME) {
-        throw new ConfigurationError(
-          `worker name "${functionName}" is longer than ${MAX_FUNCTION_NAME} characters: shorten the stage or the queue name`,
-        );
-      }
-    }
+    for (const settings of resolved) stackName(() => physicalName(stage, settings.queueName, 'worker'));
 
     // Idempotency records (issue 5): one table for the stack, only the workers with idempotent jobs use it.
     this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
@@ -203,7 +200,7 @@ export class ServerlessJobsStack extends Stack {
       const extraStatements = jobs.flatMap((job) => JOB_PERMISSIONS[job.type as JobType]?.({ scope: this, sender }) ?? []);
       const jobQueue = new JobQueue(this, `${pascalCase(settings.queueName)}JobQueue`, {
         settings,
-        namePrefix: this.namePrefix,
+        stage,
         code,
         jobTypes: jobs.map((job) => job.type),
         environment: idempotent ? { ...common, IDEMPOTENCY_TABLE: this.idempotencyTable.tableName } : common,

@@ -5,7 +5,7 @@
  * (so a new queue or job type appears on the dashboard and in the monitors without editing them);
  * the CDK construct builds it from the stack's queues and workers.
  */
-import { physicalQueueName, QUEUE_NAME_PREFIX } from '../../functions/client/queue-names.ts';
+import { physicalName } from '../../functions/client/queue-names.ts';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
 import { exponentialDelaySeconds } from '../../functions/runtime/backoff.ts';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
@@ -64,15 +64,12 @@ export interface CatalogTargetOptions {
   readonly physicalNames?: (queue: string, env: string) => PhysicalNames;
 }
 
-/**
- * The stack's naming: the queues by the shared rule of `functions/client/queue-names.ts`
- * (`serverless-jobs-<stage>-<queue>`, `...-dlq`), the worker `serverless-jobs-<stage>-<queue>-worker`.
- */
+/** The stack's naming: the one rule of `functions/client/queue-names.ts` (`serverless-jobs-<stage>-<queue>`, `-dlq`, `-worker`). */
 export function defaultPhysicalNames(queue: string, env: string): PhysicalNames {
   return {
-    sqsQueueName: physicalQueueName({ stage: env, queue }),
-    sqsDeadLetterQueueName: physicalQueueName({ stage: env, queue, deadLetter: true }),
-    functionName: `${QUEUE_NAME_PREFIX}-${env}-${queue}-worker`,
+    sqsQueueName: physicalName(env, queue, 'queue'),
+    sqsDeadLetterQueueName: physicalName(env, queue, 'dead-letter-queue'),
+    functionName: physicalName(env, queue, 'worker'),
   };
 }
 
