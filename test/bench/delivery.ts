@@ -6,7 +6,7 @@
  * Datagrams are counted where they arrive: received by the listener, or dropped by its kernel socket.
  */
 import { runChild } from './child.ts';
-import type { DeliveryResult } from './delivery-child.ts';
+import type { DeliveryResult, DeliverySent } from './delivery-child.ts';
 import { LINES_PER_INVOCATION, workerEnv } from './fixtures.ts';
 import { startListener, type Listener } from './listener-client.ts';
 import type { ListenerStats } from './listener.ts';
@@ -34,6 +34,48 @@ interface ModeResult {
   readonly mode: Mode;
   readonly sent: DeliveryResult;
   readonly received: Record<string, ListenerStats>;
+}
+
+/** One variant's sends, summed over the rounds. */
+function sumSent(id: string, rounds: readonly DeliverySent[]): DeliverySent {
+  const mine = rounds.filter((v) => v.id === id);
+  const sum = (field: 'invocations' | 'linesSent' | 'socketErrors' | 'failedRecords' | 'elapsedMs'): number =>
+    mine.reduce((n, v) => n + v[field], 0);
+  return {
+    id,
+    invocations: sum('invocations'),
+    linesSent: sum('linesSent'),
+    socketErrors: sum('socketErrors'),
+    failedRecords: sum('failedRecords'),
+    elapsedMs: sum('elapsedMs'),
+  };
+}
+
+/** Adds two counters of the form `{key: count}`. */
+function addCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): Record<string, number> {
+  const out = { ...a };
+  for (const [key, n] of Object.entries(b)) out[key] = (out[key] ?? 0) + n;
+  return out;
+}
+
+/** What a variant's listeners counted over the rounds, summed. */
+function mergeStats(a: ListenerStats | undefined, b: ListenerStats): ListenerStats {
+  if (a === undefined) return b;
+  return {
+    datagrams: a.datagrams + b.datagrams,
+    bytes: a.bytes + b.bytes,
+    lines: a.lines + b.lines,
+    accepted: a.accepted + b.accepted,
+    rejected: addCounts(a.rejected, b.rejected),
+    packed: a.packed + b.packed,
+    oversized: a.oversized + b.oversized,
+    largestDatagram: Math.max(a.largestDatagram, b.largestDatagram),
+    byName: addCounts(a.byName, b.byName),
+    byType: addCounts(a.byType, b.byType),
+    examples: [...a.examples, ...b.examples].slice(0, 5),
+    recvBufferBytes: b.recvBufferBytes,
+    kernelDrops: a.kernelDrops < 0 || b.kernelDrops < 0 ? -1 : a.kernelDrops + b.kernelDrops,
+  };
 }
 
 function lost(result: ModeResult, id: string): number {
@@ -98,36 +140,41 @@ export const delivery: Bench = async ({ quick, log }): Promise<BenchReport> => {
     },
   ];
   const ids = Object.keys(LABELS);
-  const listeners = new Map<string, Listener>();
+  const listeners: Listener[] = [];
   const results: ModeResult[] = [];
   try {
-    for (const id of ids) listeners.set(id, await startListener());
+    while (listeners.length < ids.length) listeners.push(await startListener());
     for (const mode of modes) {
-      const ports = Object.fromEntries(mode.variants.map((id) => [id, listeners.get(id)?.port ?? 0]));
       const invocations = Math.ceil(mode.metrics / LINES_PER_INVOCATION);
-      const rounds = quick ? 4 : 10;
-      log(`delivery (${mode.title}): ${int(invocations * LINES_PER_INVOCATION)} metrics per variant, ${rounds} interleaved rounds`);
-      for (const listener of listeners.values()) await listener.reset();
-      const outcome = await runChild<DeliveryResult>('delivery-child.ts', {
-        args: [String(invocations), String(rounds), String(mode.rate)],
-        env: { ...workerEnv(9), BENCH_PORTS: JSON.stringify(ports) },
-        timeoutMs: quick ? 120_000 : 900_000,
-      });
-      const sent = outcome.lines.find((line) => line.type === 'result');
-      if (sent === undefined)
-        throw new Error(`the delivery process wrote no result (exit ${outcome.exitCode}): ${outcome.stderrTail.join('\n')}`);
+      // Each round is its own sending process, and each round moves every variant to the next listener, so
+      // every variant meets every listener process equally often (listeners are not equally scheduled).
+      const rounds = mode.variants.length * (quick ? 1 : 4);
+      log(`delivery (${mode.title}): ${int(invocations * LINES_PER_INVOCATION)} metrics per variant, ${rounds} rounds, listeners rotated`);
+      const sent: DeliverySent[] = [];
       const received: Record<string, ListenerStats> = {};
-      for (const id of mode.variants) {
-        const listener = listeners.get(id);
-        if (listener) received[id] = await listener.settle();
+      for (let round = 0; round < rounds; round++) {
+        const listenerOf = (i: number): Listener => listeners[(i + round) % mode.variants.length] as Listener;
+        const ports = Object.fromEntries(mode.variants.map((id, i) => [id, listenerOf(i).port]));
+        for (const listener of listeners) await listener.reset();
+        const share = Math.floor(invocations / rounds) + (round < invocations % rounds ? 1 : 0);
+        const outcome = await runChild<DeliveryResult>('delivery-child.ts', {
+          args: [String(share), '1', String(mode.rate)],
+          env: { ...workerEnv(9), BENCH_PORTS: JSON.stringify(ports) },
+          timeoutMs: quick ? 120_000 : 900_000,
+        });
+        const result = outcome.lines.find((line) => line.type === 'result');
+        if (result === undefined)
+          throw new Error(`the delivery process wrote no result (exit ${outcome.exitCode}): ${outcome.stderrTail.join('\n')}`);
+        sent.push(...result.variants);
+        for (const [i, id] of mode.variants.entries()) received[id] = mergeStats(received[id], await listenerOf(i).settle());
       }
-      results.push({ mode, sent, received });
+      results.push({ mode, sent: { type: 'result', variants: mode.variants.map((id) => sumSent(id, sent)) }, received });
     }
   } finally {
-    for (const listener of listeners.values()) await listener.stop();
+    for (const listener of listeners) await listener.stop();
   }
 
-  const recvBuffer = listeners.values().next().value?.recvBufferBytes ?? 0;
+  const recvBuffer = listeners[0]?.recvBufferBytes ?? 0;
   const perInvocation = (id: string): number => {
     const sent = results[0]?.sent.variants.find((v) => v.id === id);
     return sent ? datagramsArrived(results[0]?.received[id]) / sent.invocations : Number.NaN;
@@ -156,7 +203,7 @@ export const delivery: Bench = async ({ quick, log }): Promise<BenchReport> => {
     title: 'Metric delivery to a DogStatsD listener in another process',
     method:
       `Invocations of worker.ts's assembly (benchmark-only no-op job; ${LINES_PER_INVOCATION} metric lines each: 3 per record, 3 runtime) with three metrics emitters, ` +
-      'interleaved in rounds in one process, each emitter sending to its own listener process ' +
+      'each round a new process running every emitter once in random order, each emitter sending to its own listener process, the emitters moved to the next listener every round ' +
       `(UDP on 127.0.0.1, the kernel's default receive buffer: ${bytes(recvBuffer)}); run back to back, then paced to about ${int(PACED_RATE)} invocations per second (groups of ${PACED_RATE / 100} every 10 ms). ` +
       "A line counts as received when the Lambda extension's rules (functions/local/dogstatsd-parser.ts) accept it.",
     tables: results.map(table),
