@@ -26,6 +26,16 @@ export const sendEmail = defineJob({
   timeoutMs: 15_000,
   retry: { maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 900 },
   idempotency: true,
+  // The local demo's periodic job (`npm start`): an email every minute in the outbox, on stage local only.
+  schedules: [
+    {
+      name: 'demo-heartbeat',
+      expression: 'rate(1 minute)',
+      stages: ['local'],
+      payload: { to: 'demo@example.com', subject: 'Scheduled hello', text: 'Sent every minute by the local EventBridge Scheduler.' },
+      description: 'local demo: a periodic job',
+    },
+  ],
   example: () => ({ to: 'ada@example.com', subject: 'Welcome', text: 'Hello Ada', html: '<p>Hello Ada</p>' }),
   handler: async (payload, context) => {
     const { deliverEmail } = await import('./email-transport.ts');

@@ -15,6 +15,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { startDogStatsdListener, type DogStatsdListener, type ListenerWarning } from './dogstatsd-listener.ts';
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-server.ts';
 import { startEventSource, type EventSource, type InvocationCounts, type InvocationReport } from './event-source.ts';
+import { addTemplateSchedules, schedulerVariables, startLocalScheduler, type LocalSchedulerOptions } from './local-scheduler.ts';
 import { serverLines, type LocalServer, type LocalServerSpec } from './local-server.ts';
 import { LOCAL_STAGE, synthesizeLocalTemplate, type SynthOptions } from './local-synth.ts';
 import {
@@ -26,6 +27,7 @@ import {
   type LocalJobQueue,
   type SandboxVariables,
 } from './local-variables.ts';
+import type { LocalSchedulerServer } from './scheduler-server.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
 import {
   createLocalQueues,
@@ -61,6 +63,8 @@ export interface LocalEnvironmentOptions {
   readonly dogstatsdPort?: number;
   /** DynamoDB stand-in port. Default 0. */
   readonly dynamodbPort?: number;
+  /** The EventBridge Scheduler endpoint (port, clock, tick; default any free port, fired only by `runDue()`). */
+  readonly scheduler?: LocalSchedulerOptions;
   /** Servers started last, given the running environment (a scheduler endpoint, a dashboard), in order. Default none. */
   readonly servers?: readonly LocalServerSpec[];
   /** Where the template comes from. Default: synthesize the app with stage `local`. */
@@ -100,6 +104,8 @@ export interface LocalEnvironment {
   readonly sqs: LocalSqsServer;
   readonly listener: DogStatsdListener;
   readonly dynamodb: LocalDynamoDb;
+  /** The EventBridge Scheduler endpoint, holding the template's schedules and the one-time ones producers create. */
+  readonly scheduler: LocalSchedulerServer;
   /** Every running server in start order, each with its header line; the `servers` option's ones join last. */
   readonly servers: readonly LocalServer[];
   /** An SQS client pointing at the local server. */
@@ -151,7 +157,10 @@ async function startCoreServers(options: LocalEnvironmentOptions, closers: Close
     portEnvVar: 'LOCAL_DYNAMODB_PORT',
   });
   closers.add(() => dynamodb.close());
-  return { sqs, listener, dynamodb };
+  // Port 0 and no timer unless asked (npm start asks for 9326 and a 1 s tick): tests fire schedules with runDue().
+  const scheduler = await startLocalScheduler(sqs, { port: 0, tickMs: 0, onNotice: options.onNotice, ...options.scheduler });
+  closers.add(() => scheduler.close());
+  return { sqs, listener, dynamodb, scheduler };
 }
 
 function coreServers(
@@ -159,6 +168,8 @@ function coreServers(
   listener: DogStatsdListener,
   dynamodb: LocalDynamoDb,
   queues: Iterable<LocalQueue>,
+  scheduler: LocalSchedulerServer,
+  scheduled: number,
 ): LocalServer[] {
   const urls = [...queues].map((queue) => queue.url).join(', ');
   return [
@@ -169,6 +180,11 @@ function coreServers(
       close: () => listener.close(),
     },
     { name: 'DynamoDB', line: `${dynamodb.endpoint}   (idempotency table)`, close: () => dynamodb.close() },
+    {
+      name: 'Scheduler',
+      line: `${scheduler.endpoint}    (AWS_ENDPOINT_URL_SCHEDULER; ${scheduled} periodic schedule(s))`,
+      close: () => scheduler.close(),
+    },
   ];
 }
 
@@ -241,15 +257,20 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
   mkdirSync(outboxDir, { recursive: true });
   const closers = new Closers();
   try {
-    const { sqs, listener, dynamodb } = await startCoreServers(options, closers);
+    const { sqs, listener, dynamodb, scheduler } = await startCoreServers(options, closers);
     const source = options.source ?? { synth: {} };
-    const model = readTemplate('template' in source ? source.template : await synthesizeLocalTemplate(source.synth));
+    const template = 'template' in source ? source.template : await synthesizeLocalTemplate(source.synth);
+    const model = readTemplate(template);
     await dynamodb.createTables(model.tables);
     const client = sqs.createClient();
     closers.add(async () => client.destroy());
     const { queuesByLogicalId, resolveContext } = await createQueues(model, client, sqs);
     const queues = jobQueues(model, queuesByLogicalId);
-    const env = localVariables({ sqs: sqs.endpoint, dynamodb: dynamodb.endpoint }, queues.values());
+    const scheduled = addTemplateSchedules(scheduler, template, resolveContext);
+    const env = {
+      ...localVariables({ sqs: sqs.endpoint, dynamodb: dynamodb.endpoint }, queues.values()),
+      ...schedulerVariables(scheduler, template, resolveContext),
+    };
     const local = {
       ...env,
       DD_AGENT_HOST: listener.host,
@@ -263,12 +284,13 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     closers.add(async () => void (await Promise.all(workers.map((worker) => worker.stop()))));
     if (options.applyToProcessEnv ?? true) closers.addLast(applyToProcessEnv(env));
 
-    const servers = coreServers(sqs, listener, dynamodb, queues.values());
+    const servers = coreServers(sqs, listener, dynamodb, queues.values(), scheduler, scheduled);
     let stopping: Promise<void> | undefined;
     const environment: LocalEnvironment = {
       sqs,
       listener,
       dynamodb,
+      scheduler,
       servers,
       client,
       model,

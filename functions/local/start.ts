@@ -27,6 +27,7 @@ import {
 } from './environment.ts';
 import { startLiveView, type LiveView } from './live-view.ts';
 import { ListenError, PortInUseError } from './port-errors.ts';
+import { DEFAULT_SCHEDULER_PORT } from './scheduler-server.ts';
 import { TemplateError } from './template.ts';
 
 /** A value of a port variable that is not a port. */
@@ -84,6 +85,7 @@ try {
   const sqsPort = portFrom('LOCAL_SQS_PORT', 9324);
   const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT', 8125);
   const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT', 0);
+  const scheduler = { port: portFrom('LOCAL_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT), tickMs: 1_000 };
   const concurrencyLimit = wholeFrom('LOCAL_MAX_CONCURRENCY', 4);
   const localDir = process.env.LOCAL_STATE_DIR?.trim() ? resolve(process.env.LOCAL_STATE_DIR) : DEFAULT_LOCAL_DIR;
   const logDir = join(localDir, 'logs');
@@ -101,6 +103,7 @@ try {
     sqsPort,
     dogstatsdPort,
     dynamodbPort,
+    scheduler,
     concurrencyLimit,
     localDir,
     onInvocation: (report) => {
@@ -124,7 +127,7 @@ try {
     ...serverLines(env.servers),
     `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
     `  producers  ${Object.entries(env.env)
-      .filter(([key]) => key.startsWith('JOBS_QUEUE_URL_') || key === 'AWS_ENDPOINT_URL_SQS')
+      .filter(([key]) => key.startsWith('JOBS_QUEUE_URL_') || key.startsWith('JOBS_SCHEDULE') || key.startsWith('AWS_ENDPOINT_URL_S'))
       .map(([key, value]) => `${key}=${value}`)
       .join(' ')}`,
   ];

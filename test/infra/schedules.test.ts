@@ -196,7 +196,7 @@ describe('schedules limited to stages', () => {
   it('appear in the stages they name', () => {
     const { template } = synth({ jobs, context: { stage: 'local' } });
     const names = ofType(template, 'AWS::Scheduler::Schedule').map((schedule) => schedule.Properties.Name);
-    expect(names.toSorted()).toEqual(['p.build-report.demo', 'p.build-report.weekday-morning']);
+    expect(names.toSorted()).toEqual(['p.build-report.demo', 'p.build-report.weekday-morning', 'p.send-email.demo-heartbeat']);
   });
 });
 

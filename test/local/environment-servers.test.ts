@@ -31,16 +31,17 @@ function start(servers: readonly LocalServerSpec[] = []): Promise<LocalEnvironme
 }
 
 describe('the local environment servers', () => {
-  it('lists SQS, DogStatsD and DynamoDB with where each listens', async () => {
+  it('lists SQS, DogStatsD, DynamoDB and the Scheduler with where each listens', async () => {
     const env = await start();
     try {
-      expect(env.servers.map((server) => server.name)).toEqual(['SQS', 'DogStatsD', 'DynamoDB']);
+      expect(env.servers.map((server) => server.name)).toEqual(['SQS', 'DogStatsD', 'DynamoDB', 'Scheduler']);
       const lines = serverLines(env.servers);
       const urls = [...env.queues.values()].map((queue) => queue.url).join(', ');
       expect(lines[0]).toBe(`  SQS        ${env.sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${urls})`);
       expect(lines[1]).toMatch(new RegExp(`^  DogStatsD  udp://127\\.0\\.0\\.1:${env.listener.port} `));
       expect(lines[1]).toContain('standing in for the Datadog Lambda extension layer 99 (DataDog/serverless-components@d0c7f44');
       expect(lines[2]).toContain(env.dynamodb.endpoint);
+      expect(lines[3]).toContain(`${env.scheduler.endpoint}    (AWS_ENDPOINT_URL_SCHEDULER;`);
     } finally {
       await env.stop();
     }
@@ -48,19 +49,19 @@ describe('the local environment servers', () => {
 
   it('starts an added server last, with the running environment, and closes it before the core servers', async () => {
     const events: string[] = [];
-    const scheduler: LocalServerSpec = {
-      name: 'Scheduler',
+    const extra: LocalServerSpec = {
+      name: 'Extra',
       start: async (environment) => {
         events.push(`started with ${environment.queues.size} job queue(s)`);
         return {
-          name: 'Scheduler',
-          line: 'http://127.0.0.1:9326',
+          name: 'Extra',
+          line: 'http://127.0.0.1:9499',
           close: async () => void events.push(`closed while SQS answered ${(await environment.sqs.counts()).size > 0}`),
         };
       },
     };
-    const env = await start([scheduler]);
-    expect(env.servers.map((server) => server.name)).toEqual(['SQS', 'DogStatsD', 'DynamoDB', 'Scheduler']);
+    const env = await start([extra]);
+    expect(env.servers.map((server) => server.name)).toEqual(['SQS', 'DogStatsD', 'DynamoDB', 'Scheduler', 'Extra']);
     await env.stop();
     expect(events).toEqual(['started with 2 job queue(s)', 'closed while SQS answered true']);
   }, 30_000);

@@ -30,7 +30,7 @@ function start(args: string[], env: Record<string, string>): Run {
   dirs.push(stateDir);
   const child = spawn(TSX, ['functions/local/start.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOCAL_STATE_DIR: stateDir, LOCAL_DASHBOARD_PORT: '0', ...env },
+    env: { ...process.env, LOCAL_STATE_DIR: stateDir, LOCAL_DASHBOARD_PORT: '0', LOCAL_SCHEDULER_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -71,7 +71,8 @@ describe('npm start', () => {
   it('runs the demo through success, retry and dead letter, shows it, and stops cleanly on Ctrl-C', async () => {
     const run = start(['--plain'], { LOCAL_SQS_PORT: '0', LOCAL_DOGSTATSD_PORT: '0' });
     try {
-      await run.waitForOutput(/jobs success 4, retry 1, dead 1, duplicate 0/, 60_000);
+      // 4 from the demo, 1 from the first occurrence of the periodic demo-heartbeat (rate(1 minute), stage local).
+      await run.waitForOutput(/jobs success 5, retry 1, dead 1, duplicate 0/, 60_000);
     } finally {
       run.interrupt();
     }
@@ -81,7 +82,7 @@ describe('npm start', () => {
     expect(run.stdout()).toMatch(/DLQ 1/);
     expect(run.stdout()).toContain('0 would be dropped, 0 not distributions');
     const outbox = join(dirs.at(-1) ?? '', 'outbox');
-    expect(readdirSync(outbox).filter((file) => file.endsWith('.eml'))).toHaveLength(2);
+    expect(readdirSync(outbox).filter((file) => file.endsWith('.eml'))).toHaveLength(3); // 2 demo emails + the demo-heartbeat's
   }, 90_000);
 
   it("prints the dashboard's address first, and serves it", async () => {
