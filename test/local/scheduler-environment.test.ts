@@ -12,6 +12,8 @@ import { startLocalEnvironment, type LocalEnvironment } from '../../functions/lo
 import { METRIC, TAG } from '../../functions/runtime/metric-names.ts';
 
 let now = new Date('2026-12-07T10:00:00Z');
+/** The outbox file of the demo-heartbeat occurrence scheduled at `time`. */
+const occurrence = (time: string): string => `${messageKey({ jobId: `p.send-email.demo-heartbeat@${time}`, messageId: '' })}.eml`;
 let env: LocalEnvironment;
 let dir: string;
 
@@ -54,7 +56,6 @@ describe('periodic schedules on the local environment', () => {
     expect(outcomes.dead).toBeUndefined();
     expect((outcomes.duplicate ?? 0) + (outcomes.retry ?? 0)).toBeGreaterThanOrEqual(2);
     const emails = readdirSync(env.outboxDir).filter((file) => file.endsWith('.eml'));
-    const occurrence = (time: string): string => `${messageKey({ jobId: `p.send-email.demo-heartbeat@${time}`, messageId: '' })}.eml`;
     expect(emails.toSorted()).toEqual([occurrence('2026-12-07T10:00:00Z'), occurrence('2026-12-07T10:01:00Z')].toSorted());
   });
 
