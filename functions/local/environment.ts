@@ -29,14 +29,9 @@ import {
 } from './local-variables.ts';
 import type { LocalSchedulerServer } from './scheduler-server.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
-import {
-  createLocalQueues,
-  readTemplate,
-  type LocalQueue,
-  type ResolveContext,
-  type StackModel,
-  type TemplateFunction,
-} from './template.ts';
+import { createLocalQueues } from './local-queues.ts';
+import { readTemplate, type LocalQueue, type StackModel, type TemplateFunction } from './template.ts';
+import type { ResolveContext } from './template-values.ts';
 
 export { LOCAL_CREDENTIALS, LOCAL_STAGE, serverLines, synthesizeLocalTemplate };
 export type { LocalJobQueue, LocalServer, LocalServerSpec, SynthOptions };

@@ -6,7 +6,8 @@
  */
 import { queueUrlEnvVar } from '../client/queue-names.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
-import { resolveEnvironment, type LocalQueue, type ResolveContext, type StackModel, type TemplateFunction } from './template.ts';
+import type { LocalQueue, StackModel, TemplateFunction } from './template.ts';
+import { resolveEnvironment, type ResolveContext } from './template-values.ts';
 
 /** One job queue of the stack, as the local environment created it. */
 export interface LocalJobQueue extends LocalQueue {

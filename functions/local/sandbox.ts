@@ -74,32 +74,29 @@ export class Sandbox {
     this.initMs = initMs;
     this.functionName = functionName;
     worker.on('message', (message: FromSandbox) => {
-      if (message.type === 'result' && this.pending?.id === message.id) {
-        const { resolve, started, timer } = this.pending;
-        clearTimeout(timer);
-        this.pending = undefined;
-        this.busy = false;
-        const durationMs = performance.now() - started;
-        resolve(message.ok ? { kind: 'returned', value: message.value, durationMs } : { kind: 'error', error: message.error, durationMs });
-      }
+      if (message.type !== 'result' || this.pending?.id !== message.id) return;
+      this.finish((durationMs) =>
+        message.ok ? { kind: 'returned', value: message.value, durationMs } : { kind: 'error', error: message.error, durationMs },
+      );
     });
     worker.on('error', (error) => {
       this.crash = { name: error.name, message: error.message, stack: error.stack };
     });
     worker.on('exit', () => {
       this.alive = false;
-      if (this.pending !== undefined) {
-        const { resolve, started, timer } = this.pending;
-        clearTimeout(timer);
-        this.pending = undefined;
-        this.busy = false;
-        resolve({
-          kind: 'crash',
-          error: this.crash ?? { name: 'Runtime.ExitError', message: 'the sandbox exited during the invocation' },
-          durationMs: performance.now() - started,
-        });
-      }
+      const error = this.crash ?? { name: 'Runtime.ExitError', message: 'the sandbox exited during the invocation' };
+      this.finish((durationMs) => ({ kind: 'crash', error, durationMs }));
     });
+  }
+
+  /** Ends the running invocation, if any, with the outcome made from its duration. */
+  private finish(outcome: (durationMs: number) => InvocationOutcome): void {
+    if (this.pending === undefined) return;
+    const { resolve, started, timer } = this.pending;
+    clearTimeout(timer);
+    this.pending = undefined;
+    this.busy = false;
+    resolve(outcome(performance.now() - started));
   }
 
   /** Starts a thread and loads the handler module: the cold start. */
@@ -185,11 +182,9 @@ export class Sandbox {
     this.current = new Promise<InvocationOutcome>((resolve) => {
       const timer = setTimeout(() => {
         if (this.pending?.id !== id) return;
-        this.pending = undefined;
-        this.busy = false;
         this.alive = false;
+        this.finish((durationMs) => ({ kind: 'timeout', durationMs }));
         void this.worker.terminate();
-        resolve({ kind: 'timeout', durationMs: performance.now() - started });
       }, timeoutMs);
       this.pending = { id, resolve, started, timer };
       const message: ToSandbox = { type: 'invoke', id, event, requestId, deadline };

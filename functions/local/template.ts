@@ -14,15 +14,7 @@
  */
 import { isObject, referencedId, TemplateError, type Json } from './template-values.ts';
 
-export { createLocalQueues, createQueueAttributes } from './local-queues.ts';
-export {
-  resolveDeep,
-  resolveEnvironment,
-  resolveValue,
-  TemplateError,
-  UnresolvableValueError,
-  type ResolveContext,
-} from './template-values.ts';
+export { TemplateError };
 
 /** CloudFormation's default Lambda timeout (s) and memory (MB), used when the template leaves them out. */
 export const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
