@@ -9,7 +9,7 @@ const greet = defineJob({
   schema: z.object({ name: z.string().check(z.trim()) }),
   handler: async () => undefined,
 });
-const findJob = (type: string): JobDefinition | undefined => (type === greet.type ? (greet as JobDefinition) : undefined);
+const findJob = (type: string): JobDefinition | undefined => (type === greet.type ? greet : undefined);
 
 describe('decoding a record', () => {
   it('routes a job message to its definition with the payload as the schema outputs it, and its job id', () => {

@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { RecordAbort } from '../../../functions/runtime/cancellation.ts';
 import { JobTimeoutError, RetryableJobError } from '../../../functions/runtime/errors.ts';
 import type { BeginResult, IdempotencyStore } from '../../../functions/runtime/idempotency-store.ts';
-import { defineJob, type JobDefinition, type JobOptions } from '../../../functions/runtime/job.ts';
+import { defineJob, type JobOptions } from '../../../functions/runtime/job.ts';
 import type { Logger } from '../../../functions/runtime/logger.ts';
 import { idempotencyLease, runJob, type JobRun } from '../../../functions/runtime/run-job.ts';
 
@@ -40,7 +40,7 @@ function jobRun(
     timeoutMs: 100,
     handler: async ({ id }) => void runs.push(id),
     ...overrides,
-  }) as JobDefinition;
+  });
   const cancel = new RecordAbort();
   const context = { signal: cancel.controller.signal, messageId: 'm-1', jobId: message.jobId, attempt: 1, logger: silent };
   return { job, payload: { id: 'x' }, context, cancel, runs };
