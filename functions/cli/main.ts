@@ -7,6 +7,7 @@ import { dlqListCommand } from './commands/dlq-list.ts';
 import { dlqPurgeCommand } from './commands/dlq-purge.ts';
 import { dlqRedriveCommand } from './commands/dlq-redrive.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
+import { cancelCommand, schedulesCommand } from './commands/schedules.ts';
 import { queuesCommand } from './commands/queues.ts';
 import { soakCommand } from './commands/soak.ts';
 import { CRASHED_REASON, LISTED_REASONS } from './dead-letters.ts';
@@ -22,6 +23,8 @@ Commands:
   enqueue <type> <json|@file|@->     send one job (payload as JSON, a file, or stdin)
   enqueue <type> --from <file.jsonl> send one job per line (a payload per line), in batches
   queues                             visible / in flight / delayed / DLQ counts of every queue
+  schedules                          periodic schedules (next 3 runs, in their time zone) and pending delayed jobs
+  cancel <jobId>                     cancel a pending delayed job (exit 1 when there was none)
   dlq list <queue>                   show dead-letter messages (job type, reason, error) without consuming them
   dlq redrive <queue>                move dead-letter messages back to the queue (safe to stop and rerun)
   dlq purge <queue>                  delete every dead-letter message (asks first)
@@ -34,7 +37,7 @@ Where (default: the local environment, http://127.0.0.1:9324 or $LOCAL_SQS_PORT,
   --endpoint <url>      another SQS endpoint (implies --local)
   --region <region>
 
-enqueue options:  --delay <0-900>  --job-id <id>  --group <id>  --dedup-id <id>  --job-id-prefix <p> (with --from)
+enqueue options:  --delay <seconds|30m|2h|3d> (up to a year; beyond 900 s through the Scheduler)  --at <ISO time>  --job-id <id>  --group <id>  --dedup-id <id>  --job-id-prefix <p> (with --from)
 dlq list:         --limit <n> (default 50)  --type <job type>  --reason <reason>
 dlq redrive:      --type <job type>  --reason <reason>  --limit <n>  --rate <messages/s>  --lease <seconds>  --journal <file>
                   <reason>: ${LISTED_REASONS.join(', ')}
@@ -55,6 +58,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   from: { type: 'string' },
   delay: { type: 'string' },
+  at: { type: 'string' },
   'job-id': { type: 'string' },
   'job-id-prefix': { type: 'string' },
   group: { type: 'string' },
@@ -84,7 +88,9 @@ const LOCAL_COMMANDS: Readonly<Record<string, { run: LocalCommand; options: read
 };
 
 const COMMANDS: Readonly<Record<string, { run: Command; options: readonly string[] }>> = {
-  enqueue: { run: enqueueCommand, options: ['from', 'delay', 'job-id', 'job-id-prefix', 'group', 'dedup-id'] },
+  enqueue: { run: enqueueCommand, options: ['from', 'delay', 'at', 'job-id', 'job-id-prefix', 'group', 'dedup-id'] },
+  schedules: { run: schedulesCommand, options: [] },
+  cancel: { run: cancelCommand, options: [] },
   queues: { run: queuesCommand, options: [] },
   'dlq list': { run: dlqListCommand, options: ['limit', 'type', 'reason'] },
   'dlq redrive': { run: dlqRedriveCommand, options: ['type', 'reason', 'limit', 'rate', 'lease', 'journal'] },

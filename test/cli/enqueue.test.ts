@@ -79,9 +79,9 @@ describe('jobs enqueue <type> <json>', () => {
   });
 
   it('refuses an out-of-range --delay as a usage error', async () => {
-    const run = await jobs(local, STAGE, ['enqueue', 'send-email', '{}', '--delay', '901']);
+    const run = await jobs(local, STAGE, ['enqueue', 'send-email', '{}', '--delay', '400d']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('--delay must be a whole number from 0 to 900');
+    expect(run.stderr).toContain('--delay must be seconds or 30m / 2h / 3d, at most one year');
   });
 });
 

@@ -9,12 +9,13 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createJobsClient, type JobsClient, type UncheckedJobRequest } from '../../client/client.ts';
 import { UnknownJobError } from '../../client/errors.ts';
-import type { EnqueueOptions } from '../../client/message.ts';
+import { MAX_SCHEDULED_DELAY_SECONDS, type EnqueueOptions } from '../../client/message.ts';
 import { catalog, findJob } from '../../jobs/catalog.ts';
-import { numberOption, stringOption } from '../args.ts';
+import { stringOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import { createProgress } from '../progress.ts';
+import { schedulerTarget } from '../scheduler-target.ts';
 import { locateQueue, type Target } from '../target.ts';
 
 /** Lines sent per `enqueueMany` call when reading a file (bounded memory for any file size). */
@@ -39,14 +40,40 @@ export async function readPayloadText(argument: string, io: CliIo): Promise<stri
   }
 }
 
+const DELAY_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** `--delay`: seconds, or a number with a unit (`30m`, `2h`, `3d`), up to one year. */
+export function parseDelay(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  const seconds = match ? Number(match[1]) * (DELAY_UNITS[match[2] || 's'] ?? 1) : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds > MAX_SCHEDULED_DELAY_SECONDS) {
+    throw new UsageError(`--delay must be seconds or 30m / 2h / 3d, at most one year (${MAX_SCHEDULED_DELAY_SECONDS} s), got "${text}"`);
+  }
+  return seconds;
+}
+
+/** `--at`: an ISO 8601 time with its offset (`2026-12-24T08:00:00Z`). */
+function parseAt(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const at = new Date(text);
+  if (!/[zZ]|[+-]\d\d:?\d\d$/.test(text) || Number.isNaN(at.getTime())) {
+    throw new UsageError(`--at must be an ISO 8601 time with its offset, e.g. 2026-12-24T08:00:00Z, got "${text}"`);
+  }
+  return at;
+}
+
 function enqueueOptions(values: ParsedValues, bulk: boolean): EnqueueOptions {
   if (bulk && stringOption(values, 'job-id') !== undefined) throw new UsageError('--job-id names one job; with --from use --job-id-prefix');
-  const delaySeconds = numberOption(values, 'delay', 0, 900);
+  const delaySeconds = parseDelay(stringOption(values, 'delay'));
+  const runAt = parseAt(stringOption(values, 'at'));
+  if (delaySeconds !== undefined && runAt !== undefined) throw new UsageError('give --delay or --at, not both');
   const jobId = stringOption(values, 'job-id');
   const groupId = stringOption(values, 'group');
   const deduplicationId = stringOption(values, 'dedup-id');
   return {
     ...(delaySeconds === undefined ? {} : { delaySeconds }),
+    ...(runAt === undefined ? {} : { runAt }),
     ...(jobId === undefined ? {} : { jobId }),
     ...(groupId === undefined ? {} : { groupId }),
     ...(deduplicationId === undefined ? {} : { deduplicationId }),
@@ -167,10 +194,31 @@ export async function enqueueCommand(target: Target, positionals: readonly strin
     throw new UsageError('enqueue needs a payload: <json>, @file, @- or --from <file.jsonl>');
 
   const queue = await locateQueue(target, job.queue);
-  const client = createJobsClient({ sqs: target.sqs, queueUrls: { [job.queue]: queue.url } });
-  if (from !== undefined) return enqueueFile(client, type, from, values, io, queue.name);
+  const scheduler = schedulerTarget(target, io.env);
+  const client = createJobsClient({
+    sqs: target.sqs,
+    queueUrls: { [job.queue]: queue.url },
+    scheduler: scheduler.client,
+    schedulerSettings: scheduler.settings,
+    env: io.env,
+  });
+  try {
+    if (from !== undefined) return await enqueueFile(client, type, from, values, io, queue.name);
+    return await enqueueOne(client, type, payloadArgument ?? '', values, io, queue.name);
+  } finally {
+    scheduler.client.destroy();
+  }
+}
 
-  const text = await readPayloadText(payloadArgument ?? '', io);
+async function enqueueOne(
+  client: JobsClient,
+  type: string,
+  payloadArgument: string,
+  values: ParsedValues,
+  io: CliIo,
+  queueName: string,
+): Promise<number> {
+  const text = await readPayloadText(payloadArgument, io);
   let payload: unknown;
   try {
     payload = JSON.parse(text);
@@ -179,9 +227,14 @@ export async function enqueueCommand(target: Target, positionals: readonly strin
   }
   const result = await client.enqueueUnchecked(type, payload, enqueueOptions(values, false));
   if (values.json === true) {
-    println(io.stdout, JSON.stringify({ type, queue: queue.name, ...result }));
+    println(io.stdout, JSON.stringify({ type, queue: queueName, ...result }));
+  } else if (result.scheduleName !== undefined) {
+    println(
+      io.stdout,
+      `scheduled ${type} job ${result.jobId} for ${result.runAt?.toISOString()} (to the minute) as ${result.scheduleName}, then ${queueName}`,
+    );
   } else {
-    println(io.stdout, `sent ${type} job ${result.jobId} as message ${result.messageId} to ${queue.name}`);
+    println(io.stdout, `sent ${type} job ${result.jobId} as message ${result.messageId} to ${queueName}`);
   }
   return 0;
 }
