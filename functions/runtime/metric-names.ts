@@ -68,7 +68,7 @@ export const TAG_VALUES = {
  */
 export const METRICS_WARNING = {
   /** A second DogStatsD client is live in the process: the per-job client leak. */
-  secondClient: 'a second DogStatsD client was created in this process',
+  secondClient: 'a second DogStatsD client is open in this process',
   /** Metric datagrams cannot be sent (no Datadog extension or local listener at the address). */
   sendFailed: 'dogstatsd send failed',
 } as const;

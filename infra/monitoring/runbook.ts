@@ -5,7 +5,7 @@
  * and the README's "Runbook" section (rendered by `export.ts --runbook`), so the page and the
  * notification cannot drift apart. Each entry has a stable README anchor, `#runbook-<kind>`.
  */
-import { DEAD_REASONS, METRIC, TAG, type DeadReason, type Outcome } from '../../functions/runtime/metric-names.ts';
+import { DEAD_REASONS, METRIC, METRICS_WARNING, TAG, type DeadReason, type Outcome } from '../../functions/runtime/metric-names.ts';
 
 /** Every kind of monitor this module defines. */
 export const MONITOR_KINDS = [
@@ -127,7 +127,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
       'The largest V8 heap among the warm sandboxes of `<function>` grew by more than the threshold percent within an hour. The leak pattern: memory ramps a little with every invocation of a warm sandbox (something is kept per job or per retry: a client, a cache entry, a listener), drops back at each cold start, and ends in an out-of-memory kill ("signal: killed") if the sandbox lives long enough. Seen here, long before that kill.',
     firstChecks: [
       'Sandbox health on the dashboard: heap, rss and open fds of the function. A ramp that resets at each cold start is a leak; a step right after a deploy points at that deploy.',
-      'Worker logs for the warning "a second DogStatsD client is open in this process" (a client created per job instead of once at module scope) and for caches, listeners or clients created inside the handler.',
+      `Worker logs for the warning "${METRICS_WARNING.secondClient}" (a client created per job instead of once at module scope) and for caches, listeners or clients created inside the handler.`,
       `Redeploy or roll back to recycle the sandboxes before they are killed, reproduce locally (\`npm start\`, a burst of jobs, a heap snapshot), and watch the DLQ meanwhile: ${DLQ_LIST}.`,
     ],
   },
@@ -136,7 +136,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
     meaning:
       'The largest count of open file descriptors among the warm sandboxes of `<function>` grew by more than the threshold within an hour: sockets or files are opened per job and never closed (a DogStatsD or SDK client created per job holds one socket each). The process fails with EMFILE at its descriptor limit.',
     firstChecks: [
-      'Worker logs for "a second DogStatsD client is open in this process" and for `EMFILE` errors.',
+      `Worker logs for "${METRICS_WARNING.secondClient}" and for \`EMFILE\` errors.`,
       'The deploy diff for SDK clients, sockets or HTTP agents created inside the handler instead of at module scope.',
       `Redeploy or roll back to recycle the sandboxes; jobs that failed with EMFILE are retried or dead: ${DLQ_LIST}, then ${DLQ_REDRIVE} after the fix.`,
     ],
@@ -146,7 +146,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
     meaning: `No \`${METRIC.heapUsed}\` from \`<function>\` for the configured time. Either the queue was idle (no messages, no invocations: expected) or the worker runs but its metrics do not arrive: the Datadog extension is missing or failing, the API key secret is unreadable, or the flush middleware does not run.`,
     firstChecks: [
       'Lambda invocations of `<function>` on the dashboard (from CloudWatch, independent of the extension): zero means an idle queue and nothing to do; non-zero means metrics are being lost.',
-      'Worker logs for Datadog extension errors and for "dogstatsd send failed" warnings from the metrics client.',
+      `Worker logs for Datadog extension errors and for "${METRICS_WARNING.sendFailed}" warnings from the metrics client.`,
       "The stack's Datadog settings: the extension layer and the API key secret (context `datadogApiKeySecretArn`) on the function; redeploy with them.",
     ],
   },
