@@ -1,7 +1,8 @@
 /**
- * Monitor thresholds and notification options, with defaults, validated once when the definitions
- * are built (a bad threshold refuses to synthesize; it never reaches Datadog).
+ * Monitor thresholds and notification options, with defaults, validated once with zod when the
+ * definitions are built (a bad threshold refuses to synthesize; it never reaches Datadog).
  */
+import { z } from 'zod';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
 
 /** Alert when the value is above `critical`; warn above `warning` (which must be lower). */
@@ -86,43 +87,106 @@ export const DEFAULT_THRESHOLDS: MonitoringThresholds = {
   openFdsGrowth: { critical: 20, warning: 10 },
 };
 
-/** Thresholds that are shares of 1. */
-const RATIOS: ReadonlySet<keyof MonitoringThresholds> = new Set(['deadRatio', 'retryRatio']);
 /** Where a message can be stored at most (SQS: 14 days). */
 const MAX_RETENTION_SECONDS = 14 * DAY;
 
-function checkThreshold(name: string, ratio: boolean, value: AboveThreshold): AboveThreshold {
-  const { critical, warning } = value;
-  if (typeof critical !== 'number' || !Number.isFinite(critical) || critical < 0) {
-    throw new ConfigurationError(`monitoring: ${name}.critical must be a number >= 0, got ${String(critical)}`);
-  }
-  if (ratio && critical >= 1)
-    throw new ConfigurationError(`monitoring: ${name}.critical is a share of records and must be below 1, got ${critical}`);
-  if (warning !== undefined) {
-    if (typeof warning !== 'number' || !Number.isFinite(warning) || warning < 0) {
-      throw new ConfigurationError(`monitoring: ${name}.warning must be a number >= 0, got ${String(warning)}`);
-    }
-    if (warning >= critical) throw new ConfigurationError(`monitoring: ${name}.warning (${warning}) must be below critical (${critical})`);
-  }
-  return warning === undefined ? { critical } : { critical, warning };
+const HANDLE = /^@[\w.\-+@]+$/;
+const MONITOR_TAG = /^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$/;
+
+/** A number >= 0, with a message naming the option. */
+function amount(name: string) {
+  const message = (issue: { readonly input: unknown }): string => `${name} must be a number >= 0, got ${String(issue.input)}`;
+  return z.number({ error: message }).min(0, { error: message });
 }
 
-function checkThresholds(prefix: string, partial: Partial<MonitoringThresholds>, base: MonitoringThresholds): MonitoringThresholds {
-  const known = new Set(Object.keys(base));
-  for (const key of Object.keys(partial)) {
-    if (!known.has(key)) throw new ConfigurationError(`monitoring: unknown threshold "${prefix}${key}" (known: ${[...known].join(', ')})`);
-  }
-  const out: Record<string, AboveThreshold> = {};
-  for (const key of Object.keys(base) as (keyof MonitoringThresholds)[]) {
-    out[key] = checkThreshold(`${prefix}${key}`, RATIOS.has(key), partial[key] ?? base[key]);
-  }
-  const resolved = out as unknown as MonitoringThresholds;
-  if (resolved.dlqOldestMessageAgeSeconds.critical >= MAX_RETENTION_SECONDS) {
-    throw new ConfigurationError(
-      'monitoring: dlqOldestMessageAgeSeconds.critical must be below the 14-day maximum retention, or dead letters expire before it alerts',
-    );
-  }
-  return resolved;
+/** One {@link AboveThreshold}: a warning, when given, must be below the alert. */
+function threshold(name: string, ratio: boolean) {
+  return z
+    .strictObject({ critical: amount(`${name}.critical`), warning: amount(`${name}.warning`).optional() })
+    .superRefine(({ critical, warning }, ctx) => {
+      if (ratio && critical >= 1)
+        ctx.addIssue({ code: 'custom', message: `${name}.critical is a share of records and must be below 1, got ${critical}` });
+      if (warning !== undefined && warning >= critical)
+        ctx.addIssue({ code: 'custom', message: `${name}.warning (${warning}) must be below critical (${critical})` });
+    })
+    .transform(({ critical, warning }): AboveThreshold => (warning === undefined ? { critical } : { critical, warning }))
+    .optional();
+}
+
+const THRESHOLD_KEYS = Object.keys(DEFAULT_THRESHOLDS);
+
+const thresholdsSchema = z.strictObject(
+  {
+    dlqMessages: threshold('dlqMessages', false),
+    oldestMessageAgeSeconds: threshold('oldestMessageAgeSeconds', false),
+    dlqOldestMessageAgeSeconds: threshold('dlqOldestMessageAgeSeconds', false).refine(
+      (t) => t === undefined || t.critical < MAX_RETENTION_SECONDS,
+      {
+        error: 'dlqOldestMessageAgeSeconds.critical must be below the 14-day maximum retention, or dead letters expire before it alerts',
+      },
+    ),
+    deadRatio: threshold('deadRatio', true),
+    retryRatio: threshold('retryRatio', true),
+    queueLatencyP95Ms: threshold('queueLatencyP95Ms', false),
+    lambdaErrors: threshold('lambdaErrors', false),
+    lambdaThrottles: threshold('lambdaThrottles', false),
+    heapGrowthPercent: threshold('heapGrowthPercent', false),
+    openFdsGrowth: threshold('openFdsGrowth', false),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown threshold "${issue.keys.join('", "')}" (known: ${THRESHOLD_KEYS.join(', ')})`
+        : undefined,
+  },
+);
+
+function jobTypeSchema(jobType: string) {
+  const name = `jobTypeThresholds.${jobType}`;
+  return z.strictObject(
+    { deadRatio: threshold(`${name}.deadRatio`, true), retryRatio: threshold(`${name}.retryRatio`, true) },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `job type "${jobType}" may override deadRatio and retryRatio only, not "${issue.keys.join('", "')}"`
+          : undefined,
+    },
+  );
+}
+
+function silence(issue: { readonly input: unknown }): string {
+  return `workerSilenceMinutes must be a whole number of minutes from 30 to 1440, or false; got ${String(issue.input)}`;
+}
+
+const optionsSchema = z.strictObject({
+  thresholds: thresholdsSchema.optional(),
+  jobTypeThresholds: z.record(z.string(), z.unknown()).optional(),
+  workerSilenceMinutes: z
+    .union([z.literal(false), z.int({ error: silence }).min(30, { error: silence }).max(1_440, { error: silence })], { error: silence })
+    .default(60),
+  notify: z
+    .array(
+      z.string().regex(HANDLE, {
+        error: (issue) => `notification handle "${String(issue.input)}" must look like @slack-channel or @team@example.com`,
+      }),
+    )
+    .default([]),
+  runbookUrl: z
+    .string()
+    .regex(/^[^#\s]+$/, { error: (issue) => `runbookUrl "${String(issue.input)}" must be the README's address without an anchor` })
+    .default('README.md'),
+  monitorTags: z
+    .array(z.string().regex(MONITOR_TAG, { error: (issue) => `monitor tag "${String(issue.input)}" must be key:value in lower case` }))
+    .default([]),
+  dashboardTitle: z.string().min(1).optional(),
+});
+
+/** Parses with a schema; the first problem becomes a {@link ConfigurationError}. */
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const [issue] = result.error.issues;
+  throw new ConfigurationError(`monitoring: ${issue?.message ?? 'invalid options'}`);
 }
 
 /**
@@ -130,46 +194,27 @@ function checkThresholds(prefix: string, partial: Partial<MonitoringThresholds>,
  * @throws ConfigurationError on a bad threshold, handle, URL or silence window
  */
 export function resolveMonitoringOptions(options: MonitoringOptions = {}): ResolvedMonitoringOptions {
-  const thresholds = checkThresholds('', options.thresholds ?? {}, DEFAULT_THRESHOLDS);
+  const parsed = parse(optionsSchema, options);
+  const thresholds: MonitoringThresholds = { ...DEFAULT_THRESHOLDS, ...defined(parsed.thresholds ?? {}) };
   const jobTypeThresholds: Record<string, JobTypeThresholds> = {};
-  for (const [jobType, partial] of Object.entries(options.jobTypeThresholds ?? {})) {
-    for (const key of Object.keys(partial)) {
-      if (key !== 'deadRatio' && key !== 'retryRatio') {
-        throw new ConfigurationError(`monitoring: job type "${jobType}" may override deadRatio and retryRatio only, not "${key}"`);
-      }
-    }
-    const checked = checkThresholds(`jobTypeThresholds.${jobType}.`, partial, thresholds);
-    jobTypeThresholds[jobType] = { deadRatio: checked.deadRatio, retryRatio: checked.retryRatio };
-  }
-  const silence = options.workerSilenceMinutes ?? 60;
-  if (silence !== false && (!Number.isInteger(silence) || silence < 30 || silence > 1_440)) {
-    throw new ConfigurationError(
-      `monitoring: workerSilenceMinutes must be a whole number of minutes from 30 to 1440, or false; got ${String(silence)}`,
-    );
-  }
-  const notify = options.notify ?? [];
-  for (const handle of notify) {
-    if (!/^@[\w.\-+@]+$/.test(handle))
-      throw new ConfigurationError(`monitoring: notification handle "${handle}" must look like @slack-channel or @team@example.com`);
-  }
-  const runbookUrl = options.runbookUrl ?? 'README.md';
-  if (runbookUrl.includes('#') || /\s/.test(runbookUrl)) {
-    throw new ConfigurationError(`monitoring: runbookUrl "${runbookUrl}" must be the README's address without an anchor`);
-  }
-  const monitorTags = options.monitorTags ?? [];
-  for (const tag of monitorTags) {
-    if (!/^[a-z][a-z0-9_.\-/]*:[a-z0-9_.\-/:]+$/.test(tag))
-      throw new ConfigurationError(`monitoring: monitor tag "${tag}" must be key:value in lower case`);
+  for (const [jobType, partial] of Object.entries(parsed.jobTypeThresholds ?? {})) {
+    const own = defined(parse(jobTypeSchema(jobType), partial));
+    jobTypeThresholds[jobType] = { deadRatio: own.deadRatio ?? thresholds.deadRatio, retryRatio: own.retryRatio ?? thresholds.retryRatio };
   }
   return {
     thresholds,
     jobTypeThresholds,
-    workerSilenceMinutes: silence,
-    notify,
-    runbookUrl,
-    monitorTags,
-    dashboardTitle: options.dashboardTitle,
+    workerSilenceMinutes: parsed.workerSilenceMinutes,
+    notify: parsed.notify,
+    runbookUrl: parsed.runbookUrl,
+    monitorTags: parsed.monitorTags,
+    dashboardTitle: parsed.dashboardTitle,
   };
+}
+
+/** The entries of `value` that are set (zod leaves absent optional keys out, but keeps explicit `undefined`). */
+function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 /** The ratio thresholds of one job type (its overrides, else the defaults). */
