@@ -9,12 +9,12 @@
  * input, checked every `tickMs` against an injectable clock, or when `runDue()` is called.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import { payloadIssues } from '../runtime/payload-issues.ts';
-import { hasErrorCode, ListenError, PortInUseError } from './port-errors.ts';
+import { checkPort, listenFailure } from './port-errors.ts';
 import {
   SchedulerApiError,
   SchedulerStore,
@@ -220,17 +220,48 @@ async function route(store: SchedulerStore, request: IncomingMessage): Promise<{
   throw new SchedulerApiError('ValidationException', `the local Scheduler does not implement ${request.method} ${url.pathname}`);
 }
 
-/** Starts the endpoint on 127.0.0.1. Rejects with {@link PortInUseError} when the port is taken. */
-export async function startLocalSchedulerServer(options: LocalSchedulerServerOptions): Promise<LocalSchedulerServer> {
-  const requestedPort = options.port ?? DEFAULT_SCHEDULER_PORT;
-  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
-    throw new RangeError(`Scheduler port must be a whole number from 0 to 65535, got ${requestedPort}`);
+/** Binds `server` to 127.0.0.1:`port`; resolves with the bound port. */
+async function listen(server: Server, port: number, portEnvVar: string): Promise<number> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, LOCAL_HOST, () => resolve());
+    });
+  } catch (error) {
+    throw listenFailure('The local Scheduler endpoint', 'tcp', LOCAL_HOST, port, portEnvVar, error);
   }
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+/** Sends one occurrence `copies` times; resolves with the number of messages sent. */
+async function deliverOccurrence({ schedule, scheduledTime }: DueOccurrence, options: LocalSchedulerServerOptions): Promise<number> {
+  const delivery: SchedulerDelivery = {
+    queueArn: schedule.target.Arn,
+    body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime }),
+    messageGroupId: schedule.target.SqsParameters?.MessageGroupId,
+    scheduleName: schedule.name,
+    groupName: schedule.groupName,
+    scheduledTime,
+  };
+  let sent = 0;
+  for (let copy = 0; copy < (options.deliveriesPerOccurrence ?? 1); copy += 1) {
+    try {
+      await options.deliver(delivery);
+      sent += 1;
+    } catch (error) {
+      options.onDeliveryError?.(error, delivery);
+    }
+  }
+  return sent;
+}
+
+/** Starts the endpoint on 127.0.0.1. Rejects with `PortInUseError` (port-errors.ts) when the port is taken. */
+export async function startLocalSchedulerServer(options: LocalSchedulerServerOptions): Promise<LocalSchedulerServer> {
+  const requestedPort = checkPort('Scheduler', options.port ?? DEFAULT_SCHEDULER_PORT);
   const region = options.region ?? LOCAL_REGION;
-  const clock = options.clock ?? SYSTEM_CLOCK;
-  const store = new SchedulerStore(clock, region, options.accountId ?? LOCAL_ACCOUNT_ID);
+  const store = new SchedulerStore(options.clock ?? SYSTEM_CLOCK, region, options.accountId ?? LOCAL_ACCOUNT_ID);
   for (const group of options.groups ?? []) store.createGroup(group);
-  const copies = options.deliveriesPerOccurrence ?? 1;
 
   const server = createServer((request, response) => {
     route(store, request).then(
@@ -241,57 +272,15 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
       },
     );
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(requestedPort, LOCAL_HOST, () => resolve());
-    });
-  } catch (error) {
-    if (hasErrorCode(error, 'EADDRINUSE')) {
-      throw new PortInUseError(
-        'The local Scheduler endpoint',
-        'tcp',
-        LOCAL_HOST,
-        requestedPort,
-        options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT',
-        {
-          cause: error,
-        },
-      );
-    }
-    throw new ListenError(`The local Scheduler endpoint cannot listen on ${LOCAL_HOST}:${requestedPort}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : requestedPort;
+  const port = await listen(server, requestedPort, options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT');
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
-  const deliverOne = async ({ schedule, scheduledTime }: DueOccurrence): Promise<number> => {
-    const delivery: SchedulerDelivery = {
-      queueArn: schedule.target.Arn,
-      body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime }),
-      messageGroupId: schedule.target.SqsParameters?.MessageGroupId,
-      scheduleName: schedule.name,
-      groupName: schedule.groupName,
-      scheduledTime,
-    };
-    let sent = 0;
-    for (let copy = 0; copy < copies; copy += 1) {
-      try {
-        await options.deliver(delivery);
-        sent += 1;
-      } catch (error) {
-        options.onDeliveryError?.(error, delivery);
-      }
-    }
-    return sent;
-  };
+  // One run at a time: a tick never overlaps the previous one.
   let running: Promise<number> = Promise.resolve(0);
   const runDue = (): Promise<number> => {
     running = running.then(async () => {
       let sent = 0;
-      for (const occurrence of store.takeDue()) sent += await deliverOne(occurrence);
+      for (const occurrence of store.takeDue()) sent += await deliverOccurrence(occurrence, options);
       return sent;
     });
     return running;

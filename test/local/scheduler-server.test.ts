@@ -13,6 +13,7 @@ import {
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PortInUseError } from '../../functions/local/port-errors.ts';
 import { sqsDelivery, startLocalSchedulerServer, type LocalSchedulerServer } from '../../functions/local/scheduler-server.ts';
 import { startLocalSqs, type LocalSqs } from '../client/local-sqs.ts';
 
@@ -117,5 +118,13 @@ describe('the local Scheduler endpoint', () => {
     expect(await server.runDue()).toBe(0);
     const bodies = (await sqs.drain(queueUrl)).map((message) => message.Body).toSorted();
     expect(bodies).toEqual(['{"jobId":"tick@2026-12-07T10:15:00Z"}', '{"jobId":"tick@2026-12-07T10:30:00Z"}']);
+  });
+
+  it('says which variable moves its port when the port is taken', async () => {
+    const second = startLocalSchedulerServer({ port: server.port, deliver: async () => undefined });
+    await expect(second).rejects.toBeInstanceOf(PortInUseError);
+    await expect(startLocalSchedulerServer({ port: server.port, deliver: async () => undefined })).rejects.toThrow(
+      /LOCAL_SCHEDULER_PORT=<port>/,
+    );
   });
 });
