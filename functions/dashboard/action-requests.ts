@@ -22,6 +22,7 @@ const SCHEMAS = {
   redrive: z.strictObject({ queue, messageIds: z.optional(messageIds), filter: z.optional(filter) }),
   delete: z.strictObject({ queue, messageIds }),
   purge: z.strictObject({ queue, confirm: z.string().check(z.maxLength(200)) }),
+  cancel: z.strictObject({ schedule: bounded(64) }),
 } as const;
 
 /** A checked action. */
@@ -33,7 +34,8 @@ export type ParsedAction =
       readonly filter: z.infer<typeof filter> | undefined;
     }
   | { readonly kind: 'delete'; readonly queue: string; readonly messageIds: string[] }
-  | { readonly kind: 'purge'; readonly queue: string };
+  | { readonly kind: 'purge'; readonly queue: string }
+  | { readonly kind: 'cancel'; readonly schedule: string };
 
 function parseJson(text: string): unknown {
   try {
@@ -67,7 +69,9 @@ export function parseAction(name: string, text: string): ParsedAction {
       if (body.confirm !== body.queue) throw new ActionRequestError(`type the queue's name ("${body.queue}") to confirm the purge`);
       return { kind: 'purge', queue: body.queue };
     }
+    case 'cancel':
+      return { kind: 'cancel', schedule: check(SCHEMAS.cancel).schedule };
     default:
-      throw new ActionRequestError(`unknown action "${name}" (redrive, delete, purge)`);
+      throw new ActionRequestError(`unknown action "${name}" (redrive, delete, purge, cancel)`);
   }
 }

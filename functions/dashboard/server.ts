@@ -11,6 +11,7 @@ import { pageBundle } from './bundle.ts';
 import { LiveFeed } from './feed.ts';
 import { parseAction, ActionRequestError, type ParsedAction } from './action-requests.ts';
 import type { ActionResult } from './model.ts';
+import { NotOneTimeScheduleError } from './one-time-schedules.ts';
 import { UnknownQueueError } from './queue-locations.ts';
 import { allowedHosts, checkHost, checkStateChange, newToken, SECURITY_HEADERS } from './security.ts';
 import type { DashboardSource } from './source.ts';
@@ -94,6 +95,9 @@ function runAction(source: DashboardSource, action: ParsedAction): Promise<Actio
       return source.deleteMessages(action.queue, action.messageIds);
     case 'purge':
       return source.purge(action.queue);
+    case 'cancel':
+      if (!source.cancelSchedule) throw new ActionRequestError('this data source lists no one-time jobs to cancel');
+      return source.cancelSchedule(action.schedule);
   }
 }
 
@@ -137,7 +141,8 @@ export async function startDashboardServer(options: DashboardServerOptions = {})
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      const status = error instanceof ActionRequestError || error instanceof UnknownQueueError ? 400 : 500;
+      const status =
+        error instanceof ActionRequestError || error instanceof UnknownQueueError || error instanceof NotOneTimeScheduleError ? 400 : 500;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       if (!response.headersSent) sendJson(response, status, { ok: false, message });
       else response.end();

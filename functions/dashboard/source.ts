@@ -32,6 +32,8 @@ export interface DashboardSource {
   deleteMessages(queue: string, messageIds: readonly string[]): Promise<ActionResult>;
   /** Deletes every message of the queue's DLQ. */
   purge(queue: string): Promise<ActionResult>;
+  /** Cancels a pending one-time job (deletes its schedule); absent where one-time jobs are not read. */
+  cancelSchedule?(name: string): Promise<ActionResult>;
   /** Releases what the source holds (clients, subscriptions). */
   close(): Promise<void>;
 }

@@ -6,7 +6,8 @@
  *
  * AWS calls while a page is open: every `refreshMs` (5 s) one GetQueueAttributes per queue and per DLQ;
  * a DLQ is peeked (ReceiveMessage + ChangeMessageVisibilityBatch) only when its count changed or its list
- * is a minute old, never when it is empty; CloudWatch once a minute. Nothing is called while no page is open.
+ * is a minute old, never when it is empty; CloudWatch once a minute; the Scheduler (one-time jobs) once a
+ * minute: ListSchedules per one-time prefix and GetSchedule per pending job. Nothing is called while no page is open.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { workerFunctionName } from '../client/queue-names.ts';
@@ -14,6 +15,7 @@ import type { Target } from '../cli/target.ts';
 import { readStageMetrics, type MetricTargets, type StageMetrics } from './cloudwatch-metrics.ts';
 import { DeadLetterStore } from './dead-letters.ts';
 import type { LambdaWorkerView, QueueRowView, Snapshot, TimeSeriesView } from './model.ts';
+import type { OneTimeSchedules } from './one-time-schedules.ts';
 import { QueueLocations } from './queue-locations.ts';
 import { periodicSchedules } from './schedules.ts';
 import type { DashboardSource } from './source.ts';
@@ -25,6 +27,8 @@ export interface StageSourceOptions {
   readonly cloudWatch: CloudWatchClient | undefined;
   /** Milliseconds between snapshots. Default 5,000. */
   readonly refreshMs?: number;
+  /** The stage's pending one-time jobs (EventBridge Scheduler); undefined when there is no Scheduler to read. */
+  readonly oneTime?: OneTimeSchedules | undefined;
   /** Milliseconds between CloudWatch reads. Default 60,000 (the metrics' resolution). */
   readonly metricsEveryMs?: number;
 }
@@ -102,7 +106,11 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
     refreshMs: options.refreshMs ?? 5000,
     async snapshot(readOnly): Promise<Snapshot> {
       const rows = await locations.rows();
-      const [lists, read] = await Promise.all([deadLetters.listAll(rows), readMetrics(rows)]);
+      const [lists, read, oneTime] = await Promise.all([
+        deadLetters.listAll(rows),
+        readMetrics(rows),
+        options.oneTime?.list().catch(() => []) ?? Promise.resolve([]),
+      ]);
       const stage = read.value;
       const lambdaViews = rows.map((row) => stage?.lambda.get(workerFunctionName({ stage: target.stage, queue: row.queue })) ?? EMPTY);
       const workers: LambdaWorkerView[] = rows.map((row, index) => {
@@ -145,13 +153,14 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
         deadLetters: lists,
         workers: { kind: 'stage', workers, problem: read.problem },
         activity: undefined,
-        schedules: periodicSchedules(target.stage),
+        schedules: [...periodicSchedules(target.stage), ...oneTime],
       };
     },
     body: (queue, messageId) => deadLetters.body(queue, messageId),
     redrive: (queue, selection) => deadLetters.redrive(queue, selection),
     deleteMessages: (queue, messageIds) => deadLetters.deleteMessages(queue, messageIds),
     purge: (queue) => deadLetters.purge(queue),
+    ...(options.oneTime ? { cancelSchedule: (name: string) => (options.oneTime as OneTimeSchedules).cancel(name) } : {}),
     async close() {
       cloudWatch?.destroy();
     },

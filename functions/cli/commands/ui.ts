@@ -5,12 +5,15 @@
  * `--allow-actions`: then redrive, delete and purge work from the page.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { OneTimeSchedules } from '../../dashboard/one-time-schedules.ts';
+import { scheduleGroupName } from '../../scheduling/names.ts';
 import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, startDashboardServer } from '../../dashboard/server.ts';
 import { createStageSource } from '../../dashboard/stage-source.ts';
 import { numberOption, stringOption } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
-import type { Target } from '../target.ts';
+import { LOCAL_REGION, type Target } from '../target.ts';
 
 function port(values: ParsedValues, io: CliIo): number {
   const fromFlag = numberOption(values, 'port', 0, 65_535);
@@ -36,9 +39,21 @@ export async function uiCommand(target: Target, positionals: readonly string[], 
   const allowActions = values['allow-actions'] === true;
   const region = stringOption(values, 'region') ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
   const cloudWatch = target.local ? undefined : new CloudWatchClient(region ? { region } : {});
-  const source = createStageSource({ target, cloudWatch });
+  // One-time jobs from the stage's Scheduler; with --endpoint only when AWS_ENDPOINT_URL_SCHEDULER names one (the SDK reads it).
+  const scheduler =
+    !target.local || io.env.AWS_ENDPOINT_URL_SCHEDULER
+      ? new SchedulerClient({
+          region: region ?? (target.local ? LOCAL_REGION : undefined),
+          ...(target.local
+            ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, endpoint: io.env.AWS_ENDPOINT_URL_SCHEDULER }
+            : {}),
+        })
+      : undefined;
+  const oneTime = scheduler ? new OneTimeSchedules(scheduler, scheduleGroupName(target.stage)) : undefined;
+  const source = createStageSource({ target, cloudWatch, oneTime });
   const server = await startDashboardServer({ port: port(values, io), allowActions, source }).catch((error: unknown) => {
     cloudWatch?.destroy();
+    scheduler?.destroy();
     throw error;
   });
   println(io.stdout, `dashboard ${server.url}`);
@@ -51,6 +66,7 @@ export async function uiCommand(target: Target, positionals: readonly string[], 
     await until(io.signal);
   } finally {
     await server.close();
+    scheduler?.destroy();
   }
   return 0;
 }

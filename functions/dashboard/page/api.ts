@@ -6,7 +6,7 @@ function token(): string {
 }
 
 /** Sends an action; resolves with the server's answer (never rejects). */
-export async function postAction(name: 'redrive' | 'delete' | 'purge', body: unknown): Promise<ActionResult> {
+export async function postAction(name: 'redrive' | 'delete' | 'purge' | 'cancel', body: unknown): Promise<ActionResult> {
   try {
     const response = await fetch(`/api/actions/${name}`, {
       method: 'POST',

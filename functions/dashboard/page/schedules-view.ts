@@ -1,17 +1,49 @@
-/** The Schedules view (shown only when the project has scheduling): periodic schedules and pending one-time jobs. */
+/** The Schedules view: the catalog's periodic schedules with their next runs, and a stage's pending one-time jobs (cancel). */
 import type { ScheduleView } from '../model.ts';
+import { postAction } from './api.ts';
 import { el, replace, row, table } from './dom.ts';
 
+const result = el('p', { class: 'result' });
+
+async function cancel(name: string): Promise<void> {
+  replace(result, `cancelling ${name}...`);
+  const answer = await postAction('cancel', { schedule: name });
+  result.className = answer.ok ? 'result ok' : 'result problem';
+  replace(result, answer.message);
+}
+
 /** Renders the Schedules view into `root`. */
-export function renderSchedules(root: HTMLElement, schedules: readonly ScheduleView[], _readOnly: boolean): void {
+export function renderSchedules(root: HTMLElement, schedules: readonly ScheduleView[], readOnly: boolean): void {
   const rows = schedules.map((schedule) =>
-    row([schedule.name, schedule.kind, schedule.expression, schedule.job, schedule.nextRuns.join(', ')]),
+    row(
+      [
+        schedule.name,
+        schedule.kind,
+        schedule.expression,
+        schedule.job,
+        schedule.nextRuns.join(', '),
+        schedule.cancellable
+          ? el('button', { class: 'cancel', disabled: readOnly, onclick: () => void cancel(schedule.name) }, 'Cancel')
+          : '',
+      ],
+      { class: `schedule ${schedule.kind}`, dataset: { schedule: schedule.name } },
+    ),
   );
   replace(
     root,
     el('h2', {}, 'Schedules'),
     rows.length === 0
-      ? el('p', { class: 'hint' }, 'No schedules.')
-      : table(['name', 'kind', 'expression', 'state', 'next runs (UTC)'], rows),
+      ? el(
+          'p',
+          { class: 'hint' },
+          'No periodic schedule (declare one with `schedules: [...]` in a job definition) and no pending one-time job.',
+        )
+      : table(['name', 'kind', 'expression', 'job / target', 'next runs (UTC)', ''], rows),
+    result,
+    el(
+      'p',
+      { class: 'hint' },
+      "Periodic: as the job catalog declares them for this stage, next runs as EventBridge Scheduler computes them. One-time: delays beyond 15 minutes, read from the stage's Scheduler.",
+    ),
   );
 }
