@@ -2,7 +2,7 @@
  * `jobs ui --allow-actions` with a stage's Scheduler (the local EventBridge Scheduler endpoint, through
  * AWS_ENDPOINT_URL_SCHEDULER): a pending one-time job is listed in Schedules, and Cancel deletes its schedule.
  */
-import { CreateScheduleCommand, GetScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, GetScheduleCommand, ResourceNotFoundException, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli/main.ts';
@@ -102,6 +102,8 @@ describe('jobs ui with the Scheduler of a stage: pending one-time jobs', () => {
   it('cancels it: the schedule is deleted', async () => {
     await page.locator(`#view-schedules tr.schedule[data-schedule="${NAME}"] button.cancel`).click();
     await page.locator('#view-schedules .result.ok').waitFor({ timeout: 10_000 });
-    await expect(client.send(new GetScheduleCommand({ Name: NAME, GroupName: scheduleGroupName('local') }))).rejects.toThrow();
+    await expect(client.send(new GetScheduleCommand({ Name: NAME, GroupName: scheduleGroupName('local') }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 });
