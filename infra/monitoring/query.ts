@@ -27,14 +27,17 @@ const INTEGRATION: ReadonlySet<IntegrationMetric> = new Set(Object.values(INTEGR
 const TOKEN = /\$\{Token\[[^\]]+\]\}/g;
 const TAG_VALUE = /^[a-z0-9_.\-/]+$/;
 
-/** Throws unless `value` is a tag value Datadog keeps as is (lower case, no separators). */
+/** What is wrong with `value` as a Datadog tag value (it must stay as is: lower case, no separators), if anything. */
+export function tagValueProblem(what: string, value: string): string | undefined {
+  return TAG_VALUE.test(value.replace(TOKEN, 'token'))
+    ? undefined
+    : `${what} "${value}" cannot be used as a Datadog tag value (lower-case letters, digits, _ - . / only)`;
+}
+
+/** Throws unless `value` is a tag value Datadog keeps as is. */
 export function checkTagValue(what: string, value: string): string {
-  const plain = value.replace(TOKEN, 'token');
-  if (!TAG_VALUE.test(plain)) {
-    throw new ConfigurationError(
-      `monitoring: ${what} "${value}" cannot be used as a Datadog tag value (lower-case letters, digits, _ - . / only)`,
-    );
-  }
+  const problem = tagValueProblem(what, value);
+  if (problem !== undefined) throw new ConfigurationError(`monitoring: ${problem}`);
   return value;
 }
 

@@ -5,10 +5,12 @@
  * (so a new queue or job type appears on the dashboard and in the monitors without editing them);
  * the CDK construct builds it from the stack's queues and workers.
  */
+import { z } from 'zod';
 import { physicalName } from '../../functions/client/queue-names.ts';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
 import { exponentialDelaySeconds } from '../../functions/runtime/backoff.ts';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
+import { tagValueProblem } from './query.ts';
 import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { resolveQueueSettings } from '../queue-settings.ts';
 
@@ -149,46 +151,62 @@ export function normalizedNames(names: PhysicalNames): PhysicalNames {
   };
 }
 
-const TAG_SAFE = /^[a-z0-9_.\-/]+$/;
-/** CDK tokens (`${Token[...]}`) stand for names only CloudFormation knows; they are passed through. */
-const TOKEN = /\$\{Token\[[^\]]+\]\}/g;
+const positive = z.number().positive().optional();
 
-function checkTagValue(what: string, value: string): void {
-  if (value.replace(TOKEN, 'token') === '' || !TAG_SAFE.test(value.replace(TOKEN, 'token'))) {
-    throw new ConfigurationError(
-      `monitoring: ${what} "${value}" cannot be used as a Datadog tag value (lower-case letters, digits, _ - . / only)`,
-    );
-  }
-}
+const queueSchema = z
+  .object({
+    queue: z.string(),
+    jobTypes: z.array(z.string()),
+    sqsQueueName: z.string(),
+    sqsDeadLetterQueueName: z.string(),
+    functionName: z.string(),
+    retryWindowSeconds: z
+      .number({ error: 'retryWindowSeconds must be a number >= 0' })
+      .min(0, { error: 'retryWindowSeconds must be a number >= 0' }),
+    oldestMessageAgeAlarmSeconds: positive,
+    deadLetterRetentionSeconds: positive,
+  })
+  .superRefine((q, ctx) => {
+    const names: Array<readonly [string, string]> = [
+      ['queue', q.queue],
+      ...q.jobTypes.map((t) => [`job type of queue "${q.queue}"`, t] as const),
+      [`SQS name of queue "${q.queue}"`, q.sqsQueueName],
+      [`DLQ name of queue "${q.queue}"`, q.sqsDeadLetterQueueName],
+      [`function name of queue "${q.queue}"`, q.functionName],
+    ];
+    if (q.jobTypes.length === 0) ctx.addIssue({ code: 'custom', message: `queue "${q.queue}" has no job type` });
+    for (const [what, value] of names) {
+      const problem = tagValueProblem(what, value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }
+  });
+
+const targetSchema = z
+  .object({ service: z.string(), env: z.string(), queues: z.array(queueSchema).min(1, { error: 'the target has no queue' }) })
+  .superRefine((t, ctx) => {
+    for (const [what, value] of [
+      ['service', t.service],
+      ['env', t.env],
+    ] as const) {
+      const problem = tagValueProblem(what, value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    const names = t.queues.map((q) => q.queue);
+    for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i)))
+      ctx.addIssue({ code: 'custom', message: `queue "${name}" is listed twice` });
+  });
 
 /**
- * Checks a target once: at least one queue, unique queue names, every queue with job types,
- * tag-safe names. Returns it unchanged.
- * @throws ConfigurationError
+ * Checks a target once (zod): at least one queue, unique queue names, every queue with job types,
+ * tag-safe names, sane durations. Returns it unchanged.
+ * @throws ConfigurationError naming the first problem
  */
 export function validateTarget(target: MonitoringTarget): MonitoringTarget {
-  checkTagValue('service', target.service);
-  checkTagValue('env', target.env);
-  if (target.queues.length === 0) throw new ConfigurationError('monitoring: the target has no queue');
-  const seen = new Set<string>();
-  for (const q of target.queues) {
-    if (seen.has(q.queue)) throw new ConfigurationError(`monitoring: queue "${q.queue}" is listed twice`);
-    seen.add(q.queue);
-    checkTagValue('queue', q.queue);
-    if (q.jobTypes.length === 0) throw new ConfigurationError(`monitoring: queue "${q.queue}" has no job type`);
-    for (const t of q.jobTypes) checkTagValue(`job type of queue "${q.queue}"`, t);
-    checkTagValue(`SQS name of queue "${q.queue}"`, q.sqsQueueName);
-    checkTagValue(`DLQ name of queue "${q.queue}"`, q.sqsDeadLetterQueueName);
-    checkTagValue(`function name of queue "${q.queue}"`, q.functionName);
-    if (!Number.isFinite(q.retryWindowSeconds) || q.retryWindowSeconds < 0) {
-      throw new ConfigurationError(`monitoring: retryWindowSeconds of queue "${q.queue}" must be a number >= 0`);
-    }
-    for (const key of ['oldestMessageAgeAlarmSeconds', 'deadLetterRetentionSeconds'] as const) {
-      const value = q[key];
-      if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
-        throw new ConfigurationError(`monitoring: ${key} of queue "${q.queue}" must be a number > 0, got ${value}`);
-      }
-    }
+  const result = targetSchema.safeParse(target);
+  if (!result.success) {
+    const [issue] = result.error.issues;
+    const where = issue?.path.includes('queues') === true ? ` (queue ${String(target.queues[Number(issue.path[1])]?.queue)})` : '';
+    throw new ConfigurationError(`monitoring: ${issue?.message ?? 'invalid target'}${issue?.code === 'custom' ? '' : where}`);
   }
   return target;
 }
