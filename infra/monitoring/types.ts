@@ -6,17 +6,25 @@
  * `Datadog::Dashboards::Dashboard` registry type (`DashboardDefinition`) and
  * `@datadog/datadog-api-client` all accept as is. Monitors are turned into the registry type's
  * PascalCase properties by `cfn.ts`.
+ *
+ * Datadog's models are camelCase classes, not these wire shapes, so only their enumerations are taken
+ * from them (type-only: nothing of the client loads at synth); `test/monitoring/datadog-models.test.ts`
+ * reads every body with the models themselves.
  */
+import type { v1 } from '@datadog/datadog-api-client';
+
+/** A string enum of Datadog's v1 models, without the client's placeholder for values it does not know. */
+type Known<T> = Extract<T, string>;
 
 /** How a timeseries request is drawn. */
-export type DisplayType = 'line' | 'bars' | 'area';
+export type DisplayType = Known<v1.WidgetDisplayType>;
 
 /** How a scalar (query value, toplist) query reduces its points to one number. */
-export type ScalarAggregator = 'avg' | 'last' | 'max' | 'min' | 'sum' | 'percentile';
+export type ScalarAggregator = Known<v1.FormulaAndFunctionMetricAggregation>;
 
 /** One metric query of a formulas-and-functions request (`data_source: metrics`). */
 export interface MetricDataQuery {
-  readonly data_source: 'metrics';
+  readonly data_source: Known<v1.FormulaAndFunctionMetricDataSource>;
   /** The name formulas refer to (`query1`, `dead`, ...). */
   readonly name: string;
   /** A Datadog metric query: `agg:metric{tag:value,...} by {tag}.function()`. */
@@ -33,7 +41,7 @@ export interface WidgetFormula {
   readonly formula: string;
   readonly alias?: string;
   /** Toplists and query values: how many groups to show. */
-  readonly limit?: { readonly count: number; readonly order: 'asc' | 'desc' };
+  readonly limit?: { readonly count: number; readonly order: Known<v1.QuerySortOrder> };
 }
 
 /** A timeseries request in the formulas-and-functions form. */
@@ -54,9 +62,9 @@ export interface ScalarRequest {
 
 /** Colours a query value by comparison with a number. */
 export interface ConditionalFormat {
-  readonly comparator: '>' | '>=' | '<' | '<=';
+  readonly comparator: Known<v1.WidgetComparator>;
   readonly value: number;
-  readonly palette: 'white_on_red' | 'white_on_yellow' | 'white_on_green' | 'green_on_white' | 'red_on_white' | 'yellow_on_white';
+  readonly palette: Known<v1.WidgetPalette>;
 }
 
 /** A horizontal line on a timeseries (a monitor threshold, say): `value` is `y = <number>`. */
@@ -71,7 +79,7 @@ export interface TimeseriesWidgetDefinition {
   readonly type: 'timeseries';
   readonly title: string;
   readonly show_legend: boolean;
-  readonly legend_layout?: 'auto' | 'horizontal' | 'vertical';
+  readonly legend_layout?: Known<v1.TimeseriesWidgetLegendLayout>;
   readonly requests: readonly TimeseriesRequest[];
   readonly markers?: readonly WidgetMarker[];
   readonly yaxis?: { readonly min?: string; readonly max?: string; readonly scale?: 'linear' | 'log' | 'sqrt' };
@@ -99,7 +107,7 @@ export interface NoteWidgetDefinition {
   readonly content: string;
   readonly background_color?: 'white' | 'gray' | 'yellow' | 'blue' | 'transparent';
   readonly font_size?: '12' | '14' | '16';
-  readonly text_align?: 'left' | 'center' | 'right';
+  readonly text_align?: Known<v1.WidgetTextAlign>;
   readonly show_tick?: boolean;
 }
 
