@@ -116,13 +116,17 @@ export class DeadLetterStore {
     selection: { readonly messageIds: readonly string[] } | { readonly filter: DeadLetterFilter },
   ): Promise<ActionResult> {
     const { source, deadLetter } = await this.locations.withDeadLetter(queue);
+    const startedAt = Date.now();
     const ids = 'messageIds' in selection ? new Set(selection.messageIds) : undefined;
     const filter = 'filter' in selection ? selection.filter : {};
     const report = await this.exclusive(queue, () =>
       redrive(this.locations.target, source, deadLetter, {
         type: filter.jobType || undefined,
         reason: filter.reason || undefined,
-        ...(ids ? { select: (message: Message) => ids.has(message.MessageId ?? '') } : {}),
+        // Only what was in the DLQ when the redrive started: a redriven job that fails again comes back as a new
+        // message, and redriving it again would loop until the cause is fixed.
+        select: (message: Message) =>
+          (ids === undefined || ids.has(message.MessageId ?? '')) && Number(message.Attributes?.SentTimestamp ?? 0) <= startedAt,
         limit: ids ? ids.size : Number.POSITIVE_INFINITY,
         leaseSeconds: DEFAULT_LEASE_SECONDS,
         journalPath: defaultJournalPath(deadLetter),

@@ -154,7 +154,9 @@ describe('the dashboard on the local environment, in Chromium', () => {
     expect(await section.locator('tr.dead-letter').count()).toBe(1);
     await section.locator('button.redrive-matching').click();
     const result = section.locator('.result.ok');
-    await result.waitFor({ timeout: 30_000 });
+    await result.waitFor({ timeout: 30_000 }).catch(async (error: unknown) => {
+      throw new Error(`no redrive result: the page says "${await section.locator('.result').textContent()}"`, { cause: error });
+    });
     expect(await result.textContent()).toMatch(/^redrove 1 message\(s\) from serverless-jobs-local-default-dlq/);
   }, 90_000);
 
