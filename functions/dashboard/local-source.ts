@@ -2,9 +2,11 @@
  * The dashboard's data source for the local environment (`npm start`): queues and dead letters through the
  * CLI's functions on the environment's SQS endpoint (so the counts are those of `jobs queues`), workers from
  * the event sources' sandbox pools (per sandbox: invocations, heap; the process's open descriptors), charts
- * from the DogStatsD listener, and the latest invocations.
+ * from the DogStatsD listener, the latest invocations, and the pending one-time jobs of the environment's
+ * EventBridge Scheduler endpoint (one-time-schedules.ts, the same reader and Cancel as a stage's).
  */
 import { LOCAL_STAGE } from '../client/queue-names.ts';
+import { scheduleGroupName } from '../scheduling/names.ts';
 import { resolveTarget } from '../cli/target.ts';
 import type { LocalEnvironment } from '../local/environment.ts';
 import type { InvocationReport } from '../local/event-source.ts';
@@ -12,17 +14,20 @@ import { DeadLetterStore } from './dead-letters.ts';
 import { LocalHistory } from './local-history.ts';
 import { SandboxHistory } from './sandbox-history.ts';
 import type { LocalWorkerView, Snapshot } from './model.ts';
+import { OneTimeSchedules, cancelAction } from './one-time-schedules.ts';
 import { QueueLocations } from './queue-locations.ts';
 import { periodicSchedules } from './schedules.ts';
 import type { DashboardSource } from './source.ts';
 
 /** The parts of the local environment the dashboard reads. */
-export type LocalParts = Pick<LocalEnvironment, 'sqs' | 'client' | 'listener' | 'queues' | 'workers' | 'workerStats'>;
+export type LocalParts = Pick<LocalEnvironment, 'sqs' | 'client' | 'listener' | 'queues' | 'workers' | 'workerStats' | 'scheduler'>;
 
 /** Options of {@link createLocalSource}. */
 export interface LocalSourceOptions {
   /** Milliseconds between snapshots. Default 1,000. */
   readonly refreshMs?: number;
+  /** Milliseconds between reads of the local Scheduler's one-time jobs. Default 2,000 (no AWS bill locally). */
+  readonly oneTimeEveryMs?: number;
 }
 
 /** The local data source, plus the hook the environment's invocation reports go to. */
@@ -38,6 +43,8 @@ export function createLocalSource(env: LocalParts, options: LocalSourceOptions =
   const deadLetters = new DeadLetterStore(locations);
   const history = new LocalHistory(env.listener);
   const sandboxes = new SandboxHistory();
+  const scheduler = env.scheduler.createClient();
+  const oneTime = new OneTimeSchedules(scheduler, scheduleGroupName(LOCAL_STAGE), options.oneTimeEveryMs ?? 2000);
 
   /** Samples every pool (heap per sandbox, open descriptors) and builds the Workers view. */
   const workers = async (): Promise<LocalWorkerView[]> => {
@@ -69,7 +76,7 @@ export function createLocalSource(env: LocalParts, options: LocalSourceOptions =
     refreshMs: options.refreshMs ?? 1000,
     async snapshot(readOnly): Promise<Snapshot> {
       const rows = await locations.rows();
-      const lists = await deadLetters.listAll(rows);
+      const [lists, pending] = await Promise.all([deadLetters.listAll(rows), oneTime.read()]);
       const { duration, latency } = history.percentiles();
       return {
         at: Date.now(),
@@ -88,16 +95,19 @@ export function createLocalSource(env: LocalParts, options: LocalSourceOptions =
         deadLetters: lists,
         workers: { kind: 'local', workers: await workers() },
         activity: history.recent(),
-        schedules: periodicSchedules(LOCAL_STAGE),
+        schedules: [...periodicSchedules(LOCAL_STAGE), ...pending.views],
+        schedulesProblem: pending.problem,
       };
     },
     body: (queue, messageId) => deadLetters.body(queue, messageId),
     redrive: (queue, selection) => deadLetters.redrive(queue, selection),
     deleteMessages: (queue, messageIds) => deadLetters.deleteMessages(queue, messageIds),
     purge: (queue) => deadLetters.purge(queue),
+    ...cancelAction(oneTime),
     invocation: (report) => history.invocation(report),
     async close() {
       history.close();
+      scheduler.destroy();
     },
   };
 }

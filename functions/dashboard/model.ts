@@ -144,6 +144,8 @@ export interface Snapshot {
   readonly activity: readonly ActivityView[] | undefined;
   /** Undefined when the project has no scheduling: the view is hidden. */
   readonly schedules: readonly ScheduleView[] | undefined;
+  /** Why pending one-time jobs could not be read (the Scheduler failed), and what to do; undefined when read. */
+  readonly schedulesProblem: string | undefined;
 }
 
 /** What the event stream says besides snapshots. */

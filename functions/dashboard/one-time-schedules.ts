@@ -2,7 +2,8 @@
  * Pending one-time jobs of a stage: the `at(...)` schedules the client creates for delays beyond SQS's 15
  * minutes (functions/client/delayed.ts), read from EventBridge Scheduler (ListSchedules in the stage's group
  * per one-time prefix, then GetSchedule for each, at most {@link MAX_LISTED}), and cancelled by deleting the
- * schedule. Read at most once a minute.
+ * schedule. Read at most once a minute by default. The same class serves a deployed stage and the local
+ * environment (`npm start`'s Scheduler endpoint): only the client and the group differ.
  */
 import {
   DeleteScheduleCommand,
@@ -13,6 +14,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { ONE_TIME_PREFIXES, isOneTimeScheduleName } from '../scheduling/names.ts';
 import type { ActionResult, ScheduleView } from './model.ts';
+import type { DashboardSource } from './source.ts';
 
 /** Pending one-time schedules shown. */
 export const MAX_LISTED = 20;
@@ -20,6 +22,20 @@ export const MAX_LISTED = 20;
 /** A name that is not a one-time schedule of the client. */
 export class NotOneTimeScheduleError extends Error {
   override readonly name: string = 'NotOneTimeScheduleError';
+}
+
+/** The pending one-time jobs, or why the Scheduler could not be read (the Schedules view's problem line). */
+export interface OneTimeRead {
+  readonly views: readonly ScheduleView[];
+  readonly problem: string | undefined;
+}
+
+/** What a source without a Scheduler to read shows: no one-time job, no problem. */
+export const NO_ONE_TIME: OneTimeRead = { views: [], problem: undefined };
+
+/** The source's cancel action for `oneTime`, or none (the page's Cancel is then refused) when there is no Scheduler. */
+export function cancelAction(oneTime: OneTimeSchedules | undefined): Pick<DashboardSource, 'cancelSchedule'> {
+  return oneTime ? { cancelSchedule: (name) => oneTime.cancel(name) } : {};
 }
 
 /** Reads and cancels the stage's pending one-time jobs. */
@@ -35,7 +51,23 @@ export class OneTimeSchedules {
     this.everyMs = everyMs;
   }
 
-  /** The pending one-time jobs, soonest first (cached for `everyMs`). */
+  /**
+   * The pending one-time jobs, or, when the Scheduler does not answer, none and a problem line saying what
+   * failed and what to do (a failure is not cached: the next snapshot asks again).
+   */
+  async read(): Promise<OneTimeRead> {
+    try {
+      return { views: await this.list(), problem: undefined };
+    } catch (error) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return {
+        views: [],
+        problem: `EventBridge Scheduler did not answer (${text}); pending one-time jobs are not shown. Check that the Scheduler endpoint is reachable and the credentials allow scheduler:ListSchedules and scheduler:GetSchedule in group ${this.groupName}`,
+      };
+    }
+  }
+
+  /** The pending one-time jobs, soonest first (cached for `everyMs`). Rejects when the Scheduler fails. */
   async list(): Promise<ScheduleView[]> {
     if (this.cached && Date.now() - this.cached.at < this.everyMs) return this.cached.views;
     const names: string[] = [];

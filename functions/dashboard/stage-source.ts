@@ -15,7 +15,7 @@ import type { Target } from '../cli/target.ts';
 import { readStageMetrics, type MetricTargets, type StageMetrics } from './cloudwatch-metrics.ts';
 import { DeadLetterStore } from './dead-letters.ts';
 import type { LambdaWorkerView, QueueRowView, Snapshot, TimeSeriesView } from './model.ts';
-import type { OneTimeSchedules } from './one-time-schedules.ts';
+import { NO_ONE_TIME, cancelAction, type OneTimeSchedules } from './one-time-schedules.ts';
 import { QueueLocations } from './queue-locations.ts';
 import { periodicSchedules } from './schedules.ts';
 import type { DashboardSource } from './source.ts';
@@ -109,7 +109,7 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
       const [lists, read, oneTime] = await Promise.all([
         deadLetters.listAll(rows),
         readMetrics(rows),
-        options.oneTime?.list().catch(() => []) ?? Promise.resolve([]),
+        options.oneTime?.read() ?? Promise.resolve(NO_ONE_TIME),
       ]);
       const stage = read.value;
       const lambdaViews = rows.map((row) => stage?.lambda.get(workerFunctionName({ stage: target.stage, queue: row.queue })) ?? EMPTY);
@@ -153,14 +153,15 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
         deadLetters: lists,
         workers: { kind: 'stage', workers, problem: read.problem },
         activity: undefined,
-        schedules: [...periodicSchedules(target.stage), ...oneTime],
+        schedules: [...periodicSchedules(target.stage), ...oneTime.views],
+        schedulesProblem: oneTime.problem,
       };
     },
     body: (queue, messageId) => deadLetters.body(queue, messageId),
     redrive: (queue, selection) => deadLetters.redrive(queue, selection),
     deleteMessages: (queue, messageIds) => deadLetters.deleteMessages(queue, messageIds),
     purge: (queue) => deadLetters.purge(queue),
-    ...(options.oneTime ? { cancelSchedule: (name: string) => (options.oneTime as OneTimeSchedules).cancel(name) } : {}),
+    ...cancelAction(options.oneTime),
     async close() {
       cloudWatch?.destroy();
     },

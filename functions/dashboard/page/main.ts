@@ -50,7 +50,8 @@ function render(snapshot: Snapshot): void {
   renderWorkers(panel('workers'), snapshot.workers);
   const schedulesTab = tabs.get('schedules');
   if (schedulesTab) schedulesTab.hidden = snapshot.schedules === undefined;
-  if (snapshot.schedules !== undefined) renderSchedules(panel('schedules'), snapshot.schedules, snapshot.readOnly);
+  if (snapshot.schedules !== undefined)
+    renderSchedules(panel('schedules'), snapshot.schedules, snapshot.readOnly, snapshot.schedulesProblem);
   const activityTab = tabs.get('activity');
   if (activityTab) activityTab.hidden = snapshot.activity === undefined;
   if (snapshot.activity !== undefined) renderActivity(panel('activity'), snapshot.activity);

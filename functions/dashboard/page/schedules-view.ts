@@ -1,4 +1,4 @@
-/** The Schedules view: the catalog's periodic schedules with their next runs, and a stage's pending one-time jobs (cancel). */
+/** The Schedules view: the catalog's periodic schedules with their next runs, and the pending one-time jobs (cancel). */
 import type { ScheduleView } from '../model.ts';
 import { postAction } from './api.ts';
 import { el, replace, row, table } from './dom.ts';
@@ -13,7 +13,12 @@ async function cancel(name: string): Promise<void> {
 }
 
 /** Renders the Schedules view into `root`. */
-export function renderSchedules(root: HTMLElement, schedules: readonly ScheduleView[], readOnly: boolean): void {
+export function renderSchedules(
+  root: HTMLElement,
+  schedules: readonly ScheduleView[],
+  readOnly: boolean,
+  problem: string | undefined,
+): void {
   const rows = schedules.map((schedule) =>
     row(
       [
@@ -32,6 +37,7 @@ export function renderSchedules(root: HTMLElement, schedules: readonly ScheduleV
   replace(
     root,
     el('h2', {}, 'Schedules'),
+    problem ? el('p', { class: 'problem' }, problem) : undefined,
     rows.length === 0
       ? el(
           'p',
@@ -43,7 +49,7 @@ export function renderSchedules(root: HTMLElement, schedules: readonly ScheduleV
     el(
       'p',
       { class: 'hint' },
-      "Periodic: as the job catalog declares them for this stage, next runs as EventBridge Scheduler computes them. One-time: delays beyond 15 minutes, read from the stage's Scheduler.",
+      "Periodic: as the job catalog declares them for this stage, next runs as EventBridge Scheduler computes them. One-time: delays beyond 15 minutes, read from the stage's Scheduler (locally, the Scheduler endpoint of `npm start`).",
     ),
   );
 }
