@@ -11,6 +11,7 @@ import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
+import { scheduleGroupName } from '../../functions/scheduling/names.ts';
 import type { ResolvedQueueSettings } from '../queue-settings.ts';
 import { DATADOG_DASHBOARD_TYPE, DATADOG_MONITOR_TYPE, toCfnMonitorProperties } from './cfn.ts';
 import { buildMonitoring, type MonitoringDefinitions } from './definitions.ts';
@@ -95,6 +96,7 @@ export function targetFromStackQueues(scope: Construct, service: string, env: st
   return {
     service,
     env,
+    scheduleGroupName: scheduleGroupName(env).toLowerCase(),
     queues: queues.map(
       (q): MonitoredQueue => ({
         queue: q.queueName,

@@ -2,7 +2,7 @@
  * The dashboard, generated from a {@link MonitoringTarget}: an introduction, then for each queue
  * a group "Queue <q>: SQS and worker" and a group "Sandbox health: <function>", and for each job type
  * a group "Job <type>" (throughput by outcome, failure ratio, duration and queue latency percentiles,
- * dead letters by reason).
+ * dead letters by reason), then a "Scheduler" group for the stage's schedule group.
  */
 import { METRIC, OUTCOMES, TAG } from '../../functions/runtime/metric-names.ts';
 import type { DashboardDefinition, GroupWidgetDefinition, NoteWidgetDefinition, Widget } from './types.ts';
@@ -11,6 +11,7 @@ import { queueOldestMessageThreshold } from './monitors.ts';
 import { awsQueries, percentile, processedCount, recordScope, runtime } from './queries.ts';
 import type { MetricQuery } from './query.ts';
 import { runbookAnchor } from './runbook.ts';
+import { schedulerGroup } from './scheduler-dashboard.ts';
 import type { MonitoredQueue, MonitoringTarget } from './target.ts';
 import { group, note, queryValue, thresholdMarkers, timeseries, toplist, type SeriesOf } from './widgets.ts';
 
@@ -242,6 +243,7 @@ export function buildDashboard(target: MonitoringTarget, options: ResolvedMonito
     widgets.push(queueGroup(q, target, queue, options), sandboxGroup(q, target, queue, options));
     for (const jobType of queue.jobTypes) widgets.push(jobTypeGroup(q, target, queue, jobType, options));
   }
+  if (target.scheduleGroupName !== undefined) widgets.push(schedulerGroup(q, target.scheduleGroupName, options.runbookUrl));
   const dashboard: DashboardDefinition = {
     title: options.dashboardTitle ?? `${target.service} (${target.env})`,
     description: `Queues, workers and jobs of ${target.service} in ${target.env}. Managed by CloudFormation (infra/monitoring); changes made here are overwritten.`,

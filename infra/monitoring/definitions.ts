@@ -5,6 +5,7 @@
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
 import { buildDashboard } from './dashboard.ts';
 import { buildMonitors, type MonitorSpec } from './monitors.ts';
+import { buildSchedulerMonitors } from './scheduler-monitors.ts';
 import { resolveMonitoringOptions, type MonitoringOptions, type ResolvedMonitoringOptions } from './options.ts';
 import { validateTarget, type MonitoringTarget } from './target.ts';
 import type { MetricQuery } from './query.ts';
@@ -37,7 +38,7 @@ export function buildMonitoring(target: MonitoringTarget, options: MonitoringOpt
     }
   }
   const { dashboard, queries } = buildDashboard(target, resolved);
-  const monitors = buildMonitors(target, resolved);
+  const monitors = [...buildMonitors(target, resolved), ...buildSchedulerMonitors(target, resolved)];
   const keys = new Set(monitors.map((m) => m.key));
   if (keys.size !== monitors.length) throw new ConfigurationError('monitoring: two monitors share a key');
   return { target, options: resolved, dashboard, monitors, queries: [...queries, ...monitors.flatMap((m) => m.query.metrics)] };

@@ -8,6 +8,9 @@
  * - Lambda (CloudWatch, crawled): https://docs.datadoghq.com/integrations/amazon_lambda/
  * - Lambda enhanced metrics (real time, emitted by the Datadog Lambda extension):
  *   https://docs.datadoghq.com/serverless/aws_lambda/metrics/#enhanced-lambda-metrics
+ * - EventBridge Scheduler (CloudWatch namespace AWS/Scheduler, dimension ScheduleGroup, crawled): NOT confirmed on a
+ *   Datadog page (none found); the names follow the AWS integration's CloudWatch convention, `aws.<namespace>.<metric
+ *   in snake_case>` tagged by each dimension lower-cased (`schedulegroup`). Check them in the Metrics Summary once deployed.
  */
 import { TAG } from '../../functions/runtime/metric-names.ts';
 
@@ -17,6 +20,8 @@ export const INTEGRATION_TAG = {
   queueName: 'queuename',
   /** The Lambda function name, lower-cased (the worker's metrics carry the same key). */
   functionName: TAG.functionName,
+  /** The EventBridge Scheduler schedule group name (CloudWatch dimension ScheduleGroup), lower-cased. */
+  scheduleGroup: 'schedulegroup',
 } as const;
 
 /** Where a metric comes from; decides the evaluation delay a monitor on it needs. */
@@ -35,6 +40,8 @@ export interface IntegrationMetric {
 const SQS_DOCS = 'https://docs.datadoghq.com/integrations/amazon_sqs/';
 const LAMBDA_DOCS = 'https://docs.datadoghq.com/integrations/amazon_lambda/';
 const ENHANCED_DOCS = 'https://docs.datadoghq.com/serverless/aws_lambda/metrics/#enhanced-lambda-metrics';
+/** Datadog's AWS integration page (its CloudWatch naming); AWS lists the metrics: https://docs.aws.amazon.com/scheduler/latest/UserGuide/monitoring-cloudwatch.html */
+const SCHEDULER_DOCS = 'https://docs.datadoghq.com/integrations/amazon_web_services/';
 
 function sqs(name: string, unit: string): IntegrationMetric {
   return { name, source: 'cloudwatch', unit, resourceTag: INTEGRATION_TAG.queueName, docs: SQS_DOCS };
@@ -44,6 +51,10 @@ function lambda(name: string, unit: string): IntegrationMetric {
 }
 function enhanced(name: string, unit: string): IntegrationMetric {
   return { name, source: 'extension', unit, resourceTag: INTEGRATION_TAG.functionName, docs: ENHANCED_DOCS };
+}
+
+function scheduler(name: string, unit: string): IntegrationMetric {
+  return { name, source: 'cloudwatch', unit, resourceTag: INTEGRATION_TAG.scheduleGroup, docs: SCHEDULER_DOCS };
 }
 
 /** The integration metrics used, by a short key. */
@@ -61,6 +72,9 @@ export const INTEGRATION_METRICS = {
   enhancedMaxMemoryUsed: enhanced('aws.lambda.enhanced.max_memory_used', 'megabytes'),
   enhancedMemorySize: enhanced('aws.lambda.enhanced.memorysize', 'megabytes'),
   enhancedOutOfMemory: enhanced('aws.lambda.enhanced.out_of_memory', 'kills (count)'),
+  // Names by convention, not confirmed on a Datadog page (see the module comment).
+  schedulerTargetErrors: scheduler('aws.scheduler.target_error_count', 'failed target calls (count)'),
+  schedulerDropped: scheduler('aws.scheduler.invocation_dropped_count', 'dropped invocations (count)'),
 } as const satisfies Record<string, IntegrationMetric>;
 
 /** Every allowed integration metric name. */

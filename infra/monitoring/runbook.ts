@@ -5,6 +5,7 @@
  * and the README's "Runbook" section (rendered by `export.ts --runbook`), so the page and the
  * notification cannot drift apart. Each entry has a stable README anchor, `#runbook-<kind>`.
  */
+import { QUEUE_NAME_PREFIX } from '../../functions/client/queue-names.ts';
 import { DEAD_REASONS, METRIC, METRICS_WARNING, TAG, type DeadReason, type Outcome } from '../../functions/runtime/metric-names.ts';
 
 /** Every kind of monitor this module defines. */
@@ -20,12 +21,17 @@ export const MONITOR_KINDS = [
   'heap-growth',
   'open-fds-growth',
   'worker-silent',
+  'scheduler-target-errors',
+  'scheduler-dropped',
 ] as const;
+
+/** The monitor kinds of EventBridge Scheduler: one per stage's schedule group, not per queue. */
+export const SCHEDULER_MONITOR_KINDS = ['scheduler-target-errors', 'scheduler-dropped'] as const satisfies readonly MonitorKind[];
 
 /** A kind of monitor. */
 export type MonitorKind = (typeof MONITOR_KINDS)[number];
 
-/** One runbook entry. Placeholders: `<queue>`, `<job_type>`, `<function>`, `<dlq>`, `<stage>`. */
+/** One runbook entry. Placeholders: `<queue>`, `<job_type>`, `<function>`, `<dlq>`, `<stage>`, `<schedule_group>`. */
 export interface RunbookEntry {
   readonly title: string;
   readonly meaning: string;
@@ -39,6 +45,9 @@ const outcome = (o: Outcome): string => `\`${METRIC.processed}\` ${TAG.outcome}:
 
 const DLQ_LIST = '`npm run jobs -- dlq list <queue> --stage <stage>`';
 const DLQ_REDRIVE = '`npm run jobs -- dlq redrive <queue> --stage <stage>`';
+const SCHEDULES_LIST = '`npm run jobs -- schedules --stage <stage>`';
+/** The scheduler's dead-letter queue of a stage (infra/schedules.ts: `<stage prefix>-scheduler-dlq`). */
+const SCHEDULER_DLQ = `\`${QUEUE_NAME_PREFIX}-<stage>-scheduler-dlq\``;
 
 /** The runbook, by monitor kind. */
 export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
@@ -150,6 +159,24 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
       "The stack's Datadog settings: the extension layer and the API key secret (context `datadogApiKeySecretArn`) on the function; redeploy with them.",
     ],
   },
+  'scheduler-target-errors': {
+    title: 'Scheduler cannot deliver',
+    meaning: `EventBridge Scheduler's calls to send scheduled jobs (periodic schedules and delays beyond 15 minutes) of schedule group \`<schedule_group>\` to their queues failed: the scheduler role lacks \`sqs:SendMessage\` or \`kms\` access, a queue was deleted or renamed, or SQS throttled. The Scheduler retries; a delivery that exhausts its retries goes to the scheduler's dead-letter queue (${SCHEDULER_DLQ}).`,
+    firstChecks: [
+      `${SCHEDULES_LIST}: do the schedules still point at the stage's queues? A queue replaced by a deploy needs the schedules redeployed.`,
+      "The scheduler role (`JOBS_SCHEDULER_ROLE_ARN`) in IAM: it must allow `sqs:SendMessage` on every job queue (and the queue's KMS key); the errors' CloudTrail events name the denied call.",
+      `The messages in ${SCHEDULER_DLQ}: their attributes carry the error code and message of the failed delivery; after the fix, send their bodies to the job queue again.`,
+    ],
+  },
+  'scheduler-dropped': {
+    title: 'Scheduled jobs dropped',
+    meaning: `EventBridge Scheduler gave up on deliveries of schedule group \`<schedule_group>\` after their retries: those scheduled jobs were not enqueued. Each one is kept in the scheduler's dead-letter queue (${SCHEDULER_DLQ}) if the schedule has it and the role can write to it (the stack gives it to every schedule); otherwise it is lost.`,
+    firstChecks: [
+      `The messages in ${SCHEDULER_DLQ}: one per dropped delivery, with the error of the last attempt. None there means the jobs are lost: a schedule made outside the stack, or a role that cannot write to the DLQ.`,
+      `Fix the delivery error first (see "Scheduler cannot deliver"), checking with ${SCHEDULES_LIST} that the schedules point at the stage's queues.`,
+      'Send the kept bodies to their job queue again, or enqueue the lost jobs from the producer: occurrence job ids are `<schedule>@<scheduled time>`, so a re-sent occurrence is deduplicated.',
+    ],
+  },
 };
 
 /** The README anchor of a monitor kind (`runbook-dlq-not-empty`). */
@@ -165,15 +192,17 @@ export interface RunbookContext {
   readonly jobType?: string;
   readonly functionName: string;
   readonly deadLetterQueue: string;
+  readonly scheduleGroup?: string;
 }
 
-/** Fills `<queue>`, `<job_type>`, `<function>`, `<dlq>`, `<stage>` in a runbook text. */
+/** Fills `<queue>`, `<job_type>`, `<function>`, `<dlq>`, `<stage>`, `<schedule_group>` in a runbook text. */
 export function fillPlaceholders(text: string, context: RunbookContext): string {
   return text
     .replaceAll('<queue>', context.queue)
     .replaceAll('<job_type>', context.jobType ?? '<job_type>')
     .replaceAll('<function>', context.functionName)
     .replaceAll('<dlq>', context.deadLetterQueue)
+    .replaceAll('<schedule_group>', context.scheduleGroup ?? '<schedule_group>')
     .replaceAll('<stage>', context.stage);
 }
 
@@ -184,7 +213,8 @@ export function renderRunbookMarkdown(): string {
     '',
     'Every Datadog monitor links to its entry here. `<queue>` is the logical queue (`default`, `webhooks`),',
     '`<function>` its worker, `<dlq>` its dead-letter queue, `<stage>` the deployed stage (without `--stage`',
-    'the jobs CLI works on the local environment); the notification fills them in.',
+    'the jobs CLI works on the local environment), `<schedule_group>` its EventBridge Scheduler group; the notification',
+    'fills them in.',
     '',
   ];
   for (const kind of MONITOR_KINDS) {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { physicalName } from '../../functions/client/queue-names.ts';
+import { scheduleGroupName } from '../../functions/scheduling/names.ts';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
 import { exponentialDelaySeconds } from '../../functions/runtime/backoff.ts';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
@@ -47,6 +48,11 @@ export interface MonitoringTarget {
   /** The `env` tag the workers send (DD_ENV), usually the stage. */
   readonly env: string;
   readonly queues: readonly MonitoredQueue[];
+  /**
+   * The stage's EventBridge Scheduler schedule group (`scheduleGroupName` of functions/scheduling/names.ts), lower-cased:
+   * the `schedulegroup` tag of `aws.scheduler.*` metrics. Without it there are no Scheduler monitors.
+   */
+  readonly scheduleGroupName?: string;
 }
 
 /** The AWS names of one logical queue's resources. */
@@ -124,6 +130,7 @@ export function targetFromCatalog(options: CatalogTargetOptions = {}): Monitorin
   return validateTarget({
     service,
     env,
+    scheduleGroupName: scheduleGroupName(env).toLowerCase(),
     queues: queueNames.map((queue) => {
       const jobTypes = catalogJobTypes(queue);
       const settings = resolveQueueSettings(
@@ -182,11 +189,17 @@ const queueSchema = z
   });
 
 const targetSchema = z
-  .object({ service: z.string(), env: z.string(), queues: z.array(queueSchema).min(1, { error: 'the target has no queue' }) })
+  .object({
+    service: z.string(),
+    env: z.string(),
+    queues: z.array(queueSchema).min(1, { error: 'the target has no queue' }),
+    scheduleGroupName: z.string().optional(),
+  })
   .superRefine((t, ctx) => {
     for (const [what, value] of [
       ['service', t.service],
       ['env', t.env],
+      ...(t.scheduleGroupName === undefined ? [] : [['schedule group', t.scheduleGroupName] as const]),
     ] as const) {
       const problem = tagValueProblem(what, value);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });

@@ -5,14 +5,22 @@ import { resolveQueueSettings } from '../../infra/queue-settings.ts';
 import { DEFAULT_THRESHOLDS } from '../../infra/monitoring/options.ts';
 import { buildMonitoring } from '../../infra/monitoring/definitions.ts';
 import { CLOUDWATCH_EVALUATION_DELAY_SECONDS, oldestMessageThreshold, type MonitorSpec } from '../../infra/monitoring/monitors.ts';
-import { MONITOR_KINDS, RUNBOOK, renderRunbookMarkdown, runbookAnchor, type MonitorKind } from '../../infra/monitoring/runbook.ts';
+import {
+  MONITOR_KINDS,
+  RUNBOOK,
+  SCHEDULER_MONITOR_KINDS,
+  renderRunbookMarkdown,
+  runbookAnchor,
+  type MonitorKind,
+} from '../../infra/monitoring/runbook.ts';
 import { retryWindowSeconds, targetFromCatalog, type MonitoringTarget } from '../../infra/monitoring/target.ts';
 import type { GroupWidgetDefinition } from '../../infra/monitoring/types.ts';
 
 const definitions = buildMonitoring(targetFromCatalog());
 const jobs = Object.values(catalog);
 const groups = definitions.dashboard.widgets.map((w) => w.definition).filter((d): d is GroupWidgetDefinition => d.type === 'group');
-const PER_QUEUE: readonly MonitorKind[] = MONITOR_KINDS.filter((k) => k !== 'dead-ratio' && k !== 'retry-ratio');
+const PER_STAGE: readonly MonitorKind[] = SCHEDULER_MONITOR_KINDS;
+const PER_QUEUE: readonly MonitorKind[] = MONITOR_KINDS.filter((k) => k !== 'dead-ratio' && k !== 'retry-ratio' && !PER_STAGE.includes(k));
 
 function monitorsOf(kind: MonitorKind): MonitorSpec[] {
   return definitions.monitors.filter((m) => m.kind === kind);
@@ -141,7 +149,7 @@ describe('the monitors', () => {
 
   it('delay the evaluation of metrics crawled from CloudWatch, and only those', () => {
     for (const m of definitions.monitors) {
-      const crawled = /aws\.(sqs|lambda)\.(?!enhanced)/.test(m.definition.query);
+      const crawled = /aws\.(sqs|lambda|scheduler)\.(?!enhanced)/.test(m.definition.query);
       expect(m.definition.options.evaluation_delay).toBe(crawled ? CLOUDWATCH_EVALUATION_DELAY_SECONDS : undefined);
     }
   });
@@ -175,7 +183,7 @@ describe('the monitors', () => {
   });
 
   it('carry service, env, queue and kind tags', () => {
-    for (const m of definitions.monitors) {
+    for (const m of definitions.monitors.filter((spec) => !PER_STAGE.includes(spec.kind))) {
       expect(m.definition.tags).toEqual(
         expect.arrayContaining(['service:serverless-jobs', 'env:dev', `queue:${m.queue}`, `monitor:${m.kind}`]),
       );
@@ -208,5 +216,47 @@ describe('the runbook', () => {
   it('covers every monitor that is built', () => {
     for (const m of definitions.monitors) expect(MONITOR_KINDS).toContain(m.kind);
     expect(new Set(definitions.monitors.map((m) => m.kind))).toEqual(new Set(MONITOR_KINDS));
+  });
+});
+
+describe("EventBridge Scheduler's own failures", () => {
+  it('are watched once per stage, on the schedule group the stack names, with the CloudWatch delay', () => {
+    for (const kind of PER_STAGE) {
+      const [monitor, ...others] = monitorsOf(kind);
+      expect(others).toHaveLength(0);
+      expect(monitor?.definition.query).toContain('{schedulegroup:serverless-jobs-dev}');
+      expect(monitor?.definition.options.evaluation_delay).toBe(CLOUDWATCH_EVALUATION_DELAY_SECONDS);
+      expect(monitor?.definition.tags).toEqual(expect.arrayContaining(['env:dev', 'schedulegroup:serverless-jobs-dev', `monitor:${kind}`]));
+    }
+  });
+
+  it('alert on the first failed and the first dropped delivery', () => {
+    expect(monitorsOf('scheduler-target-errors')[0]?.definition.query).toBe(
+      'sum(last_15m):sum:aws.scheduler.target_error_count{schedulegroup:serverless-jobs-dev}.as_count() > 0',
+    );
+    expect(monitorsOf('scheduler-dropped')[0]?.definition.query).toBe(
+      'sum(last_15m):sum:aws.scheduler.invocation_dropped_count{schedulegroup:serverless-jobs-dev}.as_count() > 0',
+    );
+  });
+
+  it('name the schedule group and the scheduler DLQ in the notification', () => {
+    const text = monitorsOf('scheduler-target-errors')[0]?.definition.message ?? '';
+    expect(text).toContain('`serverless-jobs-dev`');
+    expect(text).toContain('serverless-jobs-dev-scheduler-dlq');
+    expect(text).toContain('#runbook-scheduler-target-errors');
+  });
+
+  it('have a dashboard group with failed and dropped deliveries', () => {
+    const scheduler = groups.find((g) => g.title.startsWith('Scheduler: schedule group serverless-jobs-dev'));
+    expect(scheduler?.widgets.map((w) => ('title' in w.definition ? w.definition.title : ''))).toEqual([
+      'Dropped scheduled jobs (count)',
+      'Scheduler deliveries failed and dropped (count)',
+    ]);
+  });
+
+  it('are left out for a target without a schedule group', () => {
+    const { scheduleGroupName: _omitted, ...base } = targetFromCatalog();
+    const kinds = buildMonitoring(base).monitors.map((m) => m.kind);
+    for (const kind of PER_STAGE) expect(kinds).not.toContain(kind);
   });
 });

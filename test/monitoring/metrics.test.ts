@@ -61,9 +61,9 @@ describe('the metrics the dashboard and monitors query', () => {
     for (const metric of workerMetrics) expect(queried).toContain(metric);
   });
 
-  it('keep the allow-list to documented SQS and Lambda integration metrics', () => {
+  it('keep the allow-list to documented SQS, Lambda and EventBridge Scheduler integration metrics', () => {
     for (const metric of Object.values(INTEGRATION_METRICS)) {
-      expect(metric.name).toMatch(/^aws\.(sqs|lambda)\./);
+      expect(metric.name).toMatch(/^aws\.(sqs|lambda|scheduler)\./);
       expect(metric.docs).toMatch(/^https:\/\/docs\.datadoghq\.com\//);
     }
   });
