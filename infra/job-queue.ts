@@ -182,6 +182,8 @@ export class JobQueue extends Construct {
       JOB_QUEUE: name,
       JOB_QUEUE_URL: this.queue.queueUrl,
       DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+      // The worker dead-letters a record that did not run on this last receive itself (reason not_started).
+      JOB_QUEUE_MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (settings.workerConcurrency !== undefined) environment.WORKER_CONCURRENCY = String(settings.workerConcurrency);

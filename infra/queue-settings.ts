@@ -11,8 +11,11 @@ import type { JobDefinition } from '../functions/runtime/job.ts';
 
 /** How one queue, its dead-letter queue and its worker are configured. Durations in seconds. */
 export interface QueueSettings {
-  /** Deliveries before SQS moves a message to the DLQ (redrive policy). Every job's `retry.maxAttempts` must fit. */
-  readonly maxReceiveCount: number;
+  /**
+   * Deliveries before SQS moves a message to the DLQ (redrive policy). Leave undefined: it is derived as the largest
+   * `retry.maxAttempts` of the queue's jobs plus {@link NOT_RUN_RECEIVE_HEADROOM}. A value below that is refused.
+   */
+  readonly maxReceiveCount?: number | undefined;
   /** Records per invocation (1-10 for FIFO and without a batching window, up to 10,000 with one). */
   readonly batchSize: number;
   /** Seconds Lambda waits to fill a batch (0-300). Not supported on FIFO queues. */
@@ -48,6 +51,8 @@ export interface QueueSettings {
 export interface ResolvedQueueSettings extends QueueSettings {
   /** The logical queue name (`default`, `webhooks`, ...). */
   readonly queueName: string;
+  /** The derived (or accepted) redrive receive count. */
+  readonly maxReceiveCount: number;
   /** The derived (or accepted) source queue visibility timeout. */
   readonly visibilityTimeoutSeconds: number;
   /** The dead-letter queue's retention: always 14 days, the SQS maximum. */
@@ -63,6 +68,14 @@ export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
 /** AWS guidance: source queue visibility timeout at least 6 x the function timeout (plus the batching window). */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
+/**
+ * Receives a queue allows beyond its jobs' largest `retry.maxAttempts`: room for receives that returned a record
+ * without running it (cut by the invocation deadline, blocked behind a failed message of its FIFO group, the
+ * idempotency lease held by another delivery or its store unreachable). Those are no attempt; on the queue's last
+ * receive the worker dead-letters such a record itself, with reason `not_started`.
+ */
+export const NOT_RUN_RECEIVE_HEADROOM = 5;
+
 /** CloudWatch Logs retention values (days). */
 const LOG_RETENTION_DAYS = new Set([
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -70,7 +83,7 @@ const LOG_RETENTION_DAYS = new Set([
 
 /** Defaults for every queue. */
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
-  maxReceiveCount: 5,
+  maxReceiveCount: undefined,
   batchSize: 10,
   maxBatchingWindowSeconds: 0,
   maxConcurrency: 10,
@@ -122,8 +135,9 @@ export function resolveQueueSettings(
   const problems: string[] = [];
   const s = configured;
 
-  if (!isWhole(s.maxReceiveCount, 1, 1000))
-    problems.push(`maxReceiveCount must be a whole number from 1 to 1000 (got ${s.maxReceiveCount})`);
+  const mostAttempts = Math.max(1, ...jobs.map((job) => job.retry.maxAttempts));
+  const maxReceiveCount = s.maxReceiveCount ?? Math.min(1000, mostAttempts + NOT_RUN_RECEIVE_HEADROOM);
+  if (!isWhole(maxReceiveCount, 1, 1000)) problems.push(`maxReceiveCount must be a whole number from 1 to 1000 (got ${maxReceiveCount})`);
   if (!isWhole(s.maxBatchingWindowSeconds, 0, 300))
     problems.push(`maxBatchingWindowSeconds must be a whole number from 0 to 300 (got ${s.maxBatchingWindowSeconds})`);
   const maxBatch = s.fifo ? 10 : s.maxBatchingWindowSeconds > 0 ? 10_000 : 10;
@@ -175,10 +189,11 @@ export function resolveQueueSettings(
 
   for (const job of jobs) {
     if (job.queue !== queueName) problems.push(`job "${job.type}" names queue "${job.queue}", not "${queueName}"`);
-    if (job.retry.maxAttempts > s.maxReceiveCount) {
+    if (job.retry.maxAttempts + NOT_RUN_RECEIVE_HEADROOM > maxReceiveCount) {
       problems.push(
-        `job "${job.type}" retries up to ${job.retry.maxAttempts} attempts but the queue redrives to its DLQ after ${s.maxReceiveCount} receives: ` +
-          `lower the job's retry.maxAttempts or raise the queue's maxReceiveCount`,
+        `job "${job.type}" retries up to ${job.retry.maxAttempts} attempts but the queue redrives to its DLQ after ${maxReceiveCount} receives, ` +
+          `which leaves less than ${NOT_RUN_RECEIVE_HEADROOM} receives (NOT_RUN_RECEIVE_HEADROOM) for deliveries that could not run: ` +
+          `lower the job's retry.maxAttempts, or leave the queue's maxReceiveCount unset to derive it`,
       );
     }
     if (job.timeoutMs >= s.timeoutSeconds * 1000) {
@@ -186,12 +201,12 @@ export function resolveQueueSettings(
         `job "${job.type}" has a ${job.timeoutMs} ms timeout, which does not fit in the worker's ${s.timeoutSeconds} s timeout`,
       );
     }
-    // Worst case before the last attempt: every retry waits its longest delay, and every attempt may also
-    // end with a crash that only the visibility timeout recovers. The message must still exist then.
-    const worstCase = (job.retry.maxAttempts - 1) * job.retry.maxDelaySeconds + job.retry.maxAttempts * visibility;
+    // Worst case before the last receive: every receive but the last ends in a retry that waits its longest delay,
+    // or in a crash that only the visibility timeout recovers. The message must still exist then.
+    const worstCase = (maxReceiveCount - 1) * Math.max(job.retry.maxDelaySeconds, visibility) + visibility;
     if (worstCase >= s.retentionPeriodSeconds) {
       problems.push(
-        `job "${job.type}" may need up to ${worstCase} s to use its ${job.retry.maxAttempts} attempts, longer than the queue's ` +
+        `job "${job.type}" may need up to ${worstCase} s to use the queue's ${maxReceiveCount} receives, longer than the queue's ` +
           `${s.retentionPeriodSeconds} s retention: messages would expire before they reach the DLQ`,
       );
     }
@@ -200,7 +215,13 @@ export function resolveQueueSettings(
   if (problems.length > 0) {
     throw new ConfigurationError(`queue "${queueName}" is misconfigured:\n  - ${problems.join('\n  - ')}`);
   }
-  return { ...s, queueName, visibilityTimeoutSeconds: visibility, deadLetterRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS };
+  return {
+    ...s,
+    queueName,
+    maxReceiveCount,
+    visibilityTimeoutSeconds: visibility,
+    deadLetterRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+  };
 }
 
 /** Checks that every overridden queue is one the catalog needs (a typo would otherwise be silently ignored). */

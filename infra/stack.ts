@@ -5,13 +5,14 @@
 import path from 'node:path';
 import { AssetHashType, CfnOutput, DockerImage, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { physicalName, queueUrlEnvVar, stageNamePrefix } from '../functions/client/queue-names.ts';
 import type { JobType } from '../functions/jobs/catalog.ts';
+import { ATTEMPTS_KEY_PREFIX } from '../functions/runtime/attempt-ledger.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
 import { ALARM_SYMPTOMS, addQueueAlarms, alarmTopic, refuseSilentAlarms, type QueueAlarms } from './alarms.ts';
@@ -158,7 +159,7 @@ export class ServerlessJobsStack extends Stack {
     );
     for (const settings of resolved) stackName(() => physicalName(stage, settings.queueName, 'worker'));
 
-    // Idempotency records (issue 5): one table for the stack, only the workers with idempotent jobs use it.
+    // Idempotency records (issue 5) and every worker's failed-runs ledger (issue 13): one table for the stack.
     this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
       tableName: `${this.namePrefix}-idempotency`,
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
@@ -203,10 +204,19 @@ export class ServerlessJobsStack extends Stack {
         stage,
         code,
         jobTypes: jobs.map((job) => job.type),
-        environment: idempotent ? { ...common, IDEMPOTENCY_TABLE: this.idempotencyTable.tableName } : common,
+        environment: { ...common, IDEMPOTENCY_TABLE: this.idempotencyTable.tableName },
         extraStatements,
         removalPolicy,
       });
+      // The failed-runs ledger: read per batch, counted per failed run, only its own items (`attempts#<messageId>`).
+      jobQueue.workerRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'FailedRunsLedger',
+          actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+          resources: [this.idempotencyTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ATTEMPTS_KEY_PREFIX}*`] } },
+        }),
+      );
       if (idempotent) {
         // Exactly the item calls the idempotency store makes, on this table only (no Scan/Query, no indexes).
         this.idempotencyTable.grant(

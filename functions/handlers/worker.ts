@@ -7,7 +7,8 @@
  * Lambda freezes the sandbox.
  *
  * Env: DEAD_LETTER_QUEUE_URL (required), JOB_QUEUE (the `queue` tag), JOB_QUEUE_URL (for visibility changes),
- * IDEMPOTENCY_TABLE (optional), WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS (optional); the DogStatsD target from
+ * JOB_QUEUE_MAX_RECEIVE_COUNT (the redrive's receive count), IDEMPOTENCY_TABLE (the idempotency store and the failed-runs
+ * ledger), WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS (optional); the DogStatsD target from
  * hot-shots' standard variables (default 127.0.0.1:8125, the Datadog Lambda extension).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';

@@ -16,6 +16,22 @@ import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
 
 type DynamoModule = typeof import('@aws-sdk/client-dynamodb');
 
+/** The DynamoDB SDK and the sandbox's one client, loaded on first use. */
+export type LoadDynamoDb = () => Promise<{ readonly sdk: DynamoModule; readonly client: DynamoDBClient }>;
+
+/** Longest one DynamoDB request may take (the client's `requestTimeout`); callers also bound their wait. */
+export const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
+
+/** Loads the SDK and creates `client` (default: the SDK's standard configuration, bounded requests) once, on first use. */
+export function dynamoDbLoader(client?: DynamoDBClient): LoadDynamoDb {
+  let loaded: ReturnType<LoadDynamoDb> | undefined;
+  return () =>
+    (loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
+      sdk,
+      client: client ?? new sdk.DynamoDBClient({ requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS } }),
+    })));
+}
+
 /** Epoch seconds (DynamoDB's TTL unit) of a time in ms, as a DynamoDB number. */
 function seconds(ms: number): string {
   return String(Math.ceil(ms / 1000));
@@ -27,6 +43,8 @@ export interface DynamoDbIdempotencyStoreOptions {
   readonly tableName: string;
   /** A client to use; default one created on first use with the SDK's standard configuration. */
   readonly client?: DynamoDBClient;
+  /** Or the loader of a client shared with the failed-runs ledger. */
+  readonly dynamo?: LoadDynamoDb;
   /** Clock in ms (tests). */
   readonly now?: () => number;
 }
@@ -35,11 +53,7 @@ export interface DynamoDbIdempotencyStoreOptions {
 export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOptions): IdempotencyStore {
   const { tableName } = options;
   const now = options.now ?? Date.now;
-  let loaded: Promise<{ sdk: DynamoModule; client: DynamoDBClient }> | undefined;
-  const dynamo = (): Promise<{ sdk: DynamoModule; client: DynamoDBClient }> => {
-    loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({ sdk, client: options.client ?? new sdk.DynamoDBClient({}) }));
-    return loaded;
-  };
+  const dynamo = options.dynamo ?? dynamoDbLoader(options.client);
 
   return {
     async begin(key: string, leaseMs: number): Promise<BeginResult> {

@@ -28,6 +28,14 @@ export class JobTimeoutError extends RetryableJobError {
   override readonly name: string = 'JobTimeoutError';
 }
 
+/**
+ * The job's handler did not run on this receive (its idempotency lease is held by another delivery, the store or the
+ * failed-runs ledger could not be reached, the deadline came first): retried, but not counted as an attempt.
+ */
+export class JobNotStartedError extends RetryableJobError {
+  override readonly name: string = 'JobNotStartedError';
+}
+
 /** A message body that is not a job: invalid JSON, no `type`, or not an object. */
 export class InvalidMessageError extends PermanentJobError {
   override readonly name: string = 'InvalidMessageError';

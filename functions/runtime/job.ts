@@ -9,7 +9,7 @@ import type { Logger } from './logger.ts';
 
 /** How often and how far apart a job is retried. */
 export interface RetryPolicy {
-  /** Total attempts including the first (1 = never retried). Must not exceed the queue's maxReceiveCount. */
+  /** Total runs including the first (1 = never retried); the queue allows NOT_RUN_RECEIVE_HEADROOM receives more. */
   readonly maxAttempts: number;
   /** Delay before the second attempt, in seconds. */
   readonly baseDelaySeconds: number;
@@ -35,7 +35,7 @@ export interface JobContext {
   readonly messageId: string;
   /** The producer's job id, when it set one. */
   readonly jobId: string | undefined;
-  /** 1 for the first delivery, from `ApproximateReceiveCount`. */
+  /** 1 for the first run: the handler's failed runs so far + 1 (receives that did not run it do not count). */
   readonly attempt: number;
   /** A logger whose lines carry the job id (when the message has one), job type, message id, receive count and request id. */
   readonly logger: Logger;

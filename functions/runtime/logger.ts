@@ -1,8 +1,8 @@
 /**
  * Structured JSON logs through Powertools for AWS Lambda's Logger, created once at module scope.
  *
- * Every line about a record carries its job id (when the message has one), job type, message id, receive count
- * and the Lambda request id: "what happened to job X" is one query on `@jobId:X`.
+ * Every line about a record carries its job id (when the message has one), job type, message id, receive count,
+ * attempt and the Lambda request id: "what happened to job X" is one query on `@jobId:X`.
  * Payloads and email addresses are never logged: callers pass identifiers, not data.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
@@ -32,6 +32,8 @@ export interface RecordLogKeys {
   readonly jobType: string | undefined;
   readonly messageId: string;
   readonly receiveCount: number;
+  /** The job's attempt (failed runs + 1), when it has one. */
+  readonly attempt?: number | undefined;
   readonly requestId: string;
 }
 

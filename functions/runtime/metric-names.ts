@@ -48,8 +48,15 @@ export const OUTCOMES = ['success', 'retry', 'dead', 'duplicate'] as const;
 /** What happened to one record. */
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** Why a record went to the dead-letter queue. */
-export const DEAD_REASONS = ['invalid_json', 'unknown_type', 'invalid_payload', 'permanent_error', 'retries_exhausted'] as const;
+/** Why a record went to the dead-letter queue (`not_started`: it did not run on the queue's last receive). */
+export const DEAD_REASONS = [
+  'invalid_json',
+  'unknown_type',
+  'invalid_payload',
+  'permanent_error',
+  'retries_exhausted',
+  'not_started',
+] as const;
 /** Why a record went to the dead-letter queue. */
 export type DeadReason = (typeof DEAD_REASONS)[number];
 

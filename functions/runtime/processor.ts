@@ -3,18 +3,21 @@
  * `SQSBatchResponse` makes Lambda delete exactly the records that are done.
  *
  * 1. decode and route it (`decode-record.ts`): not a job, unknown type or invalid payload is dead at once;
- * 2. run its job (`run-job.ts`), idempotency wrapped around the run;
- * 3. classify a failure (`verdict.ts`): permanent or last attempt is dead, anything else a retry with its backoff;
- * then, for the whole batch, 4. settle it (`settle-batch.ts`): dead letters first (a failed send becomes a retry,
+ * 2. run its job (`run-job.ts`), idempotency wrapped around the run, as attempt failed runs + 1 (the failed-runs
+ *    ledger, `attempt-ledger.ts`, read once per batch: a receive that did not run the handler is no attempt);
+ * 3. classify a failure (`verdict.ts`): permanent or last attempt is dead, anything else a retry with its backoff
+ *    (a failed run is counted in the ledger); on the queue's last receive, a record that did not run is dead
+ *    (`not_started`); then, for the whole batch, 4. settle it (`settle-batch.ts`): dead letters first (a failed send becomes a retry,
  * so nothing is lost), then each retry's visibility set to its delay; 5. build the response and record the
  * metrics (`batch-response.ts`). Records run in the order `run-records.ts` gives (FIFO groups in order), and each
  * job's AbortSignal fires at its timeout or near the invocation's deadline (`cancellation.ts`).
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { AttemptLedger } from './attempt-ledger.ts';
 import { batchResponse, recordBatchMetrics } from './batch-response.ts';
 import { InvocationDeadline, RecordAbort } from './cancellation.ts';
 import { decodeRecord, type DecodedJob, type FindJob, type RejectedMessage } from './decode-record.ts';
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError, JobNotStartedError } from './errors.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import { recordLogger, type Logger } from './logger.ts';
 import type { JobMetrics } from './metrics.ts';
@@ -23,7 +26,7 @@ import { idempotencyLease, runJob, type JobRun } from './run-job.ts';
 import { settleBatch, type Settlement, type SqsActions } from './settle-batch.ts';
 import { sourceQueues } from './source-queue.ts';
 import { changeVisibility, sendToDeadLetterQueue } from './sqs-actions.ts';
-import { classifyFailure, logFailure, type RecordResult, type Verdict } from './verdict.ts';
+import { classifyFailure, dead, deadIfLastReceive, logFailure, receiveCountOf, type RecordResult, type Verdict } from './verdict.ts';
 
 export type { SqsActions } from './settle-batch.ts';
 
@@ -45,6 +48,10 @@ export interface ProcessorOptions {
   readonly safetyMarginMs?: number;
   /** Remembers completed idempotent jobs; without it, jobs run without deduplication. */
   readonly idempotencyStore?: IdempotencyStore | undefined;
+  /** Counts failed runs per message; without it, a job's attempt is its receive count. */
+  readonly attemptLedger?: AttemptLedger | undefined;
+  /** The queue's redrive `maxReceiveCount` (`JOB_QUEUE_MAX_RECEIVE_COUNT`); without it, SQS dead-letters what never ran. */
+  readonly maxReceiveCount?: number | undefined;
   /** SQS calls for dead letters and visibility; default the real SQS client (loaded on first use). */
   readonly sqs?: SqsActions;
   /** Random source for jitter (tests and the fault-injection run seed it). */
@@ -63,6 +70,8 @@ interface Pipeline extends Settlement {
   readonly concurrency: number;
   readonly safetyMarginMs: number;
   readonly idempotencyStore: IdempotencyStore | undefined;
+  readonly attemptLedger: AttemptLedger | undefined;
+  readonly maxReceiveCount: number | undefined;
   readonly random: () => number;
 }
 
@@ -79,11 +88,17 @@ function pipelineOf(options: ProcessorOptions): Pipeline {
   if (!Number.isFinite(safetyMarginMs) || safetyMarginMs < 0) {
     throw new ConfigurationError('safetyMarginMs must be a number >= 0');
   }
+  const { maxReceiveCount } = options;
+  if (maxReceiveCount !== undefined && !(Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1 && maxReceiveCount <= 1000)) {
+    throw new ConfigurationError('JOB_QUEUE_MAX_RECEIVE_COUNT (maxReceiveCount) must be a whole number from 1 to 1000');
+  }
   return {
     findJob: options.findJob,
     metrics: options.metrics,
     deadLetterQueueUrl: options.deadLetterQueueUrl,
     idempotencyStore: options.idempotencyStore,
+    attemptLedger: options.attemptLedger,
+    maxReceiveCount,
     sqs: options.sqs ?? { sendToDeadLetterQueue, changeVisibility },
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
@@ -98,6 +113,8 @@ interface Invocation {
   readonly pipeline: Pipeline;
   readonly deadline: InvocationDeadline;
   readonly lambdaContext: Context;
+  /** Failed runs by message id, from the ledger; a record received before but absent could not be read. */
+  readonly failedRuns: ReadonlyMap<string, number>;
 }
 
 /** What happens to one record: decode and route it, run its job, classify a failure. Never rejects. */
@@ -105,21 +122,33 @@ async function processRecord(record: SQSRecord, invocation: Invocation): Promise
   const { now, findJob } = invocation.pipeline;
   const startedAt = now();
   const decoded = decodeRecord(record.body, findJob);
-  const logger = recordLogger({
-    jobId: decoded.jobId,
-    jobType: decoded.ok ? decoded.job.type : undefined,
-    messageId: record.messageId,
-    receiveCount: receiveCountOf(record),
-    requestId: invocation.lambdaContext.awsRequestId,
-  });
-  const verdict = decoded.ok ? await runToVerdict(decoded, record, logger, invocation) : rejectMessage(decoded, logger);
+  const attempt = attemptOf(record, invocation);
+  const logger = loggerOf(record, decoded, invocation, attempt);
+  const verdict = decoded.ok ? await runToVerdict(decoded, record, logger, invocation, attempt) : rejectMessage(decoded, logger);
   const scheduledAt = decoded.ok ? decoded.scheduledAt : undefined;
   return { record, verdict, jobId: decoded.jobId, startedAt, durationMs: now() - startedAt, scheduledAt };
 }
 
-/** 1 for the first delivery, from `ApproximateReceiveCount`. */
-function receiveCountOf(record: SQSRecord): number {
-  return Number(record.attributes.ApproximateReceiveCount) || 1;
+/**
+ * The record's attempt: 1 on its first receive, else its failed runs + 1. Without the ledger, or when its count could
+ * not be read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
+ */
+function attemptOf(record: SQSRecord, { pipeline, failedRuns }: Invocation): number {
+  const receives = receiveCountOf(record);
+  if (receives === 1) return 1;
+  const runs = pipeline.attemptLedger ? failedRuns.get(record.messageId) : undefined;
+  return runs === undefined ? receives : runs + 1;
+}
+
+function loggerOf(record: SQSRecord, decoded: DecodedJob | RejectedMessage, invocation: Invocation, attempt?: number): Logger {
+  return recordLogger({
+    jobId: decoded.jobId,
+    jobType: decoded.ok ? decoded.job.type : undefined,
+    messageId: record.messageId,
+    receiveCount: receiveCountOf(record),
+    attempt,
+    requestId: invocation.lambdaContext.awsRequestId,
+  });
 }
 
 /** A message that cannot run: logged, and dead. */
@@ -132,24 +161,76 @@ function rejectMessage({ verdict }: RejectedMessage, logger: Logger): Verdict {
 }
 
 /** Runs a decoded job under the record's abort and classifies its failure. Never rejects. */
-async function runToVerdict(decoded: DecodedJob, record: SQSRecord, logger: Logger, invocation: Invocation): Promise<Verdict> {
+async function runToVerdict(
+  decoded: DecodedJob,
+  record: SQSRecord,
+  logger: Logger,
+  invocation: Invocation,
+  attempt: number,
+): Promise<Verdict> {
   const { job, payload, jobId } = decoded;
   const { pipeline, deadline, lambdaContext } = invocation;
-  const attempt = receiveCountOf(record);
   const cancel = new RecordAbort();
   const context = { signal: cancel.controller.signal, messageId: record.messageId, jobId, attempt, logger };
   const run: JobRun = { job, payload, context, cancel };
+  const receiveCount = receiveCountOf(record);
   deadline.enter(cancel);
   try {
+    if (attempt > job.retry.maxAttempts) {
+      throw new JobNotStartedError(
+        `its failed runs are unknown (the ledger could not be read), and receive ${receiveCount} may be past retry.maxAttempts (${job.retry.maxAttempts})`,
+      );
+    }
     const lease = idempotencyLease(run, pipeline.idempotencyStore, { safetyMarginMs: pipeline.safetyMarginMs, lambdaContext });
     return { outcome: await runJob(run, lease), jobType: job.type };
   } catch (error) {
-    const verdict = classifyFailure(error, { jobType: job.type, retry: job.retry, attempt, random: pipeline.random });
+    const lastReceive = pipeline.maxReceiveCount !== undefined && receiveCount >= pipeline.maxReceiveCount;
+    const verdict = classifyFailure(error, {
+      jobType: job.type,
+      retry: job.retry,
+      attempt,
+      receiveCount,
+      lastReceive,
+      ran: run.handlerCalled === true,
+      random: pipeline.random,
+    });
     logFailure(logger, verdict, job.retry.maxAttempts);
+    if (verdict.outcome === 'retry' && verdict.ran) await countFailedRun(record, pipeline.attemptLedger, logger);
     return verdict;
   } finally {
     deadline.leave(cancel);
   }
+}
+
+/** Counts a failed run that will be retried; a count that cannot be written is logged (the job may then run once more). */
+async function countFailedRun(record: SQSRecord, ledger: AttemptLedger | undefined, logger: Logger): Promise<void> {
+  await ledger?.recordFailedRun(record.messageId).catch((error: unknown) => {
+    logger.error(
+      'could not count the failed run in the failed-runs ledger: the job may run once more than retry.maxAttempts; check DynamoDB',
+      { error },
+    );
+  });
+}
+
+/** The ledger's failed runs of the records received before (first receives have none: no read). */
+async function readFailedRuns(records: readonly SQSRecord[], ledger: AttemptLedger | undefined): Promise<ReadonlyMap<string, number>> {
+  const again = records.filter((record) => receiveCountOf(record) > 1).map((record) => record.messageId);
+  return ledger && again.length > 0 ? ledger.failedRuns(again) : new Map();
+}
+
+/** A record that did not run on the queue's last receive: dead (`not_started`), with its job type, and logged. */
+function endOnLastReceive(result: RecordResult, invocation: Invocation): RecordResult {
+  const ended = deadIfLastReceive(result, invocation.pipeline.maxReceiveCount);
+  if (ended === result || ended.verdict.outcome !== 'dead') return result;
+  const decoded = decodeRecord(result.record.body, invocation.pipeline.findJob);
+  const verdict = dead('not_started', decoded.ok ? decoded.job.type : ended.verdict.jobType, ended.verdict.error);
+  loggerOf(result.record, decoded, invocation).error(
+    'the job did not run on its last receive: it goes to the dead-letter queue (not_started)',
+    {
+      error: verdict.error,
+    },
+  );
+  return { ...ended, verdict, jobId: decoded.jobId };
 }
 
 /** The invocation's deadline, leaving a margin for the dead-letter sends, visibility changes and metrics flush. */
@@ -164,12 +245,19 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
   const pipeline = pipelineOf(options);
   return async (event, lambdaContext) => {
     const records = event.Records ?? [];
-    const invocation: Invocation = { pipeline, lambdaContext, deadline: deadlineOf(lambdaContext, pipeline.safetyMarginMs) };
+    const deadline = deadlineOf(lambdaContext, pipeline.safetyMarginMs);
     let results: RecordResult[];
     try {
-      results = await runRecords(records, pipeline.concurrency, invocation.deadline, (record) => processRecord(record, invocation));
+      const invocation: Invocation = {
+        pipeline,
+        lambdaContext,
+        deadline,
+        failedRuns: await readFailedRuns(records, pipeline.attemptLedger),
+      };
+      const ran = await runRecords(records, pipeline.concurrency, deadline, (record) => processRecord(record, invocation));
+      results = ran.map((result) => endOnLastReceive(result, invocation));
     } finally {
-      invocation.deadline.clear();
+      deadline.clear();
     }
     const settled = await settleBatch(results, pipeline);
     recordBatchMetrics(settled, pipeline.metrics, pipeline.queues);

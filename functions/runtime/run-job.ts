@@ -26,6 +26,8 @@ export interface JobRun {
   readonly context: JobContext;
   /** The record's abort: its timeout and the invocation's deadline fire it. */
   readonly cancel: RecordAbort;
+  /** Set once the handler is called: only then is a failure a run (an attempt). */
+  handlerCalled?: boolean;
 }
 
 /** The idempotency lease one run takes. */
@@ -102,7 +104,9 @@ async function beginLease({ store, key, leaseMs }: IdempotencyLease, { cancel }:
 }
 
 /** Runs the handler until it settles, its timeout fires or the record is aborted, whichever is first. */
-async function runHandler({ job, payload, context, cancel }: JobRun): Promise<void> {
+async function runHandler(run: JobRun): Promise<void> {
+  const { job, payload, context, cancel } = run;
+  run.handlerCalled = true;
   const timer = setTimeout(() => cancel.abort(new JobTimeoutError(`job timed out after ${job.timeoutMs} ms`)), job.timeoutMs);
   try {
     await cancel.race(job.handler(payload, context));

@@ -5,7 +5,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import { retryDelaySeconds } from './backoff.ts';
-import { JobTimeoutError, PermanentJobError, RetryableJobError } from './errors.ts';
+import { JobNotStartedError, JobTimeoutError, PermanentJobError, RetryableJobError } from './errors.ts';
 import type { RetryPolicy } from './job.ts';
 import type { Logger } from './logger.ts';
 import { UNKNOWN_JOB_TYPE, type DeadReason } from './metric-names.ts';
@@ -23,6 +23,8 @@ export interface RetryVerdict {
   readonly error: Error;
   /** Backoff before the next attempt, set as the message's visibility; undefined leaves the queue's own timeout. */
   readonly delaySeconds: number | undefined;
+  /** Whether the handler ran (a failed run, counted as an attempt) or the record came back unprocessed. */
+  readonly ran: boolean;
 }
 
 /** Sent to the dead-letter queue with its reason, and not returned as a failure. */
@@ -62,7 +64,7 @@ export function notStarted(
 ): RecordResult {
   return {
     record,
-    verdict: { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error, delaySeconds: 0 },
+    verdict: { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error, delaySeconds: 0, ran: false },
     jobId: undefined,
     startedAt: undefined,
     durationMs: 0,
@@ -71,37 +73,65 @@ export function notStarted(
 
 /** A dead verdict whose dead letter could not be sent: retried after the queue's visibility timeout instead. */
 export function retryUnsent(verdict: DeadVerdict): RetryVerdict {
-  return { outcome: 'retry', jobType: verdict.jobType, error: verdict.error, delaySeconds: undefined };
+  return { outcome: 'retry', jobType: verdict.jobType, error: verdict.error, delaySeconds: undefined, ran: false };
 }
 
 /** How one failed attempt of a job is judged. */
 export interface FailedAttempt {
   readonly jobType: string;
   readonly retry: RetryPolicy;
-  /** 1 for the first delivery. */
+  /** 1 for the first run: failed runs so far + 1. */
   readonly attempt: number;
+  /** The message's receive count (`ApproximateReceiveCount`): the backoff of a record that did not run. */
+  readonly receiveCount: number;
+  /** Whether this is the queue's last receive: a failed run is then dead, whatever attempts remain. */
+  readonly lastReceive: boolean;
+  /** Whether the handler ran; a failure before it (the lease, the deadline) is no attempt. */
+  readonly ran: boolean;
   /** Random source for the backoff's jitter. */
   readonly random: () => number;
 }
 
 /**
- * Classifies a job's failure: a {@link PermanentJobError} is dead (`permanent_error`); the last allowed attempt
- * is dead (`retries_exhausted`); anything else is retried after its backoff, or after the job's own
- * `retryAfterSeconds` when it gave one.
+ * Classifies a job's failure: a {@link PermanentJobError} is dead (`permanent_error`); a failed run on the last
+ * allowed attempt, or on the queue's last receive, is dead (`retries_exhausted`); anything else is retried after its
+ * backoff (by attempt; by receive count when the handler did not run), or after the job's own `retryAfterSeconds`.
+ * A failure before the handler ran is no attempt: never exhausted here (see {@link deadIfLastReceive}).
  */
 export function classifyFailure(error: unknown, failed: FailedAttempt): DeadVerdict | RetryVerdict {
   const failure = error instanceof Error ? error : new Error(String(error));
   if (failure instanceof PermanentJobError) return dead('permanent_error', failed.jobType, failure);
-  if (failed.attempt >= failed.retry.maxAttempts) return dead('retries_exhausted', failed.jobType, failure);
+  const { ran } = failed;
+  if (ran && (failed.attempt >= failed.retry.maxAttempts || failed.lastReceive)) return dead('retries_exhausted', failed.jobType, failure);
   const retryAfter = failure instanceof RetryableJobError ? failure.retryAfterSeconds : undefined;
-  const delaySeconds = retryDelaySeconds(failed.retry, failed.attempt, retryAfter, failed.random);
-  return { outcome: 'retry', jobType: failed.jobType, error: failure, delaySeconds };
+  const delaySeconds = retryDelaySeconds(failed.retry, ran ? failed.attempt : failed.receiveCount, retryAfter, failed.random);
+  return { outcome: 'retry', jobType: failed.jobType, error: failure, delaySeconds, ran };
+}
+
+/** 1 for the first delivery, from `ApproximateReceiveCount`. */
+export function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount) || 1;
+}
+
+/**
+ * On the queue's last receive (`maxReceiveCount`), a record that would come back unprocessed is dead instead
+ * (`not_started`, saying why): SQS's own redrive would move it to the DLQ without a reason.
+ */
+export function deadIfLastReceive(result: RecordResult, maxReceiveCount: number | undefined): RecordResult {
+  const { verdict, record } = result;
+  const receives = receiveCountOf(record);
+  if (verdict.outcome !== 'retry' || verdict.ran || maxReceiveCount === undefined || receives < maxReceiveCount) return result;
+  const why = `not started on the queue's last receive (${receives} of ${maxReceiveCount}): ${verdict.error.message}`;
+  return { ...result, verdict: dead('not_started', verdict.jobType, new JobNotStartedError(why, { cause: verdict.error })) };
 }
 
 /** Logs a job's failure as classified: errors for dead jobs, a warning for a retry. */
 export function logFailure(logger: Logger, verdict: DeadVerdict | RetryVerdict, maxAttempts: number): void {
   if (verdict.outcome === 'retry') {
-    logger.warn('job failed, will retry', { error: verdict.error.message, delaySeconds: verdict.delaySeconds });
+    logger.warn(verdict.ran ? 'job failed, will retry' : 'job not started, will retry', {
+      error: verdict.error.message,
+      delaySeconds: verdict.delaySeconds,
+    });
   } else if (verdict.reason === 'permanent_error') {
     logger.error('job failed permanently', { error: verdict.error });
   } else {

@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { flushMetrics } from './flush-metrics.ts';
-import { idempotencyStoreFromEnv } from './idempotency-from-env.ts';
+import { idempotencyFromEnv } from './idempotency-from-env.ts';
 import type { JobDefinition } from './job.ts';
 import { createMetrics, type JobMetrics } from './metrics.ts';
 import { createBatchProcessor, type ProcessorOptions } from './processor.ts';
@@ -31,7 +31,7 @@ export interface Worker {
 
 /**
  * Builds the worker from the environment: DEAD_LETTER_QUEUE_URL (required), JOB_QUEUE, JOB_QUEUE_URL,
- * IDEMPOTENCY_TABLE, WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS; the DogStatsD target from hot-shots' variables.
+ * JOB_QUEUE_MAX_RECEIVE_COUNT, IDEMPOTENCY_TABLE (the idempotency store and the failed-runs ledger), WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS; the DogStatsD target from hot-shots' variables.
  */
 export function createWorkerHandler(options: WorkerHandlerOptions): Worker {
   const env = options.env ?? process.env;
@@ -44,7 +44,8 @@ export function createWorkerHandler(options: WorkerHandlerOptions): Worker {
     queueName: env.JOB_QUEUE,
     ...(env.WORKER_CONCURRENCY ? { concurrency: Number(env.WORKER_CONCURRENCY) } : {}),
     ...(env.WORKER_SAFETY_MARGIN_MS ? { safetyMarginMs: Number(env.WORKER_SAFETY_MARGIN_MS) } : {}),
-    idempotencyStore: idempotencyStoreFromEnv(env),
+    ...(env.JOB_QUEUE_MAX_RECEIVE_COUNT ? { maxReceiveCount: Number(env.JOB_QUEUE_MAX_RECEIVE_COUNT) } : {}),
+    ...idempotencyFromEnv(env),
     ...options.processor,
   });
   const handler = middy<SQSEvent, SQSBatchResponse>().use(flushMetrics({ metrics })).handler(processBatch);

@@ -54,7 +54,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
   'dlq-not-empty': {
     title: 'DLQ not empty',
     meaning:
-      'Messages reached the dead-letter queue `<dlq>` of queue `<queue>`: a job failed permanently (invalid JSON, unknown job type, invalid payload, `PermanentJobError`) or ran out of retries. Dead letters are kept 14 days, then deleted by SQS.',
+      'Messages reached the dead-letter queue `<dlq>` of queue `<queue>`: a job failed permanently (invalid JSON, unknown job type, invalid payload, `PermanentJobError`), ran out of retries, or never got to run within the receives its queue allows (`not_started`). Dead letters are kept 14 days, then deleted by SQS.',
     firstChecks: [
       `List them with their reasons: ${DLQ_LIST}. The \`${TAG.reason}\` says why (${DEAD_REASONS.join(', ')}).`,
       `On the dashboard, "Dead letters by reason" of the job type, then the worker logs (\`${TAG.functionName}:<function>\`) around the first dead letter: a deploy, a producer change, or a failing dependency?`,
@@ -86,7 +86,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
     meaning:
       'More than the threshold share of `<job_type>` records on queue `<queue>` went to the dead-letter queue in 15 minutes: payloads are invalid or the job fails permanently.',
     firstChecks: [
-      `${DLQ_LIST}: which reason dominates? ${reason('invalid_payload')} / ${reason('invalid_json')} / ${reason('unknown_type')} point at a producer, ${reason('permanent_error')} at the job or its peer, ${reason('retries_exhausted')} at a long outage.`,
+      `${DLQ_LIST}: which reason dominates? ${reason('invalid_payload')} / ${reason('invalid_json')} / ${reason('unknown_type')} point at a producer, ${reason('permanent_error')} at the job or its peer, ${reason('retries_exhausted')} at a long outage, ${reason('not_started')} at records that kept coming back unprocessed (a FIFO group blocked, batches cut by the deadline, a lease held elsewhere, DynamoDB unreachable: the error says which).`,
       `Recent deploys of producers and of the worker (the \`${TAG.version}\` tag of \`${METRIC.processed}\` splits the ratio by release).`,
       `After the fix, ${DLQ_REDRIVE} and watch the dead ratio return to zero.`,
     ],

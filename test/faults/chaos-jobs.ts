@@ -5,7 +5,7 @@
  * A payload may also carry `durationMs`: every attempt first works that long (honouring its signal; an abort
  * is journaled and ends the attempt without its side effect).
  *
- * A payload carries `steps`: what attempt n (`ctx.attempt`, i.e. ApproximateReceiveCount) does is
+ * A payload carries `steps`: what attempt n (`ctx.attempt`: the failed runs so far + 1, not the receive count) does is
  * `steps[n - 1]`; an attempt past the end of the script succeeds and runs the side effect.
  * - `retry`: throws an ordinary `Error` (retryable, the policy's backoff);
  * - `retry-after`: throws `RetryableJobError` with `retryAfterSeconds` ({@link RETRY_AFTER_SECONDS}), which wins

@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_STAGE } from '../../functions/local/environment.ts';
-import type { QueueSettings } from '../../infra/queue-settings.ts';
-import { CHAOS_ORDERED_QUEUE, CHAOS_TASK_QUEUE, chaosJobs } from './chaos-jobs.ts';
+import { NOT_RUN_RECEIVE_HEADROOM, type QueueSettings } from '../../infra/queue-settings.ts';
+import { CHAOS_ORDERED_QUEUE, CHAOS_RETRY, CHAOS_TASK_QUEUE, chaosJobs } from './chaos-jobs.ts';
 
 /** Worker (Lambda) timeout of both chaos queues, in seconds. The derived visibility timeout is 6 x this. */
 export const CHAOS_WORKER_TIMEOUT_SECONDS = 5;
-/** Receives before SQS's own redrive would move a message: one more than the jobs' maxAttempts. */
-export const CHAOS_MAX_RECEIVE_COUNT = 5;
+/** Receives before SQS's own redrive would move a message, as the stack derives it: maxAttempts + the headroom. */
+export const CHAOS_MAX_RECEIVE_COUNT = CHAOS_RETRY.maxAttempts + NOT_RUN_RECEIVE_HEADROOM;
 
 /** The queue settings of the run: `default` standard, `webhooks` FIFO; short timeouts. */
 export const CHAOS_QUEUE_SETTINGS: Readonly<Record<string, Partial<QueueSettings>>> = {

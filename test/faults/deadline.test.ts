@@ -34,8 +34,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'deadline-'));
   const journalPath = join(dir, 'journal.jsonl');
   const template = await synthesizeChaosTemplate({
-    [CHAOS_TASK_QUEUE]: { timeoutSeconds: WORKER_TIMEOUT_SECONDS, workerConcurrency: 1, maxReceiveCount: 5 },
-    [CHAOS_ORDERED_QUEUE]: { fifo: true, timeoutSeconds: WORKER_TIMEOUT_SECONDS, maxReceiveCount: 5 },
+    [CHAOS_TASK_QUEUE]: { timeoutSeconds: WORKER_TIMEOUT_SECONDS, workerConcurrency: 1 },
+    [CHAOS_ORDERED_QUEUE]: { fifo: true, timeoutSeconds: WORKER_TIMEOUT_SECONDS },
   });
   env = await startLocalEnvironment({
     sqsPort: 0,

@@ -57,8 +57,9 @@ const GAP_TOLERANCE_MS = 50;
 const DRAIN_TIMEOUT_MS = 150_000;
 /** Error log lines the worker writes by design (one per dead-lettered job). */
 const EXPECTED_ERROR_LOGS = new Set(['job failed permanently', 'job failed its last attempt']);
-/** The warning the worker writes for every retried record, and the error of a retry because the other copy holds the lease. */
+/** The warnings the worker writes for every retried record (its handler failed; it did not run), and the error of a retry because the other copy holds the lease. */
 const RETRY_LOG = 'job failed, will retry';
+const NOT_STARTED_LOG = 'job not started, will retry';
 const LEASE_HELD = 'the same job is running in another delivery';
 
 /** The fields of a worker log line the run reads. */
@@ -66,6 +67,8 @@ interface WorkerLogLine {
   readonly message?: string;
   readonly messageId?: string;
   readonly receiveCount?: number;
+  /** The job's attempt (failed runs + 1). */
+  readonly attempt?: number;
   readonly error?: string;
 }
 
@@ -178,7 +181,8 @@ function retryCauses(): RetryCauses {
   const beforeJob: WorkerLogLine[] = [];
   const orphanedLease: WorkerLogLine[] = [];
   for (const log of retryLogs) {
-    const attempt = attempts.get(`${log.messageId}#${log.receiveCount}`);
+    // A failed run is the journal's attempt of that number; a retry that did not run has none.
+    const attempt = log.message === RETRY_LOG ? attempts.get(`${log.messageId}#${log.attempt}`) : undefined;
     if (attempt !== undefined && attempt.step !== 'ok' && attempt.step !== 'permanent') inJob += 1;
     else if (log.error === LEASE_HELD && (jobsById.get(jobOfMessage.get(log.messageId ?? '') ?? '')?.copies ?? 1) > 1) leaseHeldByCopy += 1;
     else if (log.error === LEASE_HELD) orphanedLease.push(log);
@@ -258,7 +262,7 @@ beforeAll(async () => {
       } catch {
         parsed = undefined;
       }
-      if (parsed?.message === RETRY_LOG) retryLogs.push(parsed);
+      if (parsed?.message === RETRY_LOG || parsed?.message === NOT_STARTED_LOG) retryLogs.push(parsed);
       else if (parsed?.message === undefined || !EXPECTED_ERROR_LOGS.has(parsed.message))
         unexpectedLogs.push(`${functionName} ${stream}: ${line}`);
     },
@@ -417,24 +421,28 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
     expect(wrong).toEqual([]);
   });
 
-  it('dead-letters each job the plan says fails, once, with the expected reason, last error and receive count, and without its side effect', () => {
+  it('dead-letters each job the plan says fails, once, with the expected reason, last error and number of runs, and without its side effect', () => {
     const effects = countBy(linesOf('effect'), (line) => line.jobId);
     const attempts = new Map(linesOf('attempt').map((line) => [`${line.jobId}#${line.attempt}`, line]));
+    const runs = countBy(linesOf('attempt'), (line) => line.jobId);
     const wrong = expectDead.flatMap((job) => {
       if (job.expected.kind !== 'dead') return [];
       const letters = deadLetters.get(job.jobId) ?? [];
       const letter = letters[0];
       const receiveCount = Number(letter?.receiveCount);
       // The last attempt's error: the script's when the handler ran it; a JobTimeoutError when the lease was
-      // not taken within the job's timeout (a busy machine).
-      const last = attempts.get(`${job.jobId}#${receiveCount}`);
+      // not taken within the job's timeout (a busy machine). Attempts count runs: receives that did not run the
+      // handler (the other copy held the lease) come on top.
+      const last = attempts.get(`${job.jobId}#${runs.get(job.jobId) ?? 0}`);
       const errorName = last === undefined ? 'JobTimeoutError' : job.expected.errorName;
       const ok =
         letters.length === 1 &&
         (effects.get(job.jobId) ?? 0) === 0 &&
         letter?.reason === job.expected.reason &&
         letter.error?.startsWith(`${errorName}: `) === true &&
-        (job.expected.reason === 'retries_exhausted' ? receiveCount === CHAOS_RETRY.maxAttempts : last?.step === 'permanent');
+        (job.expected.reason === 'retries_exhausted'
+          ? runs.get(job.jobId) === CHAOS_RETRY.maxAttempts && receiveCount >= CHAOS_RETRY.maxAttempts
+          : last?.step === 'permanent');
       return ok
         ? []
         : [

@@ -26,7 +26,7 @@ export interface JournalLine {
   readonly at: number;
   readonly jobId?: string;
   readonly messageId?: string;
-  /** `ctx.attempt` (ApproximateReceiveCount). */
+  /** `ctx.attempt` (failed runs + 1). */
   readonly attempt?: number;
   /** What the plan told this attempt to do (`ok` when the script has no step for it). */
   readonly step?: string;

@@ -9,6 +9,7 @@ import {
   checkOverriddenQueues,
   DEFAULT_QUEUE_SETTINGS,
   minimumVisibilityTimeoutSeconds,
+  NOT_RUN_RECEIVE_HEADROOM,
   QUEUE_SETTINGS,
   resolveQueueSettings,
 } from '../../infra/queue-settings.ts';
@@ -40,10 +41,25 @@ describe('resolveQueueSettings', () => {
     const settings = resolveQueueSettings('test', [job()]);
     expect(settings).toMatchObject({
       ...DEFAULT_QUEUE_SETTINGS,
+      maxReceiveCount: 3 + NOT_RUN_RECEIVE_HEADROOM,
       visibilityTimeoutSeconds: 6 * DEFAULT_QUEUE_SETTINGS.timeoutSeconds,
       queueName: 'test',
     });
     expect(resolveQueueSettings('webhooks', [job({ queue: 'webhooks' })])).toMatchObject(QUEUE_SETTINGS.webhooks ?? {});
+  });
+
+  it("derives maxReceiveCount as the largest maxAttempts of the queue's jobs plus the headroom for receives that did not run", () => {
+    const jobs = [job({ maxAttempts: 2 }), job({ maxAttempts: 7 })];
+    expect(resolveQueueSettings('test', jobs).maxReceiveCount).toBe(7 + NOT_RUN_RECEIVE_HEADROOM);
+  });
+
+  it('refuses a maxReceiveCount that leaves a job less than the headroom beyond its maxAttempts', () => {
+    expect(() => resolveQueueSettings('test', [job({ maxAttempts: 4 })], { maxReceiveCount: 4 + NOT_RUN_RECEIVE_HEADROOM - 1 })).toThrow(
+      /job "test-job" retries up to 4 attempts but the queue redrives to its DLQ after 8 receives, which leaves less than 5 receives/,
+    );
+    expect(resolveQueueSettings('test', [job({ maxAttempts: 4 })], { maxReceiveCount: 4 + NOT_RUN_RECEIVE_HEADROOM }).maxReceiveCount).toBe(
+      9,
+    );
   });
 
   it('refuses a job with more attempts than the queue delivers', () => {
@@ -117,7 +133,7 @@ describe('resolveQueueSettings', () => {
   it('lists every problem at once, as a ConfigurationError', () => {
     let caught: unknown;
     try {
-      resolveQueueSettings('test', [job({ maxAttempts: 9 })], { maxConcurrency: 0, memorySize: 1 });
+      resolveQueueSettings('test', [job({ maxAttempts: 9 })], { maxConcurrency: 0, memorySize: 1, maxReceiveCount: 5 });
     } catch (error) {
       caught = error;
     }

@@ -8,11 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
+import { ATTEMPTS_KEY_PREFIX } from '../../functions/runtime/attempt-ledger.ts';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
 import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { DATADOG_EXTENSION_LAYER_VERSION, DATADOG_NODE_LAYER_VERSION } from '../../infra/datadog.ts';
 import { jobQueueLogicalIds, METADATA_KEY } from '../../infra/job-queue.ts';
-import { DEAD_LETTER_RETENTION_SECONDS, resolveQueueSettings } from '../../infra/queue-settings.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, NOT_RUN_RECEIVE_HEADROOM, resolveQueueSettings } from '../../infra/queue-settings.ts';
 import { DATADOG_SECRET_ARN, synth, type Synthesized } from './synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown>; DeletionPolicy?: string };
@@ -160,16 +161,41 @@ describe('the stack with Datadog on', () => {
       });
     });
 
-    it('gives the worker the idempotency table only when one of its jobs is idempotent', () => {
+    it('gives every worker the idempotency table, for its failed-runs ledger if none of its jobs is idempotent', () => {
       const variables = (resource(template, ids.worker).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      const idempotent = jobsOn(queue).some((job) => job.idempotency !== undefined);
-      const tableStatements = workerStatements(template, queue).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
       const tableRef = { Ref: built.stack.getLogicalId(built.stack.idempotencyTable.node.defaultChild as never) };
-      expect({ env: variables.IDEMPOTENCY_TABLE, actions: tableStatements.map(actionsOf) }).toEqual(
-        idempotent
-          ? { env: tableRef, actions: [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']] }
-          : { env: undefined, actions: [] },
+      expect(variables.IDEMPOTENCY_TABLE).toEqual(tableRef);
+    });
+
+    it("lets every worker read and count its failed-runs ledger, on the ledger's items of the table only", () => {
+      const tableArn = { 'Fn::GetAtt': [built.stack.getLogicalId(built.stack.idempotencyTable.node.defaultChild as never), 'Arn'] };
+      const ledger = workerStatements(template, queue).filter((s) => actionsOf(s).includes('dynamodb:BatchGetItem'));
+      expect(ledger).toEqual([
+        {
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+          Effect: 'Allow',
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ATTEMPTS_KEY_PREFIX}*`] } },
+          Sid: 'FailedRunsLedger',
+        },
+      ]);
+    });
+
+    it('grants the idempotency store its item calls only when one of its jobs is idempotent', () => {
+      const idempotent = jobsOn(queue).some((job) => job.idempotency !== undefined);
+      const tableStatements = workerStatements(template, queue).filter(
+        (s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && !actionsOf(s).includes('dynamodb:BatchGetItem'),
       );
+      expect(tableStatements.map(actionsOf)).toEqual(
+        idempotent ? [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']] : [],
+      );
+    });
+
+    it("tells the worker its queue's maxReceiveCount: the largest maxAttempts of its jobs plus the headroom for receives that did not run", () => {
+      const variables = (resource(template, ids.worker).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const mostAttempts = Math.max(...jobsOn(queue).map((job) => job.retry.maxAttempts));
+      expect(settings.maxReceiveCount).toBe(mostAttempts + NOT_RUN_RECEIVE_HEADROOM);
+      expect(variables.JOB_QUEUE_MAX_RECEIVE_COUNT).toBe(String(settings.maxReceiveCount));
     });
 
     it("grants the worker nothing wider than its queue, its DLQ, its log group, its jobs' needs and the API key", () => {
@@ -198,7 +224,7 @@ describe('the stack with Datadog on', () => {
       ]);
       const services = new Set(statements.flatMap(actionsOf).map((action) => action.split(':')[0]));
       const expected = new Set(['sqs', 'logs', 'secretsmanager']);
-      if (jobsOn(queue).some((job) => job.idempotency !== undefined)) expected.add('dynamodb');
+      expected.add('dynamodb'); // the failed-runs ledger of every worker
       if (jobsOn(queue).some((job) => job.type === 'send-email')) expected.add('ses');
       expect(services).toEqual(expected);
       const logs = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));

@@ -130,7 +130,7 @@ describe('queues created from the synthesized stack', () => {
     const changed: TemplateSource = {
       synth: {
         queueSettings: {
-          webhooks: { retentionPeriodSeconds: 7200, maxReceiveCount: 8, timeoutSeconds: 20, fifo: true, contentBasedDeduplication: true },
+          webhooks: { retentionPeriodSeconds: 7200, maxReceiveCount: 12, timeoutSeconds: 20, fifo: true, contentBasedDeduplication: true },
         },
       },
     };
@@ -145,7 +145,7 @@ describe('queues created from the synthesized stack', () => {
       FifoQueue: 'true',
       ContentBasedDeduplication: 'true',
     });
-    expect(JSON.parse(attributes?.RedrivePolicy ?? '{}').maxReceiveCount).toBe(8);
+    expect(JSON.parse(attributes?.RedrivePolicy ?? '{}').maxReceiveCount).toBe(12);
   });
 
   it('give the workers the batch size, batching window and concurrency of the event source mappings', async () => {

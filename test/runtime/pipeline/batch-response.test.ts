@@ -8,7 +8,7 @@ import { recordingMetrics } from '../../support/recorders.ts';
 function result(verdict: Verdict): RecordResult {
   return { record: sqsRecord('{}', { sentTimestamp: 1_500 }), verdict, jobId: undefined, startedAt: 2_000, durationMs: 7 };
 }
-const retry: Verdict = { outcome: 'retry', jobType: 'test-job', error: new Error('boom'), delaySeconds: 10 };
+const retry: Verdict = { outcome: 'retry', jobType: 'test-job', error: new Error('boom'), delaySeconds: 10, ran: true };
 
 describe('the batch response', () => {
   it('returns exactly the retried records as batch item failures', () => {

@@ -7,7 +7,7 @@ import type { RecordResult, Verdict } from '../../../functions/runtime/verdict.t
 import { sqsRecord } from '../../support/lambda.ts';
 
 const ok: Verdict = { outcome: 'success', jobType: 'test-job' };
-const failed: Verdict = { outcome: 'retry', jobType: 'test-job', error: new Error('boom'), delaySeconds: 10 };
+const failed: Verdict = { outcome: 'retry', jobType: 'test-job', error: new Error('boom'), delaySeconds: 10, ran: true };
 
 /** Runs records whose body says `ok` or `fail`, recording the order they started in. */
 function runner() {

@@ -22,6 +22,7 @@ const retry = (delaySeconds: number | undefined): Verdict => ({
   jobType: 'test-job',
   error: new Error('boom'),
   delaySeconds,
+  ran: true,
 });
 
 describe('settling a batch', () => {

@@ -1,0 +1,90 @@
+/**
+ * The failed-runs ledger: how often a message's handler ran and failed, so a job's attempt number counts runs, not
+ * SQS receives (a receive that returned the record unprocessed is no attempt). Kept in the idempotency table, item
+ * `attempts#<messageId>` with `failedRuns` and the table's TTL `expiresAt`. Read once per batch (BatchGetItem, only
+ * for records received before), counted once per failed run that is retried (UpdateItem ADD). Every call is bounded
+ * by a timer as well as by the client's request timeout.
+ */
+import type { LoadDynamoDb } from './dynamodb-idempotency-store.ts';
+
+/** The key prefix of ledger items (the stack's grant is limited to it). */
+export const ATTEMPTS_KEY_PREFIX = 'attempts#';
+/** Longest the worker waits for one ledger call. */
+const LEDGER_WAIT_MS = 2_000;
+/** How long a count is kept: SQS's longest retention (14 days). */
+const LEDGER_TTL_SECONDS = 14 * 86_400;
+/** BatchGetItem's limit of keys per call. */
+const MAX_KEYS_PER_READ = 100;
+
+/** Counts failed runs per SQS message. */
+export interface AttemptLedger {
+  /** Failed runs of each message read; a message whose count could not be read is absent. Never rejects. */
+  failedRuns(messageIds: readonly string[]): Promise<Map<string, number>>;
+  /** Counts one failed run of the message. Rejects when it could not be recorded. */
+  recordFailedRun(messageId: string): Promise<void>;
+}
+
+/** The ledger error when a call took longer than the worker waits. */
+export class LedgerTimeoutError extends Error {
+  override readonly name: string = 'LedgerTimeoutError';
+}
+
+/** Settles with `task`, or rejects once `ms` have passed (the call itself ends at the client's request timeout). */
+function within<T>(task: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LedgerTimeoutError(`the failed-runs ledger did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([task, timeout]).finally(() => clearTimeout(timer));
+}
+
+const key = (messageId: string) => ({ id: { S: `${ATTEMPTS_KEY_PREFIX}${messageId}` } });
+
+/** The ledger on the idempotency table `tableName`. */
+export function createDynamoDbAttemptLedger(options: { tableName: string; dynamo: LoadDynamoDb; now?: () => number }): AttemptLedger {
+  const { tableName, dynamo } = options;
+  const now = options.now ?? Date.now;
+  const readSome = async (messageIds: readonly string[]): Promise<[string, number][]> => {
+    const { sdk, client } = await dynamo();
+    const output = await client.send(
+      new sdk.BatchGetItemCommand({
+        RequestItems: {
+          [tableName]: {
+            Keys: messageIds.map(key),
+            ConsistentRead: true,
+            ProjectionExpression: '#id, #runs',
+            ExpressionAttributeNames: { '#id': 'id', '#runs': 'failedRuns' },
+          },
+        },
+      }),
+    );
+    const unread = new Set((output.UnprocessedKeys?.[tableName]?.Keys ?? []).map((item) => item.id?.S));
+    const found = new Map((output.Responses?.[tableName] ?? []).map((item) => [item.id?.S, Number(item.failedRuns?.N ?? 0)]));
+    return messageIds.flatMap((messageId): [string, number][] => {
+      const id = `${ATTEMPTS_KEY_PREFIX}${messageId}`;
+      return unread.has(id) ? [] : [[messageId, found.get(id) ?? 0]];
+    });
+  };
+  return {
+    async failedRuns(messageIds) {
+      const reads: Promise<[string, number][]>[] = [];
+      for (let at = 0; at < messageIds.length; at += MAX_KEYS_PER_READ) {
+        reads.push(within(readSome(messageIds.slice(at, at + MAX_KEYS_PER_READ)), LEDGER_WAIT_MS).catch(() => []));
+      }
+      return new Map((await Promise.all(reads)).flat());
+    },
+    async recordFailedRun(messageId) {
+      const update = dynamo().then(({ sdk, client }) =>
+        client.send(
+          new sdk.UpdateItemCommand({
+            TableName: tableName,
+            Key: key(messageId),
+            UpdateExpression: 'ADD failedRuns :one SET expiresAt = :expires',
+            ExpressionAttributeValues: { ':one': { N: '1' }, ':expires': { N: String(Math.ceil(now() / 1000) + LEDGER_TTL_SECONDS) } },
+          }),
+        ),
+      );
+      await within(update, LEDGER_WAIT_MS);
+    },
+  };
+}
