@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli/main.ts';
@@ -13,12 +14,28 @@ import { Collector, eventually, putDeadJobs } from '../cli/cli-harness.ts';
 import { launchChromium, type TestBrowser } from './browser.ts';
 import { ask, pageToken } from './http.ts';
 
+/**
+ * Receives a message the way a worker that dies mid-batch does (never deleting it) until SQS's redrive policy moves it
+ * to the DLQ with no reason attached. Resolves with the policy's maxReceiveCount.
+ */
+async function crashUntilSqsMovesIt(sqs: SQSClient, queueUrl: string, jobId: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
+  const maxReceiveCount = Number((JSON.parse(Attributes.RedrivePolicy ?? '{}') as { maxReceiveCount?: number }).maxReceiveCount);
+  const body = JSON.stringify({ type: 'deliver-webhook', payload: { url: 'http://127.0.0.1:9/' }, jobId });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+  for (let receive = 0; receive <= maxReceiveCount; receive++) {
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0, MaxNumberOfMessages: 10 }));
+  }
+  return maxReceiveCount;
+}
+
 describe('jobs ui for a stage, through --endpoint', () => {
   let dir: string;
   let env: LocalEnvironment;
   let browser: TestBrowser;
   let page: Page;
   let port = 0;
+  let maxReceiveCount = 0;
   const stdout = new Collector();
   const stop = new AbortController();
   let exited: Promise<number>;
@@ -36,6 +53,7 @@ describe('jobs ui for a stage, through --endpoint', () => {
     await putDeadJobs(env.client, env.queues.get('webhooks')?.deadLetter?.url ?? '', [
       { type: 'deliver-webhook', jobId: 'listed', reason: 'retries_exhausted' },
     ]);
+    maxReceiveCount = await crashUntilSqsMovesIt(env.client, env.queues.get('webhooks')?.url ?? '', 'crashed-1');
     exited = runCli(['ui', '--stage', 'local', '--endpoint', env.sqs.endpoint, '--port', '0'], {
       stdout,
       stderr: new Collector(),
@@ -65,6 +83,18 @@ describe('jobs ui for a stage, through --endpoint', () => {
     const row = page.locator('section.dead-letters[data-queue="webhooks"] tr.dead-letter').filter({ hasText: 'retries_exhausted' });
     await row.waitFor({ timeout: 30_000 });
     expect(await row.locator('td').nth(1).textContent()).toBe('deliver-webhook');
+  });
+
+  it('shows a dead letter SQS moved as crashed, with the receive count and what it means', async () => {
+    const row = page.locator('section.dead-letters[data-queue="webhooks"] tr.dead-letter').filter({ hasText: 'crashed' });
+    await row.waitFor({ timeout: 30_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(1, 5)).toEqual([
+      'deliver-webhook',
+      'crashed',
+      `moved by SQS after ${maxReceiveCount} receives: the worker crashed, timed out or ran out of memory`,
+      String(maxReceiveCount),
+    ]);
   });
 
   it('disables the actions on the page', async () => {
