@@ -139,10 +139,11 @@ beforeAll(async () => {
   console.log(summary());
 }, 300_000);
 
+const runs = (jobId: string): number => linesOf('attempt', jobId).length;
+const most = (jobIds: readonly string[], of: (jobId: string) => number): number => Math.max(...jobIds.map(of));
+
 function summary(): string {
   const receives = receivesByJob();
-  const runs = (jobId: string) => linesOf('attempt', jobId).length;
-  const most = (jobIds: readonly string[], of: (jobId: string) => number) => Math.max(...jobIds.map(of));
   const cut = reports.filter((report) => report.queueName.includes(CHAOS_TASK_QUEUE) && report.failedIds.length > 0).length;
   return renderTable('Receives that never ran the handler', [
     [`held-then-free head: receives / runs`, `${receives.get(heldThenFree[0]?.jobId ?? '')} / ${runs(heldThenFree[0]?.jobId ?? '')}`],
