@@ -139,17 +139,17 @@ beforeAll(async () => {
   console.log(summary());
 }, 300_000);
 
-const runs = (jobId: string): number => linesOf('attempt', jobId).length;
+const runsOf = (jobId: string): number => linesOf('attempt', jobId).length;
 const most = (jobIds: readonly string[], of: (jobId: string) => number): number => Math.max(...jobIds.map(of));
 
 function summary(): string {
   const receives = receivesByJob();
   const cut = reports.filter((report) => report.queueName.includes(CHAOS_TASK_QUEUE) && report.failedIds.length > 0).length;
   return renderTable('Receives that never ran the handler', [
-    [`held-then-free head: receives / runs`, `${receives.get(heldThenFree[0]?.jobId ?? '')} / ${runs(heldThenFree[0]?.jobId ?? '')}`],
-    [`held-for-good head: receives / runs`, `${receives.get(heldForGood[0]?.jobId ?? '')} / ${runs(heldForGood[0]?.jobId ?? '')}`],
+    [`held-then-free head: receives / runs`, `${receives.get(heldThenFree[0]?.jobId ?? '')} / ${runsOf(heldThenFree[0]?.jobId ?? '')}`],
+    [`held-for-good head: receives / runs`, `${receives.get(heldForGood[0]?.jobId ?? '')} / ${runsOf(heldForGood[0]?.jobId ?? '')}`],
     [`deadline jobs: invocations cut`, cut],
-    [`deadline jobs: most receives / most runs of one job`, `${most(cutJobs, (id) => receives.get(id) ?? 0)} / ${most(cutJobs, runs)}`],
+    [`deadline jobs: most receives / most runs of one job`, `${most(cutJobs, (id) => receives.get(id) ?? 0)} / ${most(cutJobs, runsOf)}`],
     [
       `deadline jobs received more than maxAttempts times`,
       cutJobs.filter((id) => (receives.get(id) ?? 0) > CHAOS_RETRY.maxAttempts).length,
