@@ -1,7 +1,7 @@
 /**
  * What `npm start` shows: per queue visible / in flight / delayed / DLQ counts, the workers' sandboxes and
  * invocations, jobs per outcome, p50/p95 job duration and queue latency, metrics received (and what the
- * Datadog extension would drop), worker heap, and the latest events. A redrawn screen on a TTY; plain lines
+ * Datadog extension would drop), worker heap, the local Scheduler's deliveries, and the latest events. A redrawn screen on a TTY; plain lines
  * otherwise (a summary line whenever something changed, and every event as it happens).
  */
 import { METRIC, OUTCOMES, TAG } from '../runtime/metric-names.ts';
@@ -103,6 +103,13 @@ async function queueRows(env: LocalEnvironment): Promise<Rows> {
   return { lines, plain };
 }
 
+/** What the local Scheduler delivered: periodic occurrences and one-time (delayed) jobs, and failed deliveries. */
+function schedulerRow(env: LocalEnvironment): { line: string; plain: string } {
+  const { periodic, oneTime, failed } = env.scheduler.deliveries();
+  const delivered = `${periodic + oneTime} delivered (periodic ${periodic}, one-time ${oneTime}), ${failed} failed`;
+  return { line: `scheduler  ${delivered}`, plain: `scheduler ${delivered}` };
+}
+
 /** Jobs per outcome, duration and latency percentiles, what the listener received, worker heap. */
 function metricRows(env: LocalEnvironment): Rows {
   const listener = env.listener;
@@ -110,6 +117,7 @@ function metricRows(env: LocalEnvironment): Rows {
   const duration = listener.query(METRIC.duration);
   const latency = listener.query(METRIC.queueLatency);
   const totals = listener.totals();
+  const scheduler = schedulerRow(env);
   const heaps = [...env.queues.values()].map((queue) => {
     const heap = queue.functionName ? listener.query(METRIC.heapUsed, { [TAG.functionName]: queue.functionName }) : undefined;
     return `${queue.queue} ${mb(heap?.last)}`;
@@ -120,6 +128,7 @@ function metricRows(env: LocalEnvironment): Rows {
     `duration   p50 ${ms(duration?.p50)}  p95 ${ms(duration?.p95)}      queue latency   p50 ${ms(latency?.p50)}  p95 ${ms(latency?.p95)}`,
     `metrics    ${totals.metrics} received   ${totals.dropped} the extension would drop   ${totals.notDistribution} not distributions   ${totals.truncatedDatagrams} datagrams over 8 KiB`,
     `heap       ${heaps.join('   ')}`,
+    scheduler.line,
   ];
   const plain = [
     `jobs ${jobs.join(', ')}`,
@@ -127,6 +136,7 @@ function metricRows(env: LocalEnvironment): Rows {
     `queue latency p50 ${ms(latency?.p50)} p95 ${ms(latency?.p95)}`,
     `metrics ${totals.metrics} received, ${totals.dropped} would be dropped, ${totals.notDistribution} not distributions`,
     `heap ${heaps.join(', ')}`,
+    scheduler.plain,
   ];
   return { lines, plain };
 }

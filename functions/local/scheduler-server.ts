@@ -41,6 +41,15 @@ export interface SchedulerDelivery {
   readonly scheduledTime: Date;
 }
 
+/** Messages the endpoint delivered so far (each copy of an occurrence counts), and deliveries that failed. */
+export interface SchedulerDeliveries {
+  /** Occurrences of periodic (`cron` / `rate`) schedules. */
+  readonly periodic: number;
+  /** One-time (`at`) schedules: delayed jobs. */
+  readonly oneTime: number;
+  readonly failed: number;
+}
+
 /** Options of {@link startLocalSchedulerServer}. */
 export interface LocalSchedulerServerOptions {
   /** TCP port; 0 picks a free one (tests). Default {@link DEFAULT_SCHEDULER_PORT}. */
@@ -74,6 +83,8 @@ export interface LocalSchedulerServer {
   createClient(): SchedulerClient;
   /** Delivers every occurrence due now; resolves with the number of messages sent. */
   runDue(): Promise<number>;
+  /** What was delivered since the endpoint started (`npm start`'s live view shows it). */
+  deliveries(): SchedulerDeliveries;
   /** Stops the timer and the server. */
   close(): Promise<void>;
 }
@@ -234,8 +245,12 @@ async function listen(server: Server, port: number, portEnvVar: string): Promise
   return typeof address === 'object' && address !== null ? address.port : port;
 }
 
-/** Sends one occurrence `copies` times; resolves with the number of messages sent. */
-async function deliverOccurrence({ schedule, scheduledTime }: DueOccurrence, options: LocalSchedulerServerOptions): Promise<number> {
+/** Sends one occurrence `copies` times, counting each in `counts`; resolves with the number of messages sent. */
+async function deliverOccurrence(
+  { schedule, scheduledTime }: DueOccurrence,
+  options: LocalSchedulerServerOptions,
+  counts: { periodic: number; oneTime: number; failed: number },
+): Promise<number> {
   const delivery: SchedulerDelivery = {
     queueArn: schedule.target.Arn,
     body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime }),
@@ -249,7 +264,10 @@ async function deliverOccurrence({ schedule, scheduledTime }: DueOccurrence, opt
     try {
       await options.deliver(delivery);
       sent += 1;
+      if (schedule.expression.kind === 'at') counts.oneTime += 1;
+      else counts.periodic += 1;
     } catch (error) {
+      counts.failed += 1;
       options.onDeliveryError?.(error, delivery);
     }
   }
@@ -275,12 +293,13 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
   const port = await listen(server, requestedPort, options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT');
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
+  const counts = { periodic: 0, oneTime: 0, failed: 0 };
   // One run at a time: a tick never overlaps the previous one.
   let running: Promise<number> = Promise.resolve(0);
   const runDue = (): Promise<number> => {
     running = running.then(async () => {
       let sent = 0;
-      for (const occurrence of store.takeDue()) sent += await deliverOccurrence(occurrence, options);
+      for (const occurrence of store.takeDue()) sent += await deliverOccurrence(occurrence, options, counts);
       return sent;
     });
     return running;
@@ -296,6 +315,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
     store,
     createClient: () => new SchedulerClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
     runDue,
+    deliveries: () => ({ ...counts }),
     async close() {
       if (closed) return;
       closed = true;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageKey } from '../../functions/jobs/email-transport.ts';
 import { startLocalEnvironment, type LocalEnvironment } from '../../functions/local/environment.ts';
+import { startLiveView } from '../../functions/local/live-view.ts';
 import { METRIC, TAG } from '../../functions/runtime/metric-names.ts';
 
 let now = new Date('2026-12-07T10:00:00Z');
@@ -57,6 +58,13 @@ describe('periodic schedules on the local environment', () => {
     expect((outcomes.duplicate ?? 0) + (outcomes.retry ?? 0)).toBeGreaterThanOrEqual(2);
     const emails = readdirSync(env.outboxDir).filter((file) => file.endsWith('.eml'));
     expect(emails.toSorted()).toEqual([occurrence('2026-12-07T10:00:00Z'), occurrence('2026-12-07T10:01:00Z')].toSorted());
+  });
+
+  it("show in npm start's live view as scheduled deliveries", async () => {
+    let output = '';
+    const view = startLiveView(env, { tty: false, header: [], intervalMs: 60_000, write: (text) => (output += text) });
+    await view.stop();
+    expect(output).toContain('scheduler 4 delivered (periodic 4, one-time 0), 0 failed');
   });
 
   it('hand producers the Scheduler endpoint, group, role and DLQ for one-time schedules', () => {

@@ -120,6 +120,30 @@ describe('the local Scheduler endpoint', () => {
     expect(bodies).toEqual(['{"jobId":"tick@2026-12-07T10:15:00Z"}', '{"jobId":"tick@2026-12-07T10:30:00Z"}']);
   });
 
+  it('counts what it delivered: periodic occurrences, one-time jobs and failed deliveries', async () => {
+    const counting = await startLocalSchedulerServer({
+      port: 0,
+      clock,
+      tickMs: 0,
+      groups: [GROUP],
+      deliver: async (delivery) => {
+        if (delivery.scheduleName === 'p.broken') throw new Error('the target queue does not exist');
+      },
+    });
+    const counter = counting.createClient();
+    try {
+      await counter.send(schedule('p.tick', 'cron(0/15 * * * ? *)', '{}'));
+      await counter.send(schedule('p.broken', 'cron(0/30 * * * ? *)', '{}'));
+      await counter.send(schedule('j.later', 'at(2026-12-07T10:20:00)', '{}', { ActionAfterCompletion: 'DELETE' }));
+      now = new Date('2026-12-07T10:31:00Z');
+      await counting.runDue();
+      expect(counting.deliveries()).toEqual({ periodic: 2, oneTime: 1, failed: 1 });
+    } finally {
+      counter.destroy();
+      await counting.close();
+    }
+  });
+
   it('says which variable moves its port when the port is taken', async () => {
     const second = startLocalSchedulerServer({ port: server.port, deliver: async () => undefined });
     await expect(second).rejects.toBeInstanceOf(PortInUseError);
