@@ -24,7 +24,8 @@ import { METRIC, TAG } from '../../functions/runtime/metric-names.ts';
 import { CHAOS_ORDERED_QUEUE, CHAOS_RETRY, CHAOS_TASK_QUEUE, TIMEOUT_STEP_MS } from './chaos-jobs.ts';
 import { CHAOS_WORKER_TIMEOUT_SECONDS, synthesizeChaosTemplate } from './chaos-stack.ts';
 import { JOURNAL_ENV, readJournal, type JournalLine } from './journal.ts';
-import { buildPlan, minimumGapSeconds, type PlannedJob } from './plan.ts';
+import { holdLeases, type HeldLeases } from './held-leases.ts';
+import { buildPlan, minimumGapSeconds, planHeldLeases, type PlannedJob } from './plan.ts';
 import { drainDeadLetters, sendPaced, waitUntilDrained, type DeadLetter, type OutgoingMessage } from './queues.ts';
 import { quantile, renderTable, type TableRow } from './table.ts';
 
@@ -47,6 +48,8 @@ const plan = buildPlan({
   orderedRecoverShare: 0.1,
   orderedPermanentShare: 0.02,
 });
+/** Issue 13: jobs whose lease another delivery holds for their first receives (FIFO heads: more than maxAttempts). */
+const heldLeases = planHeldLeases(plan, { fifoHeads: 3, standard: 20 });
 /** The producer: at most this many messages per second per queue, and at most this many visible on the standard queue. */
 const SEND_RATE = 250;
 const MAX_VISIBLE = 150;
@@ -65,6 +68,7 @@ const LEASE_HELD = 'the same job is running in another delivery';
 /** The fields of a worker log line the run reads. */
 interface WorkerLogLine {
   readonly message?: string;
+  readonly jobId?: string;
   readonly messageId?: string;
   readonly receiveCount?: number;
   /** The job's attempt (failed runs + 1). */
@@ -76,6 +80,7 @@ const CHAOS_WORKER = fileURLToPath(new URL('./chaos-worker.ts', import.meta.url)
 
 let env: LocalEnvironment;
 let dir: string;
+let leases: HeldLeases | undefined;
 const reports: InvocationReport[] = [];
 const unexpectedLogs: string[] = [];
 const retryLogs: WorkerLogLine[] = [];
@@ -168,6 +173,8 @@ interface RetryCauses {
   readonly inJob: number;
   /** The other copy of a duplicate job held the lease. */
   readonly leaseHeldByCopy: number;
+  /** The plan held the lease elsewhere (issue 13). */
+  readonly leaseHeldByPlan: number;
   /** Retries that came before the handler for another reason (a lease not taken within the job's timeout). */
   readonly beforeJob: WorkerLogLine[];
   /** `in_progress` for a job that was sent once: a lease nobody holds (the bug late-lease.test.ts shows). */
@@ -178,17 +185,19 @@ function retryCauses(): RetryCauses {
   const attempts = new Map(linesOf('attempt').map((line) => [`${line.messageId}#${line.attempt}`, line]));
   let inJob = 0;
   let leaseHeldByCopy = 0;
+  let leaseHeldByPlan = 0;
   const beforeJob: WorkerLogLine[] = [];
   const orphanedLease: WorkerLogLine[] = [];
   for (const log of retryLogs) {
     // A failed run is the journal's attempt of that number; a retry that did not run has none.
     const attempt = log.message === RETRY_LOG ? attempts.get(`${log.messageId}#${log.attempt}`) : undefined;
     if (attempt !== undefined && attempt.step !== 'ok' && attempt.step !== 'permanent') inJob += 1;
+    else if (log.error === LEASE_HELD && (log.receiveCount ?? 0) <= (leases?.released.get(log.jobId ?? '') ?? 0)) leaseHeldByPlan += 1;
     else if (log.error === LEASE_HELD && (jobsById.get(jobOfMessage.get(log.messageId ?? '') ?? '')?.copies ?? 1) > 1) leaseHeldByCopy += 1;
     else if (log.error === LEASE_HELD) orphanedLease.push(log);
     else beforeJob.push(log);
   }
-  return { inJob, leaseHeldByCopy, beforeJob, orphanedLease };
+  return { inJob, leaseHeldByCopy, leaseHeldByPlan, beforeJob, orphanedLease };
 }
 
 /** Per FIFO group: attempts out of sequence order, or completions other than the plan's (in order). */
@@ -262,6 +271,7 @@ beforeAll(async () => {
       } catch {
         parsed = undefined;
       }
+      if (parsed?.message === NOT_STARTED_LOG) leases?.notStarted(parsed.jobId, parsed.receiveCount);
       if (parsed?.message === RETRY_LOG || parsed?.message === NOT_STARTED_LOG) retryLogs.push(parsed);
       else if (parsed?.message === undefined || !EXPECTED_ERROR_LOGS.has(parsed.message))
         unexpectedLogs.push(`${functionName} ${stream}: ${line}`);
@@ -274,6 +284,7 @@ beforeAll(async () => {
   if (!standard?.deadLetter || !ordered?.deadLetter || !ordered.fifo || standard.fifo)
     throw new Error('the chaos stack lacks its standard or FIFO queue');
 
+  leases = await holdLeases(env, heldLeases);
   const sendStarted = Date.now();
   const standardMessages = plan.standardSendOrder.map((index): OutgoingMessage => ({ body: bodyOf(plan.jobs[index] as PlannedJob) }));
   // Each FIFO group in sequence order, the groups interleaved (a batch of 10 keeps its order).
@@ -320,6 +331,7 @@ beforeAll(async () => {
 }, 900_000); // about 2 minutes on an idle machine; a loaded one needs several times that
 
 afterAll(async () => {
+  await leases?.close();
   await env?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -356,6 +368,7 @@ function accountingTable(): string {
     ],
     ['    of which Retry-After', attempts.filter((line) => line.step === 'retry-after').length],
     ['  lease held by the other copy of a duplicate job', causes.leaseHeldByCopy],
+    ['  lease held elsewhere by the plan (no attempt)', causes.leaseHeldByPlan],
     ['  lease not taken within the job timeout', causes.beforeJob.length],
     ['  lease held by nobody (orphaned)', causes.orphanedLease.length],
     ['dead-lettered', dead.length],
@@ -493,7 +506,22 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
       (line) => line.step !== 'ok' && line.step !== 'permanent' && (line.attempt ?? 0) < CHAOS_RETRY.maxAttempts,
     );
     expect(causes.inJob).toBe(failing.length);
-    expect(causes.inJob + causes.leaseHeldByCopy + causes.beforeJob.length).toBe(retried);
+    expect(causes.inJob + causes.leaseHeldByCopy + causes.leaseHeldByPlan + causes.beforeJob.length).toBe(retried);
+  });
+
+  it('spends no attempt on receives that did not run: a job whose lease was held elsewhere runs as planned, a held FIFO head after more receives than maxAttempts', () => {
+    const runs = countBy(linesOf('attempt'), (line) => line.jobId);
+    const wrong = heldLeases.filter((lease) => {
+      const job = jobsById.get(lease.jobId);
+      const released = leases?.released.get(lease.jobId);
+      const planned = job?.expected.kind === 'completed' ? job.steps.length + 1 : undefined;
+      return released !== lease.receives || (planned !== undefined && runs.get(lease.jobId) !== planned);
+    });
+    expect(wrong.map((lease) => ({ ...lease, released: leases?.released.get(lease.jobId), runs: runs.get(lease.jobId) }))).toEqual([]);
+    expect(
+      heldLeases.filter((lease) => jobsById.get(lease.jobId)?.seq === 0).every((lease) => lease.receives > CHAOS_RETRY.maxAttempts),
+    ).toBe(true);
+    expect(Math.max(...runs.values())).toBeLessThanOrEqual(CHAOS_RETRY.maxAttempts);
   });
 
   it('waits at least the backoff delay (or the Retry-After) between two attempts, and less than the queue visibility timeout', () => {

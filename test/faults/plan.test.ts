@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CHAOS_RETRY, RETRY_AFTER_SECONDS } from './chaos-jobs.ts';
-import { buildPlan, expectedEnd, minimumGapSeconds, seededRandom, type PlanOptions } from './plan.ts';
+import { buildPlan, expectedEnd, minimumGapSeconds, planHeldLeases, seededRandom, type PlanOptions } from './plan.ts';
 
 const options: PlanOptions = {
   seed: 42,
@@ -63,5 +63,20 @@ describe('the fault-injection plan', () => {
     expect(minimumGapSeconds(['retry-after'], 1, 2, always)).toBe(RETRY_AFTER_SECONDS);
     // Attempt 1 never reached the handler (the lease): the policy delay, whatever its step would have done.
     expect(minimumGapSeconds(['retry-after'], 1, 2, () => false)).toBe(1);
+  });
+
+  it('holds the leases of a few FIFO heads for more receives than maxAttempts, and of standard jobs for 1-3, the same for the same seed', () => {
+    const plan = buildPlan(options);
+    const held = planHeldLeases(plan, { fifoHeads: 2, standard: 10 });
+    expect(planHeldLeases(plan, { fifoHeads: 2, standard: 10 })).toEqual(held);
+    const jobs = new Map(plan.jobs.map((job) => [job.jobId, job]));
+    const heads = held.filter((lease) => jobs.get(lease.jobId)?.seq === 0);
+    expect(heads).toHaveLength(2);
+    expect(heads.every((lease) => lease.receives > CHAOS_RETRY.maxAttempts)).toBe(true);
+    expect(
+      held
+        .filter((lease) => jobs.get(lease.jobId)?.seq === undefined)
+        .map((lease) => lease.receives <= 3 && jobs.get(lease.jobId)?.copies === 1),
+    ).toEqual(Array.from({ length: 10 }, () => true));
   });
 });

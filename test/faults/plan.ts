@@ -215,3 +215,31 @@ export function buildPlan(options: PlanOptions): Plan {
 
   return { options, jobs, standardSendOrder, orderedSendOrder, reloadAfterRecords };
 }
+
+/** Issue 13: a job whose idempotency lease another delivery holds for its first `receives` receives (none is an attempt). */
+export interface HeldLease {
+  readonly jobId: string;
+  readonly type: PlannedJob['type'];
+  readonly receives: number;
+}
+
+/**
+ * The plan's held leases, drawn with a PRNG of their own (the plan's own draws stay as they were): `fifoHeads` FIFO
+ * group heads held for more receives than maxAttempts (their group waits behind them), and `standard` jobs sent once
+ * that recover within maxAttempts - 1 runs held for 1 to 3 receives. Their planned end does not change: receives that
+ * did not run the handler are no attempt, and held receives + runs stay within the queue's 9 receives.
+ */
+export function planHeldLeases(plan: Plan, counts: { readonly fifoHeads: number; readonly standard: number }): HeldLease[] {
+  const random = seededRandom(plan.options.seed ^ 0x13_13_13);
+  const max = CHAOS_RETRY.maxAttempts;
+  const pick = <T>(items: readonly T[], n: number): T[] => {
+    const pool = [...items];
+    return Array.from({ length: Math.min(n, pool.length) }, () => pool.splice(Math.floor(random() * pool.length), 1)[0] as T);
+  };
+  const heads = plan.jobs.filter((job) => job.seq === 0);
+  const standard = plan.jobs.filter((job) => job.type === CHAOS_TASK && job.copies === 1 && job.steps.length <= max - 2);
+  return [
+    ...pick(heads, counts.fifoHeads).map((job) => ({ jobId: job.jobId, type: job.type, receives: max + 1 + Math.floor(random() * 2) })),
+    ...pick(standard, counts.standard).map((job) => ({ jobId: job.jobId, type: job.type, receives: 1 + Math.floor(random() * 3) })),
+  ];
+}
