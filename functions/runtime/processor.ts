@@ -184,16 +184,10 @@ async function runToVerdict(
     const lease = idempotencyLease(run, pipeline.idempotencyStore, { safetyMarginMs: pipeline.safetyMarginMs, lambdaContext });
     return { outcome: await runJob(run, lease), jobType: job.type };
   } catch (error) {
-    const lastReceive = pipeline.maxReceiveCount !== undefined && receiveCount >= pipeline.maxReceiveCount;
-    const verdict = classifyFailure(error, {
-      jobType: job.type,
-      retry: job.retry,
-      attempt,
-      receiveCount,
-      lastReceive,
-      ran: run.handlerCalled === true,
-      random: pipeline.random,
-    });
+    const lastReceive = receiveCount >= (pipeline.maxReceiveCount ?? Infinity);
+    const ran = run.handlerCalled === true;
+    const { random } = pipeline;
+    const verdict = classifyFailure(error, { jobType: job.type, retry: job.retry, attempt, receiveCount, lastReceive, ran, random });
     logFailure(logger, verdict, job.retry.maxAttempts);
     if (verdict.outcome === 'retry' && verdict.ran) await countFailedRun(record, pipeline.attemptLedger, logger);
     return verdict;
@@ -205,10 +199,7 @@ async function runToVerdict(
 /** Counts a failed run that will be retried; a count that cannot be written is logged (the job may then run once more). */
 async function countFailedRun(record: SQSRecord, ledger: AttemptLedger | undefined, logger: Logger): Promise<void> {
   await ledger?.recordFailedRun(record.messageId).catch((error: unknown) => {
-    logger.error(
-      'could not count the failed run in the failed-runs ledger: the job may run once more than retry.maxAttempts; check DynamoDB',
-      { error },
-    );
+    logger.error('could not count the failed run: it may run once more than retry.maxAttempts; check DynamoDB', { error });
   });
 }
 
@@ -224,12 +215,8 @@ function endOnLastReceive(result: RecordResult, invocation: Invocation): RecordR
   if (ended === result || ended.verdict.outcome !== 'dead') return result;
   const decoded = decodeRecord(result.record.body, invocation.pipeline.findJob);
   const verdict = dead('not_started', decoded.ok ? decoded.job.type : ended.verdict.jobType, ended.verdict.error);
-  loggerOf(result.record, decoded, invocation).error(
-    'the job did not run on its last receive: it goes to the dead-letter queue (not_started)',
-    {
-      error: verdict.error,
-    },
-  );
+  const logger = loggerOf(result.record, decoded, invocation);
+  logger.error('the job did not run on its last receive: it goes to the DLQ', { error: verdict.error });
   return { ...ended, verdict, jobId: decoded.jobId };
 }
 
@@ -248,12 +235,8 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     const deadline = deadlineOf(lambdaContext, pipeline.safetyMarginMs);
     let results: RecordResult[];
     try {
-      const invocation: Invocation = {
-        pipeline,
-        lambdaContext,
-        deadline,
-        failedRuns: await readFailedRuns(records, pipeline.attemptLedger),
-      };
+      const failedRuns = await readFailedRuns(records, pipeline.attemptLedger);
+      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns };
       const ran = await runRecords(records, pipeline.concurrency, deadline, (record) => processRecord(record, invocation));
       results = ran.map((result) => endOnLastReceive(result, invocation));
     } finally {
