@@ -5,8 +5,7 @@
  * check (security.ts), and is refused while the server is read-only. Refusals are 403 with a short reason.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { hasErrorCode, ListenError, PortInUseError } from '../local/port-errors.ts';
+import { listenTcp, LOCAL_HOST } from '../local/local-server.ts';
 import { pageBundle } from './bundle.ts';
 import { LiveFeed } from './feed.ts';
 import { parseAction, ActionRequestError, type ParsedAction } from './action-requests.ts';
@@ -20,7 +19,6 @@ import type { DashboardSource } from './source.ts';
 export const DEFAULT_DASHBOARD_PORT = 9400;
 /** The variable that moves it. */
 export const DASHBOARD_PORT_ENV = 'LOCAL_DASHBOARD_PORT';
-const HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** Options of {@link startDashboardServer}. */
@@ -148,19 +146,10 @@ export async function startDashboardServer(options: DashboardServerOptions = {})
       else response.end();
     });
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', (error) => {
-      if (hasErrorCode(error, 'EADDRINUSE')) {
-        reject(
-          new PortInUseError('The dashboard', 'tcp', HOST, options.port ?? DEFAULT_DASHBOARD_PORT, DASHBOARD_PORT_ENV, { cause: error }),
-        );
-      } else reject(new ListenError(`The dashboard cannot listen on ${HOST}:${options.port}: ${error.message}`, { cause: error }));
-    });
-    server.listen(options.port ?? DEFAULT_DASHBOARD_PORT, HOST, () => resolve((server.address() as AddressInfo).port));
-  });
+  const port = await listenTcp(server, options.port ?? DEFAULT_DASHBOARD_PORT, 'The dashboard', DASHBOARD_PORT_ENV);
   hosts = allowedHosts(port);
   return {
-    url: `http://${HOST}:${port}/`,
+    url: `http://${LOCAL_HOST}:${port}/`,
     port,
     setSource: (source) => feed.setSource(source),
     async close() {

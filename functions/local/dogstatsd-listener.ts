@@ -13,7 +13,7 @@ import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-ext
 import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
-import { checkPort, listenFailure } from './port-errors.ts';
+import { checkPort, listenFailure } from './local-server.ts';
 
 export type { MetricAggregate, TagFilter };
 

@@ -4,10 +4,10 @@
  * dynalite has no TTL; the idempotency store checks expiry in its conditions, so that does not matter.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { checkPort, listenFailure } from './port-errors.ts';
+import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
 import type { TemplateTable } from './template.ts';
 
 const require = createRequire(import.meta.url);
@@ -17,8 +17,6 @@ const dynalite = require('dynalite') as (options: { createTableMs?: number; dele
 export interface LocalDynamoDbOptions {
   /** TCP port; 0 (the default) picks a free one. */
   readonly port?: number;
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** The variable that moves the port, named in the "port taken" error. */
   readonly portEnvVar?: string;
 }
@@ -36,12 +34,8 @@ export interface LocalDynamoDb {
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   const port = checkPort('DynamoDB', options.port ?? 0);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(listenFailure('The local DynamoDB', 'tcp', '127.0.0.1', port, options.portEnvVar, error)));
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: options.credentials });
+  const endpoint = `http://${LOCAL_HOST}:${await listenTcp(server, port, 'The local DynamoDB', options.portEnvVar)}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
     endpoint,
     async createTables(tables) {

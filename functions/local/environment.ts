@@ -16,7 +16,7 @@ import { startDogStatsdListener, type DogStatsdListener, type ListenerWarning } 
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-server.ts';
 import { startEventSource, type EventSource, type InvocationCounts, type InvocationReport } from './event-source.ts';
 import { addTemplateSchedules, schedulerVariables, startLocalScheduler, type LocalSchedulerOptions } from './local-scheduler.ts';
-import { serverLines, type LocalServer, type LocalServerSpec } from './local-server.ts';
+import type { LocalServer, LocalServerSpec } from './local-server.ts';
 import { LOCAL_STAGE, synthesizeLocalTemplate, type SynthOptions } from './local-synth.ts';
 import {
   applyToProcessEnv,
@@ -28,13 +28,12 @@ import {
   type SandboxVariables,
 } from './local-variables.ts';
 import type { LocalSchedulerServer } from './scheduler-server.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
 import { createLocalQueues } from './local-queues.ts';
 import { readTemplate, type LocalQueue, type StackModel, type TemplateFunction } from './template.ts';
 import type { ResolveContext } from './template-values.ts';
 
-export { LOCAL_CREDENTIALS, LOCAL_STAGE, serverLines, synthesizeLocalTemplate };
-export type { LocalJobQueue, LocalServer, LocalServerSpec, SynthOptions };
+export type { LocalJobQueue };
 
 /** The repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,8 +107,6 @@ export interface LocalEnvironment {
   readonly model: StackModel;
   /** Job queues by logical name (`default`, `webhooks`). */
   readonly queues: ReadonlyMap<string, LocalJobQueue>;
-  /** Every queue of the template by logical id. */
-  readonly queuesByLogicalId: ReadonlyMap<string, LocalQueue>;
   readonly workers: readonly EventSource[];
   /** The variables a producer or the CLI needs to use this environment. */
   readonly env: Readonly<Record<string, string>>;
@@ -138,19 +135,11 @@ class Closers {
 }
 
 async function startCoreServers(options: LocalEnvironmentOptions, closers: Closers) {
-  const sqs = await startLocalSqsServer({ port: options.sqsPort ?? 9324, region: LOCAL_REGION });
+  const sqs = await startLocalSqsServer({ port: options.sqsPort });
   closers.add(() => sqs.close());
-  const listener = await startDogStatsdListener({
-    port: options.dogstatsdPort ?? 8125,
-    ...(options.onMetricWarning ? { onWarning: options.onMetricWarning } : {}),
-  });
+  const listener = await startDogStatsdListener({ port: options.dogstatsdPort, onWarning: options.onMetricWarning });
   closers.add(() => listener.close());
-  const dynamodb = await startLocalDynamoDb({
-    port: options.dynamodbPort ?? 0,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    portEnvVar: 'LOCAL_DYNAMODB_PORT',
-  });
+  const dynamodb = await startLocalDynamoDb({ port: options.dynamodbPort, portEnvVar: 'LOCAL_DYNAMODB_PORT' });
   closers.add(() => dynamodb.close());
   // Port 0 and no timer unless asked (npm start asks for 9326 and a 1 s tick): tests fire schedules with runDue().
   const scheduler = await startLocalScheduler(sqs, { port: 0, tickMs: 0, onNotice: options.onNotice, ...options.scheduler });
@@ -215,10 +204,10 @@ function startWorkers(options: LocalEnvironmentOptions, context: WorkerContext):
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT_ID,
       sqs: context.client,
-      ...(options.concurrencyLimit === undefined ? {} : { concurrencyLimit: options.concurrencyLimit }),
-      ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
-      ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
-      ...(options.onLog ? { onLog: options.onLog } : {}),
+      concurrencyLimit: options.concurrencyLimit,
+      waitTimeSeconds: options.waitTimeSeconds,
+      onInvocation: options.onInvocation,
+      onLog: options.onLog,
       onError: (name, error) => notice(`event source ${name}: ${error.name}: ${error.message}`),
     });
     workers.push(source);
@@ -290,7 +279,6 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       client,
       model,
       queues,
-      queuesByLogicalId,
       workers,
       env,
       outboxDir,

@@ -10,7 +10,7 @@ import { resolveDeep, TemplateError, type ResolveContext } from './template-valu
  * The SQS attributes CreateQueue gets for a template queue: its literal attributes, the RedrivePolicy pointing
  * at the local DLQ's ARN, and the RedriveAllowPolicy with its intrinsics resolved.
  */
-export function createQueueAttributes(
+function createQueueAttributes(
   queue: TemplateQueue,
   arnOf: (logicalId: string) => string,
   context: ResolveContext,
@@ -39,29 +39,25 @@ export async function createLocalQueues(
   server: { queueUrl(name: string): string; queueArn(name: string): string },
   context: Omit<ResolveContext, 'queues'>,
 ): Promise<Map<string, LocalQueue>> {
-  const byId = new Map(model.queues.map((queue) => [queue.logicalId, queue]));
-  const created = new Map<string, LocalQueue>();
-  const arnOf = (logicalId: string): string => {
-    const queue = byId.get(logicalId);
-    if (queue === undefined) throw new TemplateError(`no queue ${logicalId}`);
-    return server.queueArn(queue.queueName);
-  };
-  const planned = new Map<string, LocalQueue>(
-    model.queues.map((queue) => [
-      queue.logicalId,
-      { logicalId: queue.logicalId, name: queue.queueName, url: server.queueUrl(queue.queueName), arn: server.queueArn(queue.queueName) },
+  const queues = new Map<string, LocalQueue>(
+    model.queues.map(({ logicalId, queueName: name }) => [
+      logicalId,
+      { logicalId, name, url: server.queueUrl(name), arn: server.queueArn(name) },
     ]),
   );
-  const resolveContext: ResolveContext = { ...context, queues: planned };
-  const ordered = model.queues.toSorted((a, b) => Number(a.redrive !== undefined) - Number(b.redrive !== undefined));
-  for (const queue of ordered) {
+  const arnOf = (logicalId: string): string => {
+    const queue = queues.get(logicalId);
+    if (queue === undefined) throw new TemplateError(`no queue ${logicalId}`);
+    return queue.arn;
+  };
+  const resolveContext: ResolveContext = { ...context, queues };
+  for (const queue of model.queues.toSorted((a, b) => Number(a.redrive !== undefined) - Number(b.redrive !== undefined))) {
     const output = await sqs.send(
       new CreateQueueCommand({ QueueName: queue.queueName, Attributes: createQueueAttributes(queue, arnOf, resolveContext) }),
     );
-    const url = server.queueUrl(queue.queueName);
+    const url = queues.get(queue.logicalId)?.url;
     if (output.QueueUrl !== url)
       throw new TemplateError(`the local server returned ${output.QueueUrl} for ${queue.queueName}, expected ${url}`);
-    created.set(queue.logicalId, { logicalId: queue.logicalId, name: queue.queueName, url, arn: server.queueArn(queue.queueName) });
   }
-  return created;
+  return queues;
 }

@@ -4,9 +4,16 @@
  *
  * To add a server (a scheduler endpoint, a dashboard), write a {@link LocalServerSpec} and add it to the list
  * `npm start` passes as `servers` (functions/local/start.ts): it starts once the queues and workers are up and
- * gets the running environment. Bind 127.0.0.1 only, on a fixed port movable by an env var (`portFrom`).
+ * gets the running environment. Bind {@link LOCAL_HOST} only, on a fixed port movable by an env var (`portFrom`),
+ * checked with {@link checkPort} and bound with {@link listenTcp} (or {@link listenFailure} for UDP): a port that
+ * cannot be bound is one sentence saying which port and which variable moves it, and no stack trace.
  */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { LocalEnvironment } from './environment.ts';
+
+/** The only interface local servers bind. */
+export const LOCAL_HOST = '127.0.0.1';
 
 /** A running local server. */
 export interface LocalServer {
@@ -30,4 +37,60 @@ export interface LocalServerSpec {
 export function serverLines(servers: readonly LocalServer[]): string[] {
   const width = Math.max(10, ...servers.map((server) => server.name.length + 1));
   return servers.map((server) => `  ${server.name.padEnd(width)} ${server.line}`);
+}
+
+/** A local server could not bind its port because something else holds it. */
+export class PortInUseError extends Error {
+  override readonly name: string = 'PortInUseError';
+  /** `tcp` (the SQS endpoint) or `udp` (the DogStatsD listener). */
+  readonly protocol: 'tcp' | 'udp';
+  readonly host: string;
+  readonly port: number;
+  constructor(what: string, protocol: 'tcp' | 'udp', host: string, port: number, envVar: string | undefined, options?: ErrorOptions) {
+    super(
+      `${what} cannot listen on ${protocol.toUpperCase()} ${host}:${port}: the port is already in use ` +
+        `(another local environment, an ElasticMQ or a Datadog agent?).` +
+        (envVar ? ` Stop it, or pick another port with ${envVar}=<port>.` : ' Stop it, or pick another port.'),
+      options,
+    );
+    this.protocol = protocol;
+    this.host = host;
+    this.port = port;
+  }
+}
+
+/** A local server could not bind its address for another reason (permission, address not available). */
+export class ListenError extends Error {
+  override readonly name: string = 'ListenError';
+}
+
+/** Checks a port option once, at start: a whole number from 0 (any free port) to 65535. */
+export function checkPort(what: string, port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new RangeError(`${what} port must be a whole number from 0 to 65535, got ${port}`);
+  return port;
+}
+
+/** The error of a failed listen: {@link PortInUseError} when the port is taken, else a {@link ListenError}. */
+export function listenFailure(
+  what: string,
+  protocol: 'tcp' | 'udp',
+  host: string,
+  port: number,
+  envVar: string | undefined,
+  error: unknown,
+): Error {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (code === 'EADDRINUSE') return new PortInUseError(what, protocol, host, port, envVar, { cause: error });
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ListenError(`${what} cannot listen on ${protocol.toUpperCase()} ${host}:${port}: ${reason}`, { cause: error });
+}
+
+/** Binds an HTTP server to {@link LOCAL_HOST}:`port`; resolves with the bound port, rejects with {@link listenFailure}'s error. */
+export async function listenTcp(server: Server, port: number, what: string, envVar: string | undefined): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(listenFailure(what, 'tcp', LOCAL_HOST, port, envVar, error)));
+    server.listen(port, LOCAL_HOST, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
 }

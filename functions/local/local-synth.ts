@@ -20,36 +20,26 @@ export interface SynthOptions {
   readonly queueSettings?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
-/**
- * Synthesizes the CDK app in-process (infra/app.ts) as the local environment does: stage `local`, no bundling,
- * no cdk-nag, into a temporary directory that is removed afterwards. Returns the stack's template.
- */
+/** Synthesizes the CDK app as the module comment says; returns the stack's template. */
 export async function synthesizeLocalTemplate(source: SynthOptions = {}): Promise<unknown> {
-  const outdir = mkdtempSync(join(tmpdir(), 'serverless-jobs-local-cdk-'));
-  try {
-    return await synthesize(source, outdir);
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
-}
-
-async function synthesize(source: SynthOptions, outdir: string): Promise<unknown> {
   const [{ buildApp }, { Annotations }] = await Promise.all([import('../../infra/app.ts'), import('aws-cdk-lib')]);
-  const { app, stack } = buildApp({
-    context: { stage: LOCAL_STAGE, nag: false, 'aws:cdk:bundling-stacks': [], ...source.context },
-    outdir,
-    ...(source.queueSettings ? { queueSettings: source.queueSettings } : {}),
-  });
-  // Locally the DogStatsD listener stands in for the extension, and emails go to the outbox.
-  for (const id of LOCAL_ACKNOWLEDGED_WARNINGS) Annotations.of(stack).acknowledgeWarning(id, 'not relevant to the local environment');
-  // The built-in CloudFormation schema validation (2-4 s of the local start) is skipped: it checks the template for
-  // deployment, and `cdk synth` and the infra tests still run it. The template itself is the same.
+  const outdir = mkdtempSync(join(tmpdir(), 'serverless-jobs-local-cdk-'));
   const validation = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'false';
   try {
+    const { app, stack } = buildApp({
+      context: { stage: LOCAL_STAGE, nag: false, 'aws:cdk:bundling-stacks': [], ...source.context },
+      outdir,
+      ...(source.queueSettings ? { queueSettings: source.queueSettings } : {}),
+    });
+    // Locally the DogStatsD listener stands in for the extension, and emails go to the outbox.
+    for (const id of LOCAL_ACKNOWLEDGED_WARNINGS) Annotations.of(stack).acknowledgeWarning(id, 'not relevant to the local environment');
+    // The built-in CloudFormation schema validation (2-4 s of the local start) is skipped: it checks the template for
+    // deployment, and `cdk synth` and the infra tests still run it. The template itself is the same.
+    process.env.CDK_VALIDATION = 'false';
     return app.synth().getStackByName(stack.stackName).template;
   } finally {
     if (validation === undefined) delete process.env.CDK_VALIDATION;
     else process.env.CDK_VALIDATION = validation;
+    rmSync(outdir, { recursive: true, force: true });
   }
 }

@@ -9,12 +9,12 @@
  * input, checked every `tickMs` against an injectable clock, or when `runDue()` is called.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import { payloadIssues } from '../runtime/payload-issues.ts';
-import { checkPort, listenFailure } from './port-errors.ts';
+import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
 import {
   SchedulerApiError,
   SchedulerStore,
@@ -27,7 +27,6 @@ import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.
 
 /** The local Scheduler endpoint's default port. */
 export const DEFAULT_SCHEDULER_PORT = 9326;
-const LOCAL_HOST = '127.0.0.1';
 
 /** One message the Scheduler sends. */
 export interface SchedulerDelivery {
@@ -231,20 +230,6 @@ async function route(store: SchedulerStore, request: IncomingMessage): Promise<{
   throw new SchedulerApiError('ValidationException', `the local Scheduler does not implement ${request.method} ${url.pathname}`);
 }
 
-/** Binds `server` to 127.0.0.1:`port`; resolves with the bound port. */
-async function listen(server: Server, port: number, portEnvVar: string): Promise<number> {
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, LOCAL_HOST, () => resolve());
-    });
-  } catch (error) {
-    throw listenFailure('The local Scheduler endpoint', 'tcp', LOCAL_HOST, port, portEnvVar, error);
-  }
-  const address = server.address();
-  return typeof address === 'object' && address !== null ? address.port : port;
-}
-
 /** Sends one occurrence `copies` times, counting each in `counts`; resolves with the number of messages sent. */
 async function deliverOccurrence(
   { schedule, scheduledTime }: DueOccurrence,
@@ -290,7 +275,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
       },
     );
   });
-  const port = await listen(server, requestedPort, options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT');
+  const port = await listenTcp(server, requestedPort, 'The local Scheduler endpoint', options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT');
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
   const counts = { periodic: 0, oneTime: 0, failed: 0 };

@@ -9,7 +9,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { checkPort, listenFailure } from './port-errors.ts';
+import { checkPort, LOCAL_HOST, listenFailure } from './local-server.ts';
 
 /** ElasticMQ's customary port, which other tools look for. */
 export const DEFAULT_SQS_PORT = 9324;
@@ -17,7 +17,6 @@ export const DEFAULT_SQS_PORT = 9324;
 export const LOCAL_ACCOUNT_ID = '000000000000';
 /** The region of the local environment's ARNs and dummy credentials. */
 export const LOCAL_REGION = 'us-east-1';
-const LOCAL_HOST = '127.0.0.1';
 /** Dummy credentials for everything local (fauxqs does not check signatures). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 

@@ -17,18 +17,13 @@ import { createLocalSource, type LocalSource } from '../dashboard/local-source.t
 import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, startDashboardServer, type DashboardServer } from '../dashboard/server.ts';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { enqueueDemo, startEchoServer, type EchoServer } from './demo.ts';
-import {
-  DEFAULT_LOCAL_DIR,
-  REPO_ROOT,
-  serverLines,
-  startLocalEnvironment,
-  type LocalEnvironment,
-  type LocalServerSpec,
-} from './environment.ts';
+import { DEFAULT_DOGSTATSD_PORT } from './dogstatsd-listener.ts';
+import { DEFAULT_LOCAL_DIR, REPO_ROOT, startLocalEnvironment, type LocalEnvironment } from './environment.ts';
 import { startLiveView, type LiveView } from './live-view.ts';
-import { ListenError, PortInUseError } from './port-errors.ts';
+import { ListenError, PortInUseError, serverLines, type LocalServerSpec } from './local-server.ts';
 import { DEFAULT_SCHEDULER_PORT } from './scheduler-server.ts';
-import { TemplateError } from './template.ts';
+import { DEFAULT_SQS_PORT } from './sqs-server.ts';
+import { TemplateError } from './template-values.ts';
 
 /** A value of a port variable that is not a port. */
 class InvalidSettingError extends Error {
@@ -66,14 +61,21 @@ let echo: EchoServer | undefined;
 let dashboard: DashboardServer | undefined;
 let stopping = false;
 
+/** Errors that are one line for the operator and exit code 1, not a stack trace. */
+const OPERATOR_ERRORS = [PortInUseError, ListenError, ConfigurationError, TemplateError, InvalidSettingError];
+
+async function closeAll(): Promise<void> {
+  await dashboard?.close();
+  await env?.stop();
+  await echo?.close();
+}
+
 async function stop(code: number): Promise<never> {
   if (stopping) process.exit(code);
   stopping = true;
   await view?.stop();
   process.stdout.write('\nstopping: waiting for running invocations, closing sandboxes and servers...\n');
-  await dashboard?.close();
-  await env?.stop();
-  await echo?.close();
+  await closeAll();
   process.stdout.write('stopped.\n');
   process.exit(code);
 }
@@ -82,8 +84,8 @@ try {
   // The dashboard first, so its address is the first line; it says "starting" until the environment is up.
   dashboard = await startDashboardServer({ port: portFrom(DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT), allowActions: true });
   process.stdout.write(`serverless-jobs dashboard ${dashboard.url}\n`);
-  const sqsPort = portFrom('LOCAL_SQS_PORT', 9324);
-  const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT', 8125);
+  const sqsPort = portFrom('LOCAL_SQS_PORT', DEFAULT_SQS_PORT);
+  const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT', DEFAULT_DOGSTATSD_PORT);
   const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT', 0);
   const scheduler = { port: portFrom('LOCAL_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT), tickMs: 1_000 };
   const concurrencyLimit = wholeFrom('LOCAL_MAX_CONCURRENCY', 4);
@@ -148,17 +150,10 @@ try {
   }
 } catch (error) {
   await view?.stop();
-  await dashboard?.close();
-  await env?.stop();
-  await echo?.close();
-  if (
-    error instanceof PortInUseError ||
-    error instanceof ListenError ||
-    error instanceof ConfigurationError ||
-    error instanceof TemplateError ||
-    error instanceof InvalidSettingError
-  ) {
-    process.stderr.write(`serverless-jobs: ${error.message}\n`);
+  await closeAll();
+  if (OPERATOR_ERRORS.some((kind) => error instanceof kind)) {
+    const { message } = error as Error;
+    process.stderr.write(`serverless-jobs: ${message}\n`);
     process.exit(1);
   }
   throw error;

@@ -14,8 +14,6 @@
  */
 import { isObject, referencedId, TemplateError, type Json } from './template-values.ts';
 
-export { TemplateError };
-
 /** CloudFormation's default Lambda timeout (s) and memory (MB), used when the template leaves them out. */
 export const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
 export const LAMBDA_DEFAULT_MEMORY_MB = 128;

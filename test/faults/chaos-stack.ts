@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOCAL_STAGE } from '../../functions/local/environment.ts';
+import { LOCAL_STAGE } from '../../functions/local/local-synth.ts';
 import { NOT_RUN_RECEIVE_HEADROOM, type QueueSettings } from '../../infra/queue-settings.ts';
 import { CHAOS_ORDERED_QUEUE, CHAOS_RETRY, CHAOS_TASK_QUEUE, chaosJobs } from './chaos-jobs.ts';
 

@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDogStatsdListener, type DogStatsdListener, type ListenerWarning } from '../../functions/local/dogstatsd-listener.ts';
-import { PortInUseError } from '../../functions/local/port-errors.ts';
+import { PortInUseError } from '../../functions/local/local-server.ts';
 import { METRIC, TAG } from '../../functions/runtime/metric-names.ts';
 import { createMetrics } from '../../functions/runtime/metrics.ts';
 

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serverLines, startLocalEnvironment, type LocalEnvironment, type LocalServerSpec } from '../../functions/local/environment.ts';
+import { startLocalEnvironment, type LocalEnvironment } from '../../functions/local/environment.ts';
+import { serverLines, type LocalServerSpec } from '../../functions/local/local-server.ts';
 import { fixtureTemplate } from './fixtures/stack-template.ts';
 
 const dirs: string[] = [];

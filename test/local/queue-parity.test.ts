@@ -7,12 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  startLocalEnvironment,
-  synthesizeLocalTemplate,
-  type LocalEnvironment,
-  type TemplateSource,
-} from '../../functions/local/environment.ts';
+import { startLocalEnvironment, type LocalEnvironment, type TemplateSource } from '../../functions/local/environment.ts';
+import { synthesizeLocalTemplate } from '../../functions/local/local-synth.ts';
 import { readTemplate } from '../../functions/local/template.ts';
 
 const running: { env: LocalEnvironment; dir: string }[] = [];

@@ -13,7 +13,7 @@ import {
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PortInUseError } from '../../functions/local/port-errors.ts';
+import { PortInUseError } from '../../functions/local/local-server.ts';
 import { sqsDelivery, startLocalSchedulerServer, type LocalSchedulerServer } from '../../functions/local/scheduler-server.ts';
 import { startLocalSqs, type LocalSqs } from '../client/local-sqs.ts';
 

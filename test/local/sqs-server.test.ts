@@ -15,7 +15,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PortInUseError } from '../../functions/local/port-errors.ts';
+import { PortInUseError } from '../../functions/local/local-server.ts';
 import { startLocalSqsServer, type LocalSqsServer } from '../../functions/local/sqs-server.ts';
 
 let server: LocalSqsServer;

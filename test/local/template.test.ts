@@ -6,8 +6,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqsServer, type LocalSqsServer } from '../../functions/local/sqs-server.ts';
 import { createLocalQueues } from '../../functions/local/local-queues.ts';
-import { readTemplate, TemplateError, type LocalQueue } from '../../functions/local/template.ts';
-import { resolveEnvironment } from '../../functions/local/template-values.ts';
+import { readTemplate, type LocalQueue } from '../../functions/local/template.ts';
+import { resolveEnvironment, TemplateError } from '../../functions/local/template-values.ts';
 import { fixtureTemplate } from './fixtures/stack-template.ts';
 
 describe('reading a template', () => {
