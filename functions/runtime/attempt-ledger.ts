@@ -2,7 +2,7 @@
  * The failed-runs ledger: how often a message's handler ran and failed, so a job's attempt number counts runs, not
  * SQS receives (a receive that returned the record unprocessed is no attempt). Kept in the idempotency table, item
  * `attempts#<messageId>` with `failedRuns` and the table's TTL `expiresAt`. Read once per batch (BatchGetItem, only
- * for records received before), counted once per failed run that is retried (UpdateItem ADD). Every call is bounded
+ * for records received before), counted once per failed run (UpdateItem ADD). Every call is bounded
  * by a timer as well as by the client's request timeout.
  */
 import type { LoadDynamoDb } from './dynamodb-idempotency-store.ts';

@@ -177,9 +177,17 @@ async function runToVerdict(
   deadline.enter(cancel);
   try {
     if (attempt > job.retry.maxAttempts) {
-      throw new JobNotStartedError(
-        `its failed runs are unknown (the ledger could not be read), and receive ${receiveCount} may be past retry.maxAttempts (${job.retry.maxAttempts})`,
+      // Known: it ran maxAttempts times and its dead letter could not be sent then. Unknown: it may have.
+      if (!invocation.failedRuns.has(record.messageId)) {
+        throw new JobNotStartedError(`its failed runs could not be read, and receive ${receiveCount} may be past retry.maxAttempts`);
+      }
+      const spent = dead(
+        'retries_exhausted',
+        job.type,
+        new JobNotStartedError(`it ran retry.maxAttempts (${job.retry.maxAttempts}) times already`),
       );
+      logFailure(logger, spent, job.retry.maxAttempts);
+      return spent;
     }
     const lease = idempotencyLease(run, pipeline.idempotencyStore, { safetyMarginMs: pipeline.safetyMarginMs, lambdaContext });
     return { outcome: await runJob(run, lease), jobType: job.type };
@@ -189,14 +197,17 @@ async function runToVerdict(
     const { random } = pipeline;
     const verdict = classifyFailure(error, { jobType: job.type, retry: job.retry, attempt, receiveCount, lastReceive, ran, random });
     logFailure(logger, verdict, job.retry.maxAttempts);
-    if (verdict.outcome === 'retry' && verdict.ran) await countFailedRun(record, pipeline.attemptLedger, logger);
+    if (ran) await countFailedRun(record, pipeline.attemptLedger, logger);
     return verdict;
   } finally {
     deadline.leave(cancel);
   }
 }
 
-/** Counts a failed run that will be retried; a count that cannot be written is logged (the job may then run once more). */
+/**
+ * Counts a failed run, retried or dead (a dead letter that cannot be sent comes back: it must not run again); a count
+ * that cannot be written is logged (the job may then run once more).
+ */
 async function countFailedRun(record: SQSRecord, ledger: AttemptLedger | undefined, logger: Logger): Promise<void> {
   await ledger?.recordFailedRun(record.messageId).catch((error: unknown) => {
     logger.error('could not count the failed run: it may run once more than retry.maxAttempts; check DynamoDB', { error });

@@ -106,7 +106,7 @@ describe('attempts counted by the failed-runs ledger', () => {
     expect(sqs.deadLetters[0]?.attributes[DEAD_LETTER_ATTRIBUTE.reason]).toBe('retries_exhausted');
   });
 
-  it('counts a failed run that is retried, and not a successful or dead one', async () => {
+  it('counts every failed run, retried or dead-lettered, and not a successful one', async () => {
     const { ledger, counts } = memoryLedger({ m3: 2 });
     const { process } = setup({ attemptLedger: ledger });
     const records = [
@@ -115,7 +115,7 @@ describe('attempts counted by the failed-runs ledger', () => {
       sqsRecord(body('plain-job', 'c', true), { messageId: 'm3', receiveCount: 3 }),
     ];
     await process(sqsEvent(records), lambdaContext());
-    expect(Object.fromEntries(counts)).toEqual({ m1: 1, m3: 2 });
+    expect(Object.fromEntries(counts)).toEqual({ m1: 1, m3: 3 });
   });
 
   it('reads the ledger once per batch, only for records received before', async () => {
@@ -129,6 +129,17 @@ describe('attempts counted by the failed-runs ledger', () => {
     await process(sqsEvent(records), lambdaContext());
     await process(sqsEvent([sqsRecord(body('plain-job', 'd', false))]), lambdaContext());
     expect(reads).toEqual([['m2', 'm3']]);
+  });
+
+  it('dead-letters without running a job that ran maxAttempts times already (its dead letter could not be sent then)', async () => {
+    const { ledger } = memoryLedger({ m1: 3 });
+    const { process, sqs } = setup({ attemptLedger: ledger });
+    await process(sqsEvent([sqsRecord(body('plain-job', 'a', true), { messageId: 'm1', receiveCount: 4 })]), lambdaContext());
+    expect(runs).toEqual([]);
+    expect(sqs.deadLetters[0]?.attributes).toMatchObject({
+      [DEAD_LETTER_ATTRIBUTE.reason]: 'retries_exhausted',
+      [DEAD_LETTER_ATTRIBUTE.error]: 'JobNotStartedError: it ran retry.maxAttempts (3) times already',
+    });
   });
 
   it('takes the receive count as the attempt when the ledger cannot be read, so a handler never runs more than maxAttempts times', async () => {
