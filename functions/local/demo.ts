@@ -32,10 +32,7 @@ export async function startEchoServer(
       if (path.startsWith('/bad/')) status = 400;
       else if (path.startsWith('/flaky/') && count === 1) status = 503;
       options.onRequest?.(path, status);
-      response.writeHead(
-        status,
-        status === 503 ? { 'retry-after': retryAfter, 'content-type': 'text/plain' } : { 'content-type': 'text/plain' },
-      );
+      response.writeHead(status, { 'content-type': 'text/plain', ...(status === 503 ? { 'retry-after': retryAfter } : {}) });
       response.end(status === 200 ? 'ok' : 'try again later');
     });
   });
@@ -52,17 +49,12 @@ export async function startEchoServer(
   };
 }
 
-/** What the demo enqueued. */
-export interface DemoSummary {
-  readonly lines: readonly string[];
-}
-
-/** Enqueues the demo jobs through the producer client (and the one bad message through the raw SDK). */
+/** Enqueues the demo jobs through the producer client (and the one bad message through the raw SDK); says what it enqueued. */
 export async function enqueueDemo(options: {
   readonly sqs: SQSClient;
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly echoUrl: string;
-}): Promise<DemoSummary> {
+}): Promise<string[]> {
   const client = createJobsClient({ sqs: options.sqs, queueUrls: options.queueUrls });
   const lines: string[] = [];
   for (const [to, subject] of [
@@ -81,5 +73,5 @@ export async function enqueueDemo(options: {
     await options.sqs.send(new SendMessageCommand({ QueueUrl: defaultUrl, MessageBody: '{"type": "send-email", "payload": ' }));
     lines.push('enqueued a message that is not JSON (expect: dead-lettered, reason invalid_json)');
   }
-  return { lines };
+  return lines;
 }

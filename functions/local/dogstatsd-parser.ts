@@ -19,8 +19,6 @@
  */
 import { EXTENSION_BUFFER_BYTES, EXTENSION_MAX_TAGS } from '../datadog-extension.ts';
 
-export { EXTENSION_BUFFER_BYTES, EXTENSION_MAX_TAGS };
-
 /** The serverless-components revision whose DogStatsD parser this module follows. */
 export const PARSER_REVISION = 'd0c7f44191445e20d309734675d5e8b91d2a5d51';
 /** Datadog's longest metric name (longer names are cut by the intake). */
@@ -104,6 +102,10 @@ const FORMAT = 'not name:value|type[|field...]: the extension drops it';
 const KINDS: Readonly<Record<string, MetricKind>> = { c: 'count', g: 'gauge', d: 'distribution' };
 const UNSUPPORTED: Readonly<Record<string, string>> = { h: 'histogram', s: 'set', ms: 'timer' };
 
+/** The reason of a line whose `what` is not a number to Rust's `f64::from_str`. */
+const notF64 = (what: string, text: string): string =>
+  `${what} "${text}" is not a number to Rust's f64 parser: the extension drops the line`;
+
 function parseRustF64(text: string): number | undefined {
   if (!RUST_F64.test(text)) return undefined;
   const lower = text.toLowerCase().replace(/^\+/, '');
@@ -170,20 +172,12 @@ function readFields(fields: readonly string[]): OptionalFields | { code: DropCod
       read.tagSections += 1;
     } else if (field.startsWith('T')) {
       const seconds = parseRustF64(field.slice(1));
-      if (seconds === undefined)
-        return {
-          code: 'invalid_timestamp',
-          reason: `timestamp "${field}" is not a number to Rust's f64 parser: the extension drops the line`,
-        };
+      if (seconds === undefined) return { code: 'invalid_timestamp', reason: notF64('timestamp', field) };
       read.timestamp = roundToI64(seconds);
       if (read.timestamp !== seconds) read.notes.push(`timestamp ${field.slice(1)} is rounded to ${read.timestamp} s`);
     } else if (field.startsWith('@')) {
       const rate = parseRustF64(field.slice(1));
-      if (rate === undefined)
-        return {
-          code: 'invalid_sample_rate',
-          reason: `sample rate "${field}" is not a number to Rust's f64 parser: the extension drops the line`,
-        };
+      if (rate === undefined) return { code: 'invalid_sample_rate', reason: notF64('sample rate', field) };
       read.sampleRate = rate;
       if (rate !== 1) read.notes.push(`sample rate ${field} is ignored by the extension: the value is not scaled`);
     } else if (field.startsWith('c:')) {
@@ -215,8 +209,7 @@ export function parseLine(line: string, options: ParseOptions = {}): LineResult 
   const valueTexts = values.split(':');
   const first = valueTexts[0] ?? '';
   const value = parseRustF64(first);
-  if (value === undefined)
-    return reject(line, 'invalid_value', `value "${first}" is not a number to Rust's f64 parser: the extension drops the line`);
+  if (value === undefined) return reject(line, 'invalid_value', notF64('value', first));
   const kind = KINDS[type];
   if (kind === undefined) {
     const unsupported = UNSUPPORTED[type];

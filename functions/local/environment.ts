@@ -119,42 +119,29 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
-/** Closers run in reverse order, each once, errors ignored (a stop must finish). */
-class Closers {
-  private readonly closers: (() => Promise<void>)[] = [];
-  add(close: () => Promise<void>): void {
-    this.closers.push(close);
-  }
-  /** Runs `close` after every other closer. */
-  addLast(close: () => Promise<void>): void {
-    this.closers.unshift(close);
-  }
-  async closeAll(): Promise<void> {
-    for (const close of this.closers.splice(0).toReversed()) await close().catch(() => undefined);
-  }
+type Closer = () => Promise<void>;
+
+/** Runs the closers in reverse order, each once, errors ignored (a stop must finish). */
+async function closeAll(closers: Closer[]): Promise<void> {
+  for (const close of closers.splice(0).toReversed()) await close().catch(() => undefined);
 }
 
-async function startCoreServers(options: LocalEnvironmentOptions, closers: Closers) {
+type CoreServers = Awaited<ReturnType<typeof startCoreServers>>;
+
+async function startCoreServers(options: LocalEnvironmentOptions, closers: Closer[]) {
   const sqs = await startLocalSqsServer({ port: options.sqsPort });
-  closers.add(() => sqs.close());
+  closers.push(() => sqs.close());
   const listener = await startDogStatsdListener({ port: options.dogstatsdPort, onWarning: options.onMetricWarning });
-  closers.add(() => listener.close());
+  closers.push(() => listener.close());
   const dynamodb = await startLocalDynamoDb({ port: options.dynamodbPort, portEnvVar: 'LOCAL_DYNAMODB_PORT' });
-  closers.add(() => dynamodb.close());
+  closers.push(() => dynamodb.close());
   // Port 0 and no timer unless asked (npm start asks for 9326 and a 1 s tick): tests fire schedules with runDue().
   const scheduler = await startLocalScheduler(sqs, { port: 0, tickMs: 0, onNotice: options.onNotice, ...options.scheduler });
-  closers.add(() => scheduler.close());
+  closers.push(() => scheduler.close());
   return { sqs, listener, dynamodb, scheduler };
 }
 
-function coreServers(
-  sqs: LocalSqsServer,
-  listener: DogStatsdListener,
-  dynamodb: LocalDynamoDb,
-  queues: Iterable<LocalQueue>,
-  scheduler: LocalSchedulerServer,
-  scheduled: number,
-): LocalServer[] {
+function coreServers({ sqs, listener, dynamodb, scheduler }: CoreServers, queues: Iterable<LocalQueue>, scheduled: number): LocalServer[] {
   const urls = [...queues].map((queue) => queue.url).join(', ');
   return [
     { name: 'SQS', line: `${sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${urls})`, close: () => sqs.close() },
@@ -239,15 +226,16 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
   const notice = options.onNotice ?? ((message: string) => console.warn(message));
   const outboxDir = join(options.localDir ?? DEFAULT_LOCAL_DIR, 'outbox');
   mkdirSync(outboxDir, { recursive: true });
-  const closers = new Closers();
+  const closers: Closer[] = [];
   try {
-    const { sqs, listener, dynamodb, scheduler } = await startCoreServers(options, closers);
+    const core = await startCoreServers(options, closers);
+    const { sqs, listener, dynamodb, scheduler } = core;
     const source = options.source ?? { synth: {} };
     const template = 'template' in source ? source.template : await synthesizeLocalTemplate(source.synth);
     const model = readTemplate(template);
     await dynamodb.createTables(model.tables);
     const client = sqs.createClient();
-    closers.add(async () => client.destroy());
+    closers.push(async () => client.destroy());
     const { queuesByLogicalId, resolveContext } = await createQueues(model, client, sqs);
     const queues = jobQueues(model, queuesByLogicalId);
     const scheduled = addTemplateSchedules(scheduler, template, resolveContext);
@@ -265,10 +253,11 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     const variables: SandboxVariables = { local, extra: options.sandboxEnv, resolveContext, onUnresolved: notice };
     const workers =
       (options.startWorkers ?? true) ? startWorkers(options, { model, queues: queuesByLogicalId, variables, client, notice }) : [];
-    closers.add(async () => void (await Promise.all(workers.map((worker) => worker.stop()))));
-    if (options.applyToProcessEnv ?? true) closers.addLast(applyToProcessEnv(env));
+    closers.push(async () => void (await Promise.all(workers.map((worker) => worker.stop()))));
+    // First in the list, so the process variables are restored after everything else has closed.
+    if (options.applyToProcessEnv ?? true) closers.unshift(applyToProcessEnv(env));
 
-    const servers = coreServers(sqs, listener, dynamodb, queues.values(), scheduler, scheduled);
+    const servers = coreServers(core, queues.values(), scheduled);
     let stopping: Promise<void> | undefined;
     const environment: LocalEnvironment = {
       sqs,
@@ -284,16 +273,16 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       outboxDir,
       workerStats: () => statsOf(workers, model, queues),
       reloadWorkers: async () => void (await Promise.all(workers.map((worker) => worker.reload()))),
-      stop: () => (stopping ??= closers.closeAll()),
+      stop: () => (stopping ??= closeAll(closers)),
     };
     for (const spec of options.servers ?? []) {
       const server = await spec.start(environment);
       servers.push(server);
-      closers.add(() => server.close());
+      closers.push(() => server.close());
     }
     return environment;
   } catch (error) {
-    await closers.closeAll();
+    await closeAll(closers);
     throw error;
   }
 }

@@ -143,8 +143,7 @@ try {
     const demoView = view;
     echo = await startEchoServer({ onRequest: (path, status) => demoView.note(`echo server: ${path} answered ${status}`) });
     const queueUrls = Object.fromEntries([...env.queues.values()].map((queue) => [queue.queue, queue.url]));
-    const summary = await enqueueDemo({ sqs: env.client, queueUrls, echoUrl: echo.url });
-    for (const line of summary.lines) view.note(`demo: ${line}`);
+    for (const line of await enqueueDemo({ sqs: env.client, queueUrls, echoUrl: echo.url })) view.note(`demo: ${line}`);
   } else {
     view.note('no demo (--no-demo): enqueue jobs with `npm run jobs -- enqueue <type> <json>`');
   }

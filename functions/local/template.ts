@@ -120,6 +120,11 @@ function wholeNumber(value: unknown, where: string): number {
   return number;
 }
 
+/** `properties[key]` as a whole number, or `fallback` when the template leaves it out. */
+function wholeOr<T>(properties: Json, key: string, where: string, fallback: T): number | T {
+  return properties[key] === undefined ? fallback : wholeNumber(properties[key], `${where} ${key}`);
+}
+
 function localQueueName(logicalId: string, fifo: boolean): string {
   const base = logicalId.slice(0, fifo ? 75 : 80);
   return fifo ? `${base}.fifo` : base;
@@ -173,8 +178,8 @@ function readFunction(logicalId: string, properties: Json, metadata: Json): Temp
     functionName: properties.FunctionName === undefined ? logicalId : scalarString(properties.FunctionName, `${where} FunctionName`),
     handler,
     exportName: handler.slice(dot + 1),
-    timeoutSeconds: properties.Timeout === undefined ? LAMBDA_DEFAULT_TIMEOUT_SECONDS : wholeNumber(properties.Timeout, `${where} Timeout`),
-    memorySize: properties.MemorySize === undefined ? LAMBDA_DEFAULT_MEMORY_MB : wholeNumber(properties.MemorySize, `${where} MemorySize`),
+    timeoutSeconds: wholeOr(properties, 'Timeout', where, LAMBDA_DEFAULT_TIMEOUT_SECONDS),
+    memorySize: wholeOr(properties, 'MemorySize', where, LAMBDA_DEFAULT_MEMORY_MB),
     runtime: typeof properties.Runtime === 'string' ? properties.Runtime : undefined,
     environment: variables,
     metadata,
@@ -193,16 +198,10 @@ function readMapping(logicalId: string, properties: Json, resources: Json): Temp
     logicalId,
     queueLogicalId: source.id,
     functionLogicalId: target.id,
-    batchSize: properties.BatchSize === undefined ? SQS_DEFAULT_BATCH_SIZE : wholeNumber(properties.BatchSize, `${where} BatchSize`),
-    maximumBatchingWindowSeconds:
-      properties.MaximumBatchingWindowInSeconds === undefined
-        ? 0
-        : wholeNumber(properties.MaximumBatchingWindowInSeconds, `${where} MaximumBatchingWindowInSeconds`),
+    batchSize: wholeOr(properties, 'BatchSize', where, SQS_DEFAULT_BATCH_SIZE),
+    maximumBatchingWindowSeconds: wholeOr(properties, 'MaximumBatchingWindowInSeconds', where, 0),
     reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
-    maximumConcurrency:
-      scaling.MaximumConcurrency === undefined
-        ? undefined
-        : wholeNumber(scaling.MaximumConcurrency, `${where} ScalingConfig.MaximumConcurrency`),
+    maximumConcurrency: wholeOr(scaling, 'MaximumConcurrency', `${where} ScalingConfig`, undefined),
     enabled: properties.Enabled === undefined || scalarString(properties.Enabled, `${where} Enabled`) === 'true',
     hasFilterCriteria: properties.FilterCriteria !== undefined,
   };
@@ -239,26 +238,25 @@ export function readTemplate(template: unknown): StackModel {
         break;
     }
   }
+  checkReferences({ queues, functions, mappings, tables });
+  return { queues, functions, mappings, tables };
+}
+
+/** Every redrive targets a queue of the template, every mapping a function; no two queues share a name. */
+function checkReferences({ queues, functions, mappings }: StackModel): void {
   const queueIds = new Set(queues.map((queue) => queue.logicalId));
   const functionIds = new Set(functions.map((fn) => fn.logicalId));
   for (const queue of queues) {
-    if (queue.redrive !== undefined && !queueIds.has(queue.redrive.deadLetterLogicalId)) {
-      throw new TemplateError(
-        `queue ${queue.logicalId} redrives to ${queue.redrive.deadLetterLogicalId}, which is not a queue of this template`,
-      );
-    }
+    const target = queue.redrive?.deadLetterLogicalId;
+    if (target !== undefined && !queueIds.has(target))
+      throw new TemplateError(`queue ${queue.logicalId} redrives to ${target}, which is not a queue of this template`);
   }
-  for (const mapping of mappings) {
-    if (!functionIds.has(mapping.functionLogicalId)) {
-      throw new TemplateError(
-        `event source mapping ${mapping.logicalId} targets ${mapping.functionLogicalId}, which is not a function of this template`,
-      );
-    }
+  const mapping = mappings.find((candidate) => !functionIds.has(candidate.functionLogicalId));
+  if (mapping !== undefined) {
+    throw new TemplateError(
+      `event source mapping ${mapping.logicalId} targets ${mapping.functionLogicalId}, which is not a function of this template`,
+    );
   }
-  const names = new Set<string>();
-  for (const queue of queues) {
-    if (names.has(queue.queueName)) throw new TemplateError(`two queues are named ${queue.queueName}`);
-    names.add(queue.queueName);
-  }
-  return { queues, functions, mappings, tables };
+  const twice = queues.find((queue, index) => queues.findIndex((other) => other.queueName === queue.queueName) !== index);
+  if (twice !== undefined) throw new TemplateError(`two queues are named ${twice.queueName}`);
 }

@@ -11,7 +11,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { EXTENSION_BUFFER_BYTES, parseLine } from '../../functions/local/dogstatsd-parser.ts';
+import { EXTENSION_BUFFER_BYTES } from '../../functions/datadog-extension.ts';
+import { parseLine } from '../../functions/local/dogstatsd-parser.ts';
 
 /** What the listener has counted. */
 export interface ListenerStats {

@@ -4,15 +4,13 @@
  * it drops, with the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdRevisionOf } from '../../functions/datadog-extension.ts';
 import {
+  DATADOG_EXTENSION_LAYER_VERSION,
+  dogstatsdRevisionOf,
   EXTENSION_BUFFER_BYTES,
   EXTENSION_MAX_TAGS,
-  PARSER_REVISION,
-  parseDatagram,
-  parseLine,
-  type DropCode,
-} from '../../functions/local/dogstatsd-parser.ts';
+} from '../../functions/datadog-extension.ts';
+import { PARSER_REVISION, parseDatagram, parseLine, type DropCode } from '../../functions/local/dogstatsd-parser.ts';
 
 function tagList(count: number): string {
   return Array.from({ length: count }, (_, i) => `t${i}:v`).join(',');
