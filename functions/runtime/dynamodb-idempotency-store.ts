@@ -19,7 +19,10 @@ type DynamoModule = typeof import('@aws-sdk/client-dynamodb');
 /** The DynamoDB SDK and the sandbox's one client, loaded on first use. */
 export type LoadDynamoDb = () => Promise<{ readonly sdk: DynamoModule; readonly client: DynamoDBClient }>;
 
-/** Longest one DynamoDB request may take (the client's `requestTimeout`); callers also bound their wait. */
+/**
+ * Longest one DynamoDB request may take (the client's `requestTimeout`, with `throwOnRequestTimeout`: without it the
+ * SDK only logs a warning and the request waits on); callers also bound their wait.
+ */
 export const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
 
 /** Loads the SDK and creates `client` (default: the SDK's standard configuration, bounded requests) once, on first use. */
@@ -28,7 +31,8 @@ export function dynamoDbLoader(client?: DynamoDBClient): LoadDynamoDb {
   return () =>
     (loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
       sdk,
-      client: client ?? new sdk.DynamoDBClient({ requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS } }),
+      client:
+        client ?? new sdk.DynamoDBClient({ requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true } }),
     })));
 }
 
