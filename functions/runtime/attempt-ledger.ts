@@ -3,14 +3,12 @@
  * SQS receives (a receive that returned the record unprocessed is no attempt). Kept in the idempotency table, item
  * `attempts#<messageId>` with `failedRuns` and the table's TTL `expiresAt`. Read once per batch (BatchGetItem, only
  * for records received before), counted once per failed run (UpdateItem ADD). Every call is bounded
- * by a timer as well as by the client's request timeout.
+ * by `withinWait` as well as by the client's request timeout.
  */
-import type { LoadDynamoDb } from './dynamodb-idempotency-store.ts';
+import { withinWait, type LoadDynamoDb } from './dynamodb-idempotency-store.ts';
 
 /** The key prefix of ledger items (the stack's grant is limited to it). */
 export const ATTEMPTS_KEY_PREFIX = 'attempts#';
-/** Longest the worker waits for one ledger call. */
-const LEDGER_WAIT_MS = 2_000;
 /** How long a count is kept: SQS's longest retention (14 days). */
 const LEDGER_TTL_SECONDS = 14 * 86_400;
 /** BatchGetItem's limit of keys per call. */
@@ -22,20 +20,6 @@ export interface AttemptLedger {
   failedRuns(messageIds: readonly string[]): Promise<Map<string, number>>;
   /** Counts one failed run of the message. Rejects when it could not be recorded. */
   recordFailedRun(messageId: string): Promise<void>;
-}
-
-/** The ledger error when a call took longer than the worker waits. */
-export class LedgerTimeoutError extends Error {
-  override readonly name: string = 'LedgerTimeoutError';
-}
-
-/** Settles with `task`, or rejects once `ms` have passed (the call itself ends at the client's request timeout). */
-function within<T>(task: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LedgerTimeoutError(`the failed-runs ledger did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([task, timeout]).finally(() => clearTimeout(timer));
 }
 
 const key = (messageId: string) => ({ id: { S: `${ATTEMPTS_KEY_PREFIX}${messageId}` } });
@@ -69,7 +53,7 @@ export function createDynamoDbAttemptLedger(options: { tableName: string; dynamo
     async failedRuns(messageIds) {
       const reads: Promise<[string, number][]>[] = [];
       for (let at = 0; at < messageIds.length; at += MAX_KEYS_PER_READ) {
-        reads.push(within(readSome(messageIds.slice(at, at + MAX_KEYS_PER_READ)), LEDGER_WAIT_MS).catch(() => []));
+        reads.push(withinWait(readSome(messageIds.slice(at, at + MAX_KEYS_PER_READ)), 'the failed-runs ledger').catch(() => []));
       }
       return new Map((await Promise.all(reads)).flat());
     },
@@ -84,7 +68,7 @@ export function createDynamoDbAttemptLedger(options: { tableName: string; dynamo
           }),
         ),
       );
-      await within(update, LEDGER_WAIT_MS);
+      await withinWait(update, 'the failed-runs ledger');
     },
   };
 }

@@ -25,6 +25,27 @@ export type LoadDynamoDb = () => Promise<{ readonly sdk: DynamoModule; readonly 
  */
 export const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
 
+/** Longest the worker waits for one DynamoDB call, the SDK's retries included. */
+export const DYNAMODB_WAIT_MS = 2_000;
+
+/** A DynamoDB call that did not answer within {@link DYNAMODB_WAIT_MS}. */
+export class DynamoDbTimeoutError extends Error {
+  override readonly name: string = 'DynamoDbTimeoutError';
+}
+
+/**
+ * Settles with `task`, or rejects with a {@link DynamoDbTimeoutError} naming `what` once {@link DYNAMODB_WAIT_MS} have
+ * passed. Every DynamoDB call of the worker goes through it, so a store that stops answering cannot hold an invocation
+ * past its deadline (its batch would come back after the job's lease expired, and a completed job could run again).
+ */
+export function withinWait<T>(task: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DynamoDbTimeoutError(`${what} did not answer within ${DYNAMODB_WAIT_MS} ms`)), DYNAMODB_WAIT_MS);
+  });
+  return Promise.race([task, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Loads the SDK and creates `client` (default: the SDK's standard configuration, bounded requests) once, on first use. */
 export function dynamoDbLoader(client?: DynamoDBClient): LoadDynamoDb {
   let loaded: ReturnType<LoadDynamoDb> | undefined;
@@ -64,43 +85,55 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
       const { sdk, client } = await dynamo();
       const at = now();
       try {
-        await client.send(
-          new sdk.PutItemCommand({
-            TableName: tableName,
-            Item: { id: { S: key }, status: { S: 'in_progress' }, expiresAt: { N: seconds(at + leaseMs) } },
-            ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :now',
-            ExpressionAttributeValues: { ':now': { N: seconds(at) } },
-          }),
+        await withinWait(
+          client.send(
+            new sdk.PutItemCommand({
+              TableName: tableName,
+              Item: { id: { S: key }, status: { S: 'in_progress' }, expiresAt: { N: seconds(at + leaseMs) } },
+              ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :now',
+              ExpressionAttributeValues: { ':now': { N: seconds(at) } },
+            }),
+          ),
+          'the idempotency store',
         );
         return 'started';
       } catch (error) {
         if (!(error instanceof sdk.ConditionalCheckFailedException)) throw error;
       }
-      const existing = await client.send(new sdk.GetItemCommand({ TableName: tableName, Key: { id: { S: key } }, ConsistentRead: true }));
+      const existing = await withinWait(
+        client.send(new sdk.GetItemCommand({ TableName: tableName, Key: { id: { S: key } }, ConsistentRead: true })),
+        'the idempotency store',
+      );
       // Gone between the two calls (released by a failed run): let the retry take the lease.
       if (!existing.Item) return 'in_progress';
       return existing.Item.status?.S === 'completed' ? 'completed' : 'in_progress';
     },
     async complete(key: string, ttlSeconds: number): Promise<void> {
       const { sdk, client } = await dynamo();
-      await client.send(
-        new sdk.PutItemCommand({
-          TableName: tableName,
-          Item: { id: { S: key }, status: { S: 'completed' }, expiresAt: { N: seconds(now() + ttlSeconds * 1000) } },
-        }),
+      await withinWait(
+        client.send(
+          new sdk.PutItemCommand({
+            TableName: tableName,
+            Item: { id: { S: key }, status: { S: 'completed' }, expiresAt: { N: seconds(now() + ttlSeconds * 1000) } },
+          }),
+        ),
+        'the idempotency store',
       );
     },
     async release(key: string): Promise<void> {
       const { sdk, client } = await dynamo();
       try {
-        await client.send(
-          new sdk.DeleteItemCommand({
-            TableName: tableName,
-            Key: { id: { S: key } },
-            ConditionExpression: '#status = :inProgress',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
-          }),
+        await withinWait(
+          client.send(
+            new sdk.DeleteItemCommand({
+              TableName: tableName,
+              Key: { id: { S: key } },
+              ConditionExpression: '#status = :inProgress',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
+            }),
+          ),
+          'the idempotency store',
         );
       } catch (error) {
         if (!(error instanceof sdk.ConditionalCheckFailedException)) throw error;

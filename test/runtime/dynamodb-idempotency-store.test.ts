@@ -1,5 +1,11 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoDbIdempotencyStore } from '../../functions/runtime/dynamodb-idempotency-store.ts';
+import {
+  createDynamoDbIdempotencyStore,
+  DYNAMODB_WAIT_MS,
+  DynamoDbTimeoutError,
+} from '../../functions/runtime/dynamodb-idempotency-store.ts';
 import type { IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.ts';
 
@@ -59,5 +65,34 @@ describe('DynamoDB idempotency store (on dynalite)', () => {
     await store.complete('job-h', 60);
     clock += 120_000;
     expect(await store.begin('job-h', 1_000)).toBe('started');
+  });
+});
+
+describe('the DynamoDB idempotency store, when DynamoDB accepts connections and never answers', () => {
+  let silent: Server;
+  let endpoint: string;
+  const held = new Set<Socket>();
+
+  beforeAll(async () => {
+    silent = createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  });
+  afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
+  it('gives up on recording a completion after DYNAMODB_WAIT_MS, with a DynamoDbTimeoutError', async () => {
+    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency', client });
+    const started = Date.now();
+    await expect(store.complete('job#silent', 60)).rejects.toBeInstanceOf(DynamoDbTimeoutError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DYNAMODB_WAIT_MS - 50);
+    client.destroy();
   });
 });
