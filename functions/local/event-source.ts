@@ -105,6 +105,8 @@ export interface EventSource {
   snapshot(): Promise<PoolSnapshot>;
   /** Ends every sandbox (closing each module's metrics client); the next batch starts new ones (cold starts). */
   reload(): Promise<void>;
+  /** Kills the sandboxes running an invocation now (a crash: their records are not deleted); resolves with how many. */
+  killBusySandboxes(): Promise<number>;
   /** Stops polling, waits for running invocations, and ends every sandbox. */
   stop(): Promise<void>;
 }
@@ -260,6 +262,7 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     counts: () => counts,
     snapshot: () => pool.snapshot(),
     reload: () => pool.reload(),
+    killBusySandboxes: () => pool.killBusy(),
     stop() {
       stopped ??= (async () => {
         stopping = true;

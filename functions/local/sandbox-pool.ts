@@ -126,6 +126,13 @@ export class SandboxPool {
     await Promise.all([...current, ...late].map((sandbox) => sandbox.close()));
   }
 
+  /** Kills every sandbox that is running an invocation now ({@link Sandbox.kill}); resolves with how many. */
+  async killBusy(): Promise<number> {
+    const busy = this.entries.filter((entry) => entry.sandbox.isAlive && entry.sandbox.isBusy);
+    await Promise.all(busy.map((entry) => entry.sandbox.kill()));
+    return busy.length;
+  }
+
   /** Ends every sandbox and refuses further invocations. */
   close(): Promise<void> {
     this.closed = true;

@@ -194,6 +194,15 @@ export class Sandbox {
     return this.current;
   }
 
+  /**
+   * Terminates the thread at once, as when Lambda's runtime dies mid-invocation (out of memory, a host failure): a
+   * running invocation ends as a `crash` and the sandbox is dead. Fault tests use it.
+   */
+  async kill(): Promise<void> {
+    this.alive = false;
+    await this.worker.terminate();
+  }
+
   /** Waits for the running invocation, closes the module's metrics client (when it exports one) and ends the thread. Idempotent. */
   close(graceMs = 2000): Promise<void> {
     this.closing ??= (async () => {

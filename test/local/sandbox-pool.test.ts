@@ -78,6 +78,16 @@ describe('a sandbox pool', () => {
     expect(next).toMatchObject({ sandboxId: 'fx-worker#2', coldStart: true });
   }, 20_000);
 
+  it('kills a sandbox in the middle of its invocation: the invocation ends as a crash and the next one cold-starts', async () => {
+    const sandboxes = pool();
+    await sandboxes.invoke(event({ do: 'ok' }), 2000, 'r0');
+    const running = sandboxes.invoke(event({ do: 'sleep', ms: 5000 }), 10_000, 'r1');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await sandboxes.killBusy()).toBe(1);
+    expect((await running).outcome.kind).toBe('crash');
+    expect(await sandboxes.invoke(event({ do: 'ok' }), 2000, 'r2')).toMatchObject({ sandboxId: 'fx-worker#2', coldStart: true });
+  }, 20_000);
+
   it('ends every sandbox on reload and cold-starts again afterwards', async () => {
     const sandboxes = pool();
     await sandboxes.invoke(event({ do: 'ok' }), 2000, 'r1');
