@@ -9,21 +9,19 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadByReason, planMismatches, startFocusedRun, WORKER_LOGS, type FocusedResult, type FocusedRun } from './focused-run.ts';
+import {
+  deadByReason,
+  planMismatches,
+  focusedPlan,
+  startFocusedRun,
+  WORKER_LOGS,
+  type FocusedResult,
+  type FocusedRun,
+} from './focused-run.ts';
 import { startFlakyProxy, type FlakyProxy } from './flaky-proxy.ts';
-import { buildPlan } from './plan.ts';
 import { renderTable } from './table.ts';
 
-const plan = buildPlan({
-  seed: 20_261_208,
-  standardJobs: 1000,
-  groups: 0,
-  jobsPerGroup: 0,
-  reloads: 0,
-  shares: { recovers: 0.06, exhausted: 0.01, permanent: 0.02, 'timeout-recovers': 0.008, 'retry-after': 0.01, duplicate: 0.05 },
-  orderedRecoverShare: 0,
-  orderedPermanentShare: 0,
-});
+const plan = focusedPlan(20_261_208, 1000);
 const messages = plan.standardSendOrder.length;
 /** The outage begins after this many finished records. */
 const OUTAGE_AFTER = Math.round(messages / 4);

@@ -16,7 +16,7 @@ import type { QueueSettings } from '../../infra/queue-settings.ts';
 import { CHAOS_TASK_QUEUE } from './chaos-jobs.ts';
 import { synthesizeChaosTemplate } from './chaos-stack.ts';
 import { JOURNAL_ENV, readJournal, type JournalLine } from './journal.ts';
-import type { Plan, PlannedJob } from './plan.ts';
+import { buildPlan, type Plan, type PlannedJob } from './plan.ts';
 import { drainDeadLetters, sendPaced, waitUntilDrained, type DeadLetter } from './queues.ts';
 
 /** The lines the worker writes by design: a retried record (failed run or not run), a dead-lettered job. */
@@ -35,6 +35,23 @@ export interface WorkerLog {
   readonly jobId?: string;
   readonly receiveCount?: number;
   readonly error?: string;
+}
+
+/**
+ * The plan of a focused run: `standardJobs` jobs on the standard queue only (no FIFO groups, no reloads), with the
+ * scenario shares every focused run uses (retries, exhaustion, permanent failures, timeouts, Retry-After, duplicates).
+ */
+export function focusedPlan(seed: number, standardJobs: number): Plan {
+  return buildPlan({
+    seed,
+    standardJobs,
+    groups: 0,
+    jobsPerGroup: 0,
+    reloads: 0,
+    shares: { recovers: 0.06, exhausted: 0.01, permanent: 0.02, 'timeout-recovers': 0.008, 'retry-after': 0.01, duplicate: 0.05 },
+    orderedRecoverShare: 0,
+    orderedPermanentShare: 0,
+  });
 }
 
 /** Options of {@link startFocusedRun}. */

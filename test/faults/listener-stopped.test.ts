@@ -12,20 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDogStatsdListener, type DogStatsdListener } from '../../functions/local/dogstatsd-listener.ts';
 import { METRIC, METRICS_WARNING, TAG } from '../../functions/runtime/metric-names.ts';
-import { deadByReason, planMismatches, startFocusedRun, type FocusedResult, type FocusedRun } from './focused-run.ts';
-import { buildPlan } from './plan.ts';
+import { deadByReason, planMismatches, focusedPlan, startFocusedRun, type FocusedResult, type FocusedRun } from './focused-run.ts';
 import { renderTable } from './table.ts';
 
-const plan = buildPlan({
-  seed: 20_261_207,
-  standardJobs: 1500,
-  groups: 0,
-  jobsPerGroup: 0,
-  reloads: 0,
-  shares: { recovers: 0.06, exhausted: 0.01, permanent: 0.02, 'timeout-recovers': 0.008, 'retry-after': 0.01, duplicate: 0.05 },
-  orderedRecoverShare: 0,
-  orderedPermanentShare: 0,
-});
+const plan = focusedPlan(20_261_207, 1500);
 const messages = plan.standardSendOrder.length;
 /** The listener stops after this many finished records, and is back after this many. */
 const STOP_AFTER = Math.round(messages / 4);
