@@ -68,6 +68,8 @@ export interface FocusedRunOptions {
   readonly concurrencyLimit?: number;
   /** Messages per second. Default 100. */
   readonly perSecond?: number;
+  /** How long every attempt of every job works before its step (the chaos payload's `durationMs`). Default none. */
+  readonly jobDurationMs?: number;
   /** Called after every invocation, with the records finished (deleted) so far. */
   readonly onInvocation?: (report: InvocationReport, finishedRecords: number) => void;
   /** Worker log lines beyond {@link WORKER_LOGS} that the fault may cause (others are unexpected). */
@@ -98,8 +100,8 @@ export interface FocusedResult {
   readonly wallMs: number;
 }
 
-function bodyOf(job: PlannedJob): string {
-  return JSON.stringify({ type: job.type, jobId: job.jobId, payload: { steps: job.steps } });
+function bodyOf(job: PlannedJob, durationMs: number | undefined): string {
+  return JSON.stringify({ type: job.type, jobId: job.jobId, payload: { steps: job.steps, durationMs } });
 }
 
 function parsed(line: string): WorkerLog | undefined {
@@ -146,7 +148,9 @@ export async function startFocusedRun(options: FocusedRunOptions): Promise<Focus
     const queue = env.queues.get(CHAOS_TASK_QUEUE);
     if (!queue?.deadLetter) throw new Error('the chaos stack lacks its standard queue');
     const started = Date.now();
-    const messages = options.plan.standardSendOrder.map((index) => ({ body: bodyOf(options.plan.jobs[index] as PlannedJob) }));
+    const messages = options.plan.standardSendOrder.map((index) => ({
+      body: bodyOf(options.plan.jobs[index] as PlannedJob, options.jobDurationMs),
+    }));
     const ids = await sendPaced(env.client, queue.url, messages, { perSecond: options.perSecond ?? 100 });
     await waitUntilDrained(env.sqs, [queue.name], options.drainTimeoutMs ?? 240_000);
     while (env.workers.some((worker) => worker.running() > 0)) await sleep(50);

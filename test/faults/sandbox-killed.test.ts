@@ -1,0 +1,196 @@
+/**
+ * Fault: a sandbox is killed in the middle of an invocation (its worker thread terminated, as when Lambda's runtime
+ * dies of a host failure or runs out of memory) (issue 13). A seeded plan of 600 standard-queue jobs (retries,
+ * permanent failures, timeouts, Retry-After, duplicates; every attempt works 100 ms first, so a kill finds jobs
+ * running) runs on the chaos stack; at three points of the run every sandbox busy at that moment is killed. The
+ * invocation ends as a crash and deletes nothing: its records come back after the queue's visibility timeout and run
+ * again, and every job ends as the plan says. A job whose side effect had run and whose completion was recorded
+ * before the kill is acknowledged as a duplicate when it comes back; one killed between its side effect and that
+ * record runs again (at-least-once: the run is told apart in the journal and counted). Prints its accounting.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InvocationReport } from '../../functions/local/event-source.ts';
+import { CHAOS_WORKER_TIMEOUT_SECONDS } from './chaos-stack.ts';
+import {
+  deadByReason,
+  effectsByJob,
+  focusedPlan,
+  planMismatches,
+  startFocusedRun,
+  type FocusedResult,
+  type FocusedRun,
+} from './focused-run.ts';
+import { renderTable } from './table.ts';
+
+const plan = focusedPlan(20_261_209, 600);
+const messages = plan.standardSendOrder.length;
+/** Sandboxes are killed once this many records are finished (a fifth, two fifths, three fifths). */
+const KILL_AFTER = [1, 2, 3].map((fifth) => Math.round((messages * fifth) / 5));
+/** Every attempt works this long before its step. */
+const JOB_DURATION_MS = 100;
+/** The queue's visibility timeout (6 x the worker timeout): a killed record is received again no sooner. */
+const VISIBILITY_TIMEOUT_MS = 6 * CHAOS_WORKER_TIMEOUT_SECONDS * 1000;
+/** Clock tolerance between the event source's receive and the report's start. */
+const CLOCK_TOLERANCE_MS = 250;
+/** How long one kill waits for a busy sandbox before it gives up. */
+const KILL_WAIT_MS = 5_000;
+
+/** One kill point: when, after how many finished records, and how many sandboxes it killed. */
+interface Kill {
+  readonly at: number;
+  readonly afterRecords: number;
+  readonly sandboxes: number;
+}
+
+/** An invocation with its start and end times (the report's time less its duration). */
+interface Timed {
+  readonly report: InvocationReport;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+let run: FocusedRun;
+let result: FocusedResult;
+const kills: Kill[] = [];
+const timed: Timed[] = [];
+let killing: Promise<void> | undefined;
+
+/** Kills every busy sandbox of every worker, waiting (briefly) until one is busy. */
+async function killBusy(afterRecords: number): Promise<void> {
+  const until = Date.now() + KILL_WAIT_MS;
+  // Let the pollers hand out the next batches, so the kill finds jobs running rather than between invocations.
+  await sleep(JOB_DURATION_MS / 2);
+  for (;;) {
+    const at = Date.now();
+    const counts = await Promise.all(run.env.workers.map((worker) => worker.killBusySandboxes()));
+    const sandboxes = counts.reduce((sum, n) => sum + n, 0);
+    if (sandboxes > 0 || Date.now() > until) {
+      kills.push({ at, afterRecords, sandboxes });
+      return;
+    }
+    await sleep(10);
+  }
+}
+
+function onInvocation(report: InvocationReport, finished: number): void {
+  const endedAt = Date.now();
+  timed.push({ report, startedAt: endedAt - report.durationMs, endedAt });
+  const next = KILL_AFTER[kills.length];
+  if (killing === undefined && next !== undefined && finished >= next) {
+    killing = killBusy(finished).finally(() => (killing = undefined));
+  }
+}
+
+beforeAll(async () => {
+  run = await startFocusedRun({ name: 'sandbox-killed', plan, jobDurationMs: JOB_DURATION_MS, onInvocation });
+  result = await run.finish();
+  await killing;
+  console.log(accounting());
+}, 600_000);
+
+afterAll(async () => {
+  await run?.stop();
+});
+
+const crashes = (): Timed[] => timed.filter(({ report }) => report.status === 'crash');
+const killedMessageIds = (): Set<string> => new Set(crashes().flatMap(({ report }) => report.messageIds));
+const jobOfMessage = (): Map<string, string> =>
+  new Map(result.journal.flatMap((line) => (line.messageId && line.jobId ? [[line.messageId, line.jobId] as const] : [])));
+
+/** The killed records' next receives: how long after the killed invocation began each came back (undefined: never). */
+function comebacks(): Map<string, number | undefined> {
+  const back = new Map<string, number | undefined>();
+  for (const crash of crashes()) {
+    for (const id of crash.report.messageIds) {
+      const later = timed.find(({ report, startedAt }) => startedAt > crash.startedAt && report.messageIds.includes(id));
+      back.set(id, later === undefined ? undefined : later.startedAt - crash.startedAt);
+    }
+  }
+  return back;
+}
+
+/** Jobs whose side effect ran inside a killed invocation (journaled by one of its messages before the kill). */
+function effectsBeforeKill(): Set<string> {
+  const jobs = new Set<string>();
+  for (const crash of crashes()) {
+    const ids = new Set(crash.report.messageIds);
+    for (const line of result.journal) {
+      const inside = line.at >= crash.startedAt - CLOCK_TOLERANCE_MS && line.at <= crash.endedAt;
+      if (line.event === 'effect' && inside && ids.has(line.messageId ?? '')) jobs.add(line.jobId ?? '');
+    }
+  }
+  return jobs;
+}
+
+/** Planned jobs not ending as planned, apart from those killed after their side effect and before its record: run twice. */
+function unexplainedMismatches(): ReturnType<typeof planMismatches> {
+  const ranBeforeKill = effectsBeforeKill();
+  return planMismatches(plan, result).filter((m) => !(ranBeforeKill.has(m.jobId) && m.effects === 2 && m.dead.length === 0));
+}
+
+function accounting(): string {
+  const ranBeforeKill = effectsBeforeKill();
+  const effects = effectsByJob(result.journal);
+  const runAgain = [...ranBeforeKill].filter((jobId) => (effects.get(jobId) ?? 0) > 1).length;
+  const gaps = [...comebacks().values()].filter((gap) => gap !== undefined);
+  const coldAfterFirstKill = timed.filter(({ report, startedAt }) => report.coldStart && startedAt > (kills[0]?.at ?? Infinity));
+  return renderTable(`Fault: sandboxes killed mid-invocation, seed ${plan.options.seed}`, [
+    ['jobs planned / messages sent', `${plan.jobs.length} / ${result.sent}`],
+    ['jobs not ending as planned (besides runs again below)', unexplainedMismatches().length],
+    ['dead-lettered', deadByReason(result)],
+    ['kills: after records / sandboxes killed', kills.map((kill) => `${kill.afterRecords} / ${kill.sandboxes}`).join(', ')],
+    ['invocations crashed / records in them', `${crashes().length} / ${killedMessageIds().size}`],
+    [
+      'killed records received again after (min / max)',
+      `${(Math.min(...gaps) / 1000).toFixed(1)} / ${(Math.max(...gaps) / 1000).toFixed(1)} s`,
+    ],
+    ['side effect done before the kill: recorded / run again', `${ranBeforeKill.size - runAgain} / ${runAgain}`],
+    ['cold starts after the first kill / invocations', `${coldAfterFirstKill.length} / ${timed.length}`],
+    ['wall time, first send to drained', `${(result.wallMs / 1000).toFixed(1)} s`],
+  ]);
+}
+
+describe('fault: sandboxes are killed in the middle of an invocation', () => {
+  it('kills a running sandbox at each planned point of the run', () => {
+    expect(kills).toHaveLength(KILL_AFTER.length);
+    expect(kills.filter((kill) => kill.sandboxes === 0)).toEqual([]);
+  });
+
+  it('ends each killed invocation as a crash that deletes none of its records', () => {
+    const killed = kills.reduce((sum, kill) => sum + kill.sandboxes, 0);
+    expect(crashes()).toHaveLength(killed);
+    expect(crashes().filter(({ report }) => report.deleted !== 0 || report.error === undefined)).toEqual([]);
+  });
+
+  it('ends every other invocation by itself, and logs nothing unexpected', () => {
+    const others = timed.filter(({ report }) => !['success', 'partial', 'crash'].includes(report.status));
+    expect(others.map(({ report }) => report.error)).toEqual([]);
+    expect(run.unexpectedLogs).toEqual([]);
+  });
+
+  it('starts a new sandbox for the invocations after a kill', () => {
+    const last = kills.at(-1)?.at ?? Infinity;
+    expect(timed.some(({ report, startedAt }) => report.coldStart && startedAt > last)).toBe(true);
+  });
+
+  it('receives every killed record again, no sooner than the visibility timeout', () => {
+    const early = [...comebacks()].filter(([, gap]) => gap === undefined || gap < VISIBILITY_TIMEOUT_MS - CLOCK_TOLERANCE_MS);
+    expect(killedMessageIds().size).toBeGreaterThan(0);
+    expect(early).toEqual([]);
+  });
+
+  it('ends every job as the plan says, a killed one included: completed once, or dead-lettered with its reason', () => {
+    expect(result.sent).toBe(messages);
+    expect(unexplainedMismatches()).toEqual([]);
+    expect(result.unplannedDeadLetters).toEqual([]);
+  });
+
+  it('runs a killed job again only when the kill came between its side effect and the record of its completion', () => {
+    const byMessage = jobOfMessage();
+    const killedJobs = new Set([...killedMessageIds()].flatMap((id) => byMessage.get(id) ?? []));
+    const ranBeforeKill = effectsBeforeKill();
+    const twice = [...effectsByJob(result.journal)].filter(([, n]) => n > 1).map(([jobId]) => jobId);
+    expect(twice.filter((jobId) => !(killedJobs.has(jobId) && ranBeforeKill.has(jobId)))).toEqual([]);
+  });
+});
