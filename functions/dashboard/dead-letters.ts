@@ -116,17 +116,13 @@ export class DeadLetterStore {
     selection: { readonly messageIds: readonly string[] } | { readonly filter: DeadLetterFilter },
   ): Promise<ActionResult> {
     const { source, deadLetter } = await this.locations.withDeadLetter(queue);
-    const startedAt = Date.now();
     const ids = 'messageIds' in selection ? new Set(selection.messageIds) : undefined;
     const filter = 'filter' in selection ? selection.filter : {};
     const report = await this.exclusive(queue, () =>
       redrive(this.locations.target, source, deadLetter, {
         type: filter.jobType || undefined,
         reason: filter.reason || undefined,
-        // Only what was in the DLQ when the redrive started: a redriven job that fails again comes back as a new
-        // message, and redriving it again would loop until the cause is fixed.
-        select: (message: Message) =>
-          (ids === undefined || ids.has(message.MessageId ?? '')) && Number(message.Attributes?.SentTimestamp ?? 0) <= startedAt,
+        select: ids === undefined ? undefined : (message: Message) => ids.has(message.MessageId ?? ''),
         limit: ids ? ids.size : Number.POSITIVE_INFINITY,
         leaseSeconds: DEFAULT_LEASE_SECONDS,
         journalPath: defaultJournalPath(deadLetter),
@@ -139,6 +135,9 @@ export class DeadLetterStore {
       message:
         `redrove ${moved} message(s) from ${report.from} to ${report.to}` +
         (report.failed > 0 ? `; ${report.failed} could not be sent and are still in the DLQ: ${report.errors.join('; ')}` : '') +
+        (report.arrivedDuringRun > 0
+          ? `; ${report.arrivedDuringRun} reached the DLQ after the redrive started (failed again): left there`
+          : '') +
         (report.deletePending > 0 ? `; ${report.deletePending} sent but not yet deleted: redrive again to finish (no duplicates)` : '') +
         ` (journal ${report.journal})`,
     };

@@ -96,6 +96,44 @@ describe('jobs dlq redrive', () => {
     expect(await local.counts(queue.dlqUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   });
 
+  it('leaves in the DLQ what reaches it after the redrive started (a redriven job failing again) instead of redriving it in a loop', async () => {
+    const { stage, queue, journal } = await fixture();
+    await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(5));
+    // The worker fails each redriven copy at once and dead-letters it again (bounded, so a looping redrive ends too).
+    const failingAgain = local.newClient();
+    onCommand(
+      failingAgain,
+      'SendMessageBatchCommand',
+      async (send) => {
+        const result = await send();
+        await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(5, 'send-email', 'again'));
+        return result;
+      },
+      20,
+    );
+    const run = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal, '--json'], { sqs: failingAgain });
+    expect(run.code).toBe(0);
+    expect(reportOf(run.stdout)).toMatchObject({ sent: 5, arrivedDuringRun: 5, failed: 0 });
+    expect(await local.counts(queue.dlqUrl)).toEqual({ visible: 5, inFlight: 0, delayed: 0 });
+    failingAgain.destroy();
+  });
+
+  it('says how many reached the DLQ during the run and what to do about them', async () => {
+    const { stage, queue, journal } = await fixture();
+    await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(3));
+    const failingAgain = local.newClient();
+    onCommand(failingAgain, 'SendMessageBatchCommand', async (send) => {
+      const result = await send();
+      await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(3, 'send-email', 'again'));
+      return result;
+    });
+    const run = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal], { sqs: failingAgain });
+    expect(run.stdout).toContain(
+      '3 reached the DLQ after this redrive started (redriven jobs that failed again): left in the DLQ; fix the cause, then redrive again',
+    );
+    failingAgain.destroy();
+  });
+
   it('simulated crash between send and delete: the rerun deletes the copies already sent instead of sending them again', async () => {
     const { stage, queue, journal } = await fixture();
     const bodies = await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(25));

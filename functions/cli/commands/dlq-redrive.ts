@@ -13,6 +13,8 @@
  *   outcome) leaves it unknown whether SQS took the copy; that message is sent again and reported: same
  *   body, same job id, so the worker's idempotency absorbs it. FIFO queues also get the DLQ message id as
  *   the deduplication id, so SQS itself drops such a resend within 5 minutes.
+ * - Only what was in the DLQ when the run started moves: a redriven job that fails again reaches the DLQ as a new
+ *   message and stays there (counted), or a run without `--limit` would loop until the cause is fixed.
  * - Ctrl-C stops receiving, finishes the batch in hand (send, journal, delete), and makes every message it
  *   still holds (other job types, failed sends) visible again.
  */
@@ -51,6 +53,11 @@ export interface RedriveReport {
   readonly completed: number;
   /** Messages that do not match `--type` / `--reason`, left in the DLQ. */
   readonly skipped: number;
+  /**
+   * Messages that reached the DLQ after this run started (a redriven job that failed again), left there: redriving
+   * them in the same run would loop until the cause is fixed.
+   */
+  readonly arrivedDuringRun: number;
   /** Messages SQS refused to take back; still in the DLQ. */
   readonly failed: number;
   /** Copies sent whose DLQ delete failed; the next run deletes them without resending. */
@@ -120,6 +127,7 @@ export async function redrive(
   let sent = 0;
   let completed = 0;
   let skipped = 0;
+  let arrivedDuringRun = 0;
   let failed = 0;
   let deletePending = 0;
   let resent = 0;
@@ -150,6 +158,9 @@ export async function redrive(
         const state = journal.state(id);
         if (state === 'sent' || state === 'deleted') {
           toDelete.push(message);
+        } else if (Number(message.Attributes?.SentTimestamp ?? 0) > started) {
+          arrivedDuringRun += 1;
+          held.set(id, handle);
         } else if (!matchesFilter(message, options) || options.select?.(message) === false) {
           skipped += 1;
           held.set(id, handle);
@@ -246,6 +257,7 @@ export async function redrive(
     sent,
     completed,
     skipped,
+    arrivedDuringRun,
     failed,
     deletePending,
     resentAfterInterruptedSend: resent,
@@ -295,6 +307,12 @@ export async function dlqRedriveCommand(target: Target, positionals: readonly st
         .filter(Boolean)
         .join(', ');
       println(io.stdout, `  ${report.skipped} not matching ${wanted}: left in the DLQ`);
+    }
+    if (report.arrivedDuringRun > 0) {
+      println(
+        io.stdout,
+        `  ${report.arrivedDuringRun} reached the DLQ after this redrive started (redriven jobs that failed again): left in the DLQ; fix the cause, then redrive again`,
+      );
     }
     if (report.failed > 0) println(io.stdout, `  ${report.failed} could not be sent and are still in the DLQ: ${report.errors.join('; ')}`);
     if (report.deletePending > 0)
