@@ -1,16 +1,10 @@
 /**
- * The batch processor behind the SQS worker: every record of an `SQSEvent` goes through the same stages, and the
- * `SQSBatchResponse` makes Lambda delete exactly the records that are done.
- *
- * 1. decode and route it (`decode-record.ts`): not a job, unknown type or invalid payload is dead at once;
- * 2. run its job (`run-job.ts`), idempotency wrapped around the run, as attempt failed runs + 1 (the failed-runs
- *    ledger, `attempt-ledger.ts`, read once per batch: a receive that did not run the handler is no attempt);
- * 3. classify a failure (`verdict.ts`): permanent or last attempt is dead, anything else a retry with its backoff
- *    (a failed run is counted in the ledger); on the queue's last receive, a record that did not run is dead
- *    (`not_started`); then, for the whole batch, 4. settle it (`settle-batch.ts`): dead letters first (a failed send becomes a retry,
- * so nothing is lost), then each retry's visibility set to its delay; 5. build the response and record the
- * metrics (`batch-response.ts`). Records run in the order `run-records.ts` gives (FIFO groups in order), and each
- * job's AbortSignal fires at its timeout or near the invocation's deadline (`cancellation.ts`).
+ * The batch processor behind the SQS worker; its `SQSBatchResponse` makes Lambda delete exactly the records that are
+ * done. A record is decoded and routed (`decode-record.ts`), its job run inside its idempotency lease (`run-job.ts`)
+ * as attempt failed runs + 1 (`attempt-ledger.ts`, read once per batch), and a failure classified (`verdict.ts`);
+ * then the batch is settled, dead letters first (`settle-batch.ts`), and answered with its metrics
+ * (`batch-response.ts`). Records run in the order `run-records.ts` gives; each job's signal fires at its timeout or
+ * near the invocation's deadline (`cancellation.ts`).
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AttemptLedger } from './attempt-ledger.ts';
@@ -23,12 +17,12 @@ import { recordLogger, type Logger } from './logger.ts';
 import type { JobMetrics } from './metrics.ts';
 import { runRecords } from './run-records.ts';
 import { idempotencyLease, runJob, type JobRun } from './run-job.ts';
-import { settleBatch, type Settlement, type SqsActions } from './settle-batch.ts';
+import { settleBatch, type Settlement } from './settle-batch.ts';
 import { sourceQueues } from './source-queue.ts';
-import { changeVisibility, sendToDeadLetterQueue } from './sqs-actions.ts';
+import { changeVisibility, sendToDeadLetterQueue, type SqsActions } from './sqs-actions.ts';
 import { classifyFailure, dead, deadIfLastReceive, logFailure, receiveCountOf, type RecordResult, type Verdict } from './verdict.ts';
 
-export type { SqsActions } from './settle-batch.ts';
+export type { SqsActions } from './sqs-actions.ts';
 
 /** Options of {@link createBatchProcessor}; validated once. */
 export interface ProcessorOptions {
@@ -64,47 +58,31 @@ export interface ProcessorOptions {
 export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /** The processor's options, checked and with their defaults. */
-interface Pipeline extends Settlement {
-  readonly findJob: FindJob;
-  readonly metrics: JobMetrics;
-  readonly concurrency: number;
-  readonly safetyMarginMs: number;
-  readonly idempotencyStore: IdempotencyStore | undefined;
-  readonly attemptLedger: AttemptLedger | undefined;
-  readonly maxReceiveCount: number | undefined;
-  readonly random: () => number;
-}
+type Pipeline = ProcessorOptions & Settlement & Required<Pick<ProcessorOptions, 'concurrency' | 'safetyMarginMs' | 'random'>>;
 
 /** Checks the options and fills in the defaults, or throws a {@link ConfigurationError}. */
 function pipelineOf(options: ProcessorOptions): Pipeline {
+  const { concurrency = 10, safetyMarginMs = 3000, maxReceiveCount, queueName, queueUrl } = options;
   if (!options.deadLetterQueueUrl) {
     throw new ConfigurationError('DEAD_LETTER_QUEUE_URL is not set: the worker needs its dead-letter queue');
   }
-  const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
     throw new ConfigurationError('concurrency must be a whole number from 1 to 1000');
   }
-  const safetyMarginMs = options.safetyMarginMs ?? 3000;
   if (!Number.isFinite(safetyMarginMs) || safetyMarginMs < 0) {
     throw new ConfigurationError('safetyMarginMs must be a number >= 0');
   }
-  const { maxReceiveCount } = options;
   if (maxReceiveCount !== undefined && !(Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1 && maxReceiveCount <= 1000)) {
     throw new ConfigurationError('JOB_QUEUE_MAX_RECEIVE_COUNT (maxReceiveCount) must be a whole number from 1 to 1000');
   }
   return {
-    findJob: options.findJob,
-    metrics: options.metrics,
-    deadLetterQueueUrl: options.deadLetterQueueUrl,
-    idempotencyStore: options.idempotencyStore,
-    attemptLedger: options.attemptLedger,
-    maxReceiveCount,
+    ...options,
+    concurrency,
+    safetyMarginMs,
     sqs: options.sqs ?? { sendToDeadLetterQueue, changeVisibility },
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
-    concurrency,
-    safetyMarginMs,
-    queues: sourceQueues({ queueName: options.queueName, queueUrl: options.queueUrl, sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS }),
+    queues: sourceQueues({ queueName, queueUrl, sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS }),
   };
 }
 
@@ -115,40 +93,57 @@ interface Invocation {
   readonly lambdaContext: Context;
   /** Failed runs by message id, from the ledger; a record received before but absent could not be read. */
   readonly failedRuns: ReadonlyMap<string, number>;
+  /** Each record decoded once (see {@link decodedOf}). */
+  readonly decoded: Map<SQSRecord, DecodedJob | RejectedMessage>;
+}
+
+/** One record on its way: its attempt and its logger. */
+interface Delivery {
+  readonly record: SQSRecord;
+  readonly receiveCount: number;
+  readonly attempt: number;
+  readonly logger: Logger;
 }
 
 /** What happens to one record: decode and route it, run its job, classify a failure. Never rejects. */
 async function processRecord(record: SQSRecord, invocation: Invocation): Promise<RecordResult> {
-  const { now, findJob } = invocation.pipeline;
+  const { now } = invocation.pipeline;
   const startedAt = now();
-  const decoded = decodeRecord(record.body, findJob);
-  const attempt = attemptOf(record, invocation);
-  const logger = loggerOf(record, decoded, invocation, attempt);
-  const verdict = decoded.ok ? await runToVerdict(decoded, record, logger, invocation, attempt) : rejectMessage(decoded, logger);
+  const decoded = decodedOf(record, invocation);
+  const delivery = deliveryOf(record, decoded, invocation);
+  const verdict = decoded.ok ? await runToVerdict(decoded, delivery, invocation) : rejectMessage(decoded, delivery.logger);
   const scheduledAt = decoded.ok ? decoded.scheduledAt : undefined;
   return { record, verdict, jobId: decoded.jobId, startedAt, durationMs: now() - startedAt, scheduledAt };
 }
 
-/**
- * The record's attempt: 1 on its first receive, else its failed runs + 1. Without the ledger, or when its count could
- * not be read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
- */
-function attemptOf(record: SQSRecord, { pipeline, failedRuns }: Invocation): number {
-  const receives = receiveCountOf(record);
-  if (receives === 1) return 1;
-  const runs = pipeline.attemptLedger ? failedRuns.get(record.messageId) : undefined;
-  return runs === undefined ? receives : runs + 1;
+/** The record decoded and routed, once per invocation (a record that never started is decoded if it ends). */
+function decodedOf(record: SQSRecord, { decoded, pipeline }: Invocation): DecodedJob | RejectedMessage {
+  let found = decoded.get(record);
+  if (found === undefined) decoded.set(record, (found = decodeRecord(record.body, pipeline.findJob)));
+  return found;
 }
 
-function loggerOf(record: SQSRecord, decoded: DecodedJob | RejectedMessage, invocation: Invocation, attempt?: number): Logger {
-  return recordLogger({
+/**
+ * The record's attempt is 1 on its first receive, else its failed runs + 1. Without the ledger, or when its count could
+ * not be read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
+ */
+function deliveryOf(
+  record: SQSRecord,
+  decoded: DecodedJob | RejectedMessage,
+  { pipeline, failedRuns, lambdaContext }: Invocation,
+): Delivery {
+  const receiveCount = receiveCountOf(record);
+  const runs = receiveCount > 1 && pipeline.attemptLedger ? failedRuns.get(record.messageId) : undefined;
+  const attempt = receiveCount === 1 ? 1 : runs === undefined ? receiveCount : runs + 1;
+  const logger = recordLogger({
     jobId: decoded.jobId,
     jobType: decoded.ok ? decoded.job.type : undefined,
     messageId: record.messageId,
-    receiveCount: receiveCountOf(record),
+    receiveCount,
     attempt,
-    requestId: invocation.lambdaContext.awsRequestId,
+    requestId: lambdaContext.awsRequestId,
   });
+  return { record, receiveCount, attempt, logger };
 }
 
 /** A message that cannot run: logged, and dead. */
@@ -161,19 +156,12 @@ function rejectMessage({ verdict }: RejectedMessage, logger: Logger): Verdict {
 }
 
 /** Runs a decoded job under the record's abort and classifies its failure. Never rejects. */
-async function runToVerdict(
-  decoded: DecodedJob,
-  record: SQSRecord,
-  logger: Logger,
-  invocation: Invocation,
-  attempt: number,
-): Promise<Verdict> {
-  const { job, payload, jobId } = decoded;
+async function runToVerdict({ job, payload, jobId }: DecodedJob, delivery: Delivery, invocation: Invocation): Promise<Verdict> {
+  const { record, receiveCount, attempt, logger } = delivery;
   const { pipeline, deadline, lambdaContext } = invocation;
   const cancel = new RecordAbort();
   const context = { signal: cancel.controller.signal, messageId: record.messageId, jobId, attempt, logger };
   const run: JobRun = { job, payload, context, cancel };
-  const receiveCount = receiveCountOf(record);
   deadline.enter(cancel);
   try {
     if (attempt > job.retry.maxAttempts) {
@@ -181,11 +169,8 @@ async function runToVerdict(
       if (!invocation.failedRuns.has(record.messageId)) {
         throw new JobNotStartedError(`its failed runs could not be read, and receive ${receiveCount} may be past retry.maxAttempts`);
       }
-      const spent = dead(
-        'retries_exhausted',
-        job.type,
-        new JobNotStartedError(`it ran retry.maxAttempts (${job.retry.maxAttempts}) times already`),
-      );
+      const error = new JobNotStartedError(`it ran retry.maxAttempts (${job.retry.maxAttempts}) times already`);
+      const spent = dead('retries_exhausted', job.type, error);
       logFailure(logger, spent, job.retry.maxAttempts);
       return spent;
     }
@@ -197,21 +182,16 @@ async function runToVerdict(
     const { random } = pipeline;
     const verdict = classifyFailure(error, { jobType: job.type, retry: job.retry, attempt, receiveCount, lastReceive, ran, random });
     logFailure(logger, verdict, job.retry.maxAttempts);
-    if (ran) await countFailedRun(record, pipeline.attemptLedger, logger);
+    // Every failed run is counted, dead ones too: a dead letter that cannot be sent comes back and must not run again.
+    if (ran) {
+      await pipeline.attemptLedger?.recordFailedRun(record.messageId).catch((failure: unknown) => {
+        logger.error('could not count the failed run: it may run once more than retry.maxAttempts; check DynamoDB', { error: failure });
+      });
+    }
     return verdict;
   } finally {
     deadline.leave(cancel);
   }
-}
-
-/**
- * Counts a failed run, retried or dead (a dead letter that cannot be sent comes back: it must not run again); a count
- * that cannot be written is logged (the job may then run once more).
- */
-async function countFailedRun(record: SQSRecord, ledger: AttemptLedger | undefined, logger: Logger): Promise<void> {
-  await ledger?.recordFailedRun(record.messageId).catch((error: unknown) => {
-    logger.error('could not count the failed run: it may run once more than retry.maxAttempts; check DynamoDB', { error });
-  });
 }
 
 /** The ledger's failed runs of the records received before (first receives have none: no read). */
@@ -224,18 +204,18 @@ async function readFailedRuns(records: readonly SQSRecord[], ledger: AttemptLedg
 function endOnLastReceive(result: RecordResult, invocation: Invocation): RecordResult {
   const ended = deadIfLastReceive(result, invocation.pipeline.maxReceiveCount);
   if (ended === result || ended.verdict.outcome !== 'dead') return result;
-  const decoded = decodeRecord(result.record.body, invocation.pipeline.findJob);
+  const decoded = decodedOf(result.record, invocation);
   const verdict = dead('not_started', decoded.ok ? decoded.job.type : ended.verdict.jobType, ended.verdict.error);
-  const logger = loggerOf(result.record, decoded, invocation);
-  logger.error('the job did not run on its last receive: it goes to the DLQ', { error: verdict.error });
+  deliveryOf(result.record, decoded, invocation).logger.error('the job did not run on its last receive: it goes to the DLQ', {
+    error: verdict.error,
+  });
   return { ...ended, verdict, jobId: decoded.jobId };
 }
 
 /** The invocation's deadline, leaving a margin for the dead-letter sends, visibility changes and metrics flush. */
 function deadlineOf(lambdaContext: Context, safetyMarginMs: number): InvocationDeadline {
   const remaining = lambdaContext.getRemainingTimeInMillis?.() ?? 900_000;
-  const margin = Math.min(safetyMarginMs, remaining * 0.25);
-  return new InvocationDeadline(Math.max(0, remaining - margin));
+  return new InvocationDeadline(Math.max(0, remaining - Math.min(safetyMarginMs, remaining * 0.25)));
 }
 
 /** Creates the batch processor. Options are checked here, once, at module init. */
@@ -247,7 +227,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     let results: RecordResult[];
     try {
       const failedRuns = await readFailedRuns(records, pipeline.attemptLedger);
-      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns };
+      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns, decoded: new Map() };
       const ran = await runRecords(records, pipeline.concurrency, deadline, (record) => processRecord(record, invocation));
       results = ran.map((result) => endOnLastReceive(result, invocation));
     } finally {

@@ -8,19 +8,11 @@ import type { SQSRecord } from 'aws-lambda';
 import { DEAD_LETTER_ATTRIBUTE } from './dead-letter-attributes.ts';
 import { rootLogger } from './logger.ts';
 import type { SourceQueues } from './source-queue.ts';
-import type { DeadLetterEntry, VisibilityEntry } from './sqs-actions.ts';
+import type { DeadLetterEntry, SqsActions, VisibilityEntry } from './sqs-actions.ts';
 import { retryUnsent, type DeadVerdict, type RecordResult } from './verdict.ts';
 
 /** Longest error message kept on a dead-lettered message. */
 const MAX_ERROR_ATTRIBUTE_LENGTH = 1024;
-
-/** The SQS calls the processor makes on failures; replaceable in tests and benchmarks. */
-export interface SqsActions {
-  /** Resolves with the ids of the entries NOT sent; never rejects. */
-  sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>>;
-  /** Resolves with the ids of the entries whose change failed; never rejects. */
-  changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>>;
-}
 
 /** What settling needs. */
 export interface Settlement {

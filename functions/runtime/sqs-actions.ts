@@ -1,18 +1,13 @@
 /**
- * The SQS calls the worker makes besides what Lambda does for it: sending dead messages to the DLQ and
- * setting a failed message's visibility to its backoff delay. Only failures need them, so the SQS client
- * is imported and created on first use (then kept at module scope): a batch that succeeds loads none of it.
+ * The SQS calls the worker makes besides what Lambda does for it: sending dead messages to the DLQ and setting a
+ * failed message's visibility to its backoff delay. Only failures need them, so the SQS client is imported and
+ * created on first use (then kept at module scope): a batch that succeeds loads none of it.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { inBatches } from '../client/batches.ts';
 
-type SqsModule = typeof import('@aws-sdk/client-sqs');
-let loaded: Promise<{ sdk: SqsModule; client: SQSClient }> | undefined;
-
-function sqs(): Promise<{ sdk: SqsModule; client: SQSClient }> {
-  loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({ sdk, client: new sdk.SQSClient({}) }));
-  return loaded;
-}
+type Sqs = { readonly sdk: typeof import('@aws-sdk/client-sqs'); readonly client: SQSClient };
+let loaded: Promise<Sqs> | undefined;
 
 /** One message to put on the dead-letter queue. */
 export interface DeadLetterEntry {
@@ -33,35 +28,28 @@ export interface VisibilityEntry {
   readonly visibilityTimeoutSeconds: number;
 }
 
-function entryBytes(entry: DeadLetterEntry): number {
-  let bytes = Buffer.byteLength(entry.body);
-  for (const [key, value] of Object.entries(entry.attributes)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 6;
-  return bytes;
+/** The SQS calls the processor makes on failures; replaceable in tests and benchmarks. */
+export interface SqsActions {
+  readonly sendToDeadLetterQueue: typeof sendToDeadLetterQueue;
+  readonly changeVisibility: typeof changeVisibility;
 }
 
 /**
- * Sends `entries` in batch calls of at most 10 entries (and 1 MiB), each entry's batch id being its index in its
- * batch. Resolves with the ids of the entries that failed, whether SQS refused them or the call itself failed;
- * never rejects.
+ * Sends `entries` in batch calls of at most 10 entries (and 1 MiB when `size` is given), each entry's batch id being
+ * its index in its batch. Resolves with the ids of the entries that failed, whether SQS refused them or the call
+ * itself failed; never rejects.
  */
 async function sendInBatches<Entry extends { readonly id: string }>(
   entries: readonly Entry[],
   size: ((entry: Entry) => number) | undefined,
-  send: (api: { sdk: SqsModule; client: SQSClient }, batch: Entry[]) => Promise<{ Failed?: { Id?: string | undefined }[] | undefined }>,
+  send: (sqs: Sqs, batch: Entry[]) => Promise<{ Failed?: { Id?: string | undefined }[] | undefined }>,
 ): Promise<Set<string>> {
   const failed = new Set<string>();
-  if (entries.length === 0) return failed;
-  let api: { sdk: SqsModule; client: SQSClient };
-  try {
-    api = await sqs();
-  } catch {
-    for (const entry of entries) failed.add(entry.id);
-    return failed;
-  }
   await Promise.all(
     inBatches(entries, size).map(async (batch) => {
       try {
-        const result = await send(api, batch);
+        loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({ sdk, client: new sdk.SQSClient({}) }));
+        const result = await send(await loaded, batch);
         for (const failure of result.Failed ?? []) {
           const entry = batch[Number(failure.Id)];
           if (entry) failed.add(entry.id);
@@ -74,9 +62,15 @@ async function sendInBatches<Entry extends { readonly id: string }>(
   return failed;
 }
 
+function entryBytes(entry: DeadLetterEntry): number {
+  let bytes = Buffer.byteLength(entry.body);
+  for (const [key, value] of Object.entries(entry.attributes)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 6;
+  return bytes;
+}
+
 /**
- * Sends entries to the dead-letter queue with SendMessageBatch. Resolves with the ids that were NOT sent
- * (the caller returns those records as failures, so nothing is lost). Never rejects.
+ * Sends entries to the dead-letter queue with SendMessageBatch. Resolves with the ids that were NOT sent (the caller
+ * returns those records as failures, so nothing is lost). Never rejects.
  */
 export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>> {
   const fifo = queueUrl.endsWith('.fifo');
@@ -98,9 +92,9 @@ export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLe
 }
 
 /**
- * Sets each message's visibility timeout (its backoff delay) with ChangeMessageVisibilityBatch.
- * Resolves with the ids whose change failed; never rejects. A failed change is harmless: the record is
- * still reported as failed and comes back after the queue's visibility timeout instead.
+ * Sets each message's visibility timeout (its backoff delay) with ChangeMessageVisibilityBatch. Resolves with the ids
+ * whose change failed; never rejects. A failed change is harmless: the record is still reported as failed and comes
+ * back after the queue's visibility timeout instead.
  */
 export function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
   return sendInBatches(entries, undefined, ({ sdk, client }, batch) =>
@@ -118,8 +112,8 @@ export function changeVisibility(queueUrl: string, entries: readonly VisibilityE
 }
 
 /**
- * The URL of a queue from its ARN (`arn:aws:sqs:<region>:<account>:<name>`), on the endpoint the SDK
- * would use: `endpoint` (`AWS_ENDPOINT_URL_SQS`, local runs) when given, else the regional SQS endpoint.
+ * The URL of a queue from its ARN (`arn:aws:sqs:<region>:<account>:<name>`), on the endpoint the SDK would use:
+ * `endpoint` (`AWS_ENDPOINT_URL_SQS`, local runs) when given, else the regional SQS endpoint.
  */
 export function queueUrlFromArn(arn: string, endpoint: string | undefined): string | undefined {
   const parts = arn.split(':');

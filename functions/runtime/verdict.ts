@@ -1,7 +1,7 @@
 /**
- * The verdict on one record, and the one decision about a job that failed: dead-letter it (a permanent error, or
- * its last allowed attempt) or retry it after its backoff. Verdicts are values: a later stage that changes one
- * (a dead letter that could not be sent) returns a new verdict, it never edits the old one.
+ * The verdict on one record, and the one decision about a job that failed: dead-letter it (a permanent error, or its
+ * last allowed attempt) or retry it after its backoff. Verdicts are values: a later stage that changes one returns a
+ * new verdict.
  */
 import type { SQSRecord } from 'aws-lambda';
 import { retryDelaySeconds } from './backoff.ts';
@@ -42,11 +42,10 @@ export type Verdict = DoneVerdict | RetryVerdict | DeadVerdict;
 export interface RecordResult {
   readonly record: SQSRecord;
   readonly verdict: Verdict;
-  /** The producer's job id, when the message has one (every log line about the record carries it). */
+  /** The producer's job id, when the message has one. */
   readonly jobId: string | undefined;
   /** When processing of the record began (ms since epoch); undefined when it was never started. */
   readonly startedAt: number | undefined;
-  /** Milliseconds from the start of the record's processing to its verdict. */
   readonly durationMs: number;
   /** When a delayed or scheduled job was meant to run (ms since epoch): queue latency counts from it. */
   readonly scheduledAt?: number | undefined;
@@ -62,13 +61,8 @@ export function notStarted(
   record: SQSRecord,
   error: Error = new JobTimeoutError('not started before the invocation deadline'),
 ): RecordResult {
-  return {
-    record,
-    verdict: { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error, delaySeconds: 0, ran: false },
-    jobId: undefined,
-    startedAt: undefined,
-    durationMs: 0,
-  };
+  const verdict: RetryVerdict = { outcome: 'retry', jobType: UNKNOWN_JOB_TYPE, error, delaySeconds: 0, ran: false };
+  return { record, verdict, jobId: undefined, startedAt: undefined, durationMs: 0 };
 }
 
 /** A dead verdict whose dead letter could not be sent: retried after the queue's visibility timeout instead. */
@@ -82,21 +76,19 @@ export interface FailedAttempt {
   readonly retry: RetryPolicy;
   /** 1 for the first run: failed runs so far + 1. */
   readonly attempt: number;
-  /** The message's receive count (`ApproximateReceiveCount`): the backoff of a record that did not run. */
+  /** The message's receive count: the backoff of a record that did not run. */
   readonly receiveCount: number;
   /** Whether this is the queue's last receive: a failed run is then dead, whatever attempts remain. */
   readonly lastReceive: boolean;
   /** Whether the handler ran; a failure before it (the lease, the deadline) is no attempt. */
   readonly ran: boolean;
-  /** Random source for the backoff's jitter. */
   readonly random: () => number;
 }
 
 /**
- * Classifies a job's failure: a {@link PermanentJobError} is dead (`permanent_error`); a failed run on the last
- * allowed attempt, or on the queue's last receive, is dead (`retries_exhausted`); anything else is retried after its
- * backoff (by attempt; by receive count when the handler did not run), or after the job's own `retryAfterSeconds`.
- * A failure before the handler ran is no attempt: never exhausted here (see {@link deadIfLastReceive}).
+ * Classifies a job's failure: a {@link PermanentJobError} is dead (`permanent_error`); a failed run on the last allowed
+ * attempt, or on the queue's last receive, is dead (`retries_exhausted`); anything else is retried after its backoff
+ * (by attempt, or by receive count when the handler did not run) or after the job's own `retryAfterSeconds`.
  */
 export function classifyFailure(error: unknown, failed: FailedAttempt): DeadVerdict | RetryVerdict {
   const failure = error instanceof Error ? error : new Error(String(error));
@@ -128,10 +120,8 @@ export function deadIfLastReceive(result: RecordResult, maxReceiveCount: number 
 /** Logs a job's failure as classified: errors for dead jobs, a warning for a retry. */
 export function logFailure(logger: Logger, verdict: DeadVerdict | RetryVerdict, maxAttempts: number): void {
   if (verdict.outcome === 'retry') {
-    logger.warn(verdict.ran ? 'job failed, will retry' : 'job not started, will retry', {
-      error: verdict.error.message,
-      delaySeconds: verdict.delaySeconds,
-    });
+    const message = verdict.ran ? 'job failed, will retry' : 'job not started, will retry';
+    logger.warn(message, { error: verdict.error.message, delaySeconds: verdict.delaySeconds });
   } else if (verdict.reason === 'permanent_error') {
     logger.error('job failed permanently', { error: verdict.error });
   } else {
