@@ -13,14 +13,12 @@ import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-ext
 import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
-import { checkPort, listenFailure } from './local-server.ts';
+import { checkPort, LOCAL_HOST, listenFailure } from './local-server.ts';
 
 export type { MetricAggregate, TagFilter };
 
 /** The customary DogStatsD port (and the Datadog Lambda extension's). */
 export const DEFAULT_DOGSTATSD_PORT = 8125;
-/** The only interface local servers bind. */
-export const LOCAL_HOST = '127.0.0.1';
 
 /**
  * Something the listener reports, with whose rule it is: the extension's (`dropped`: production loses the
@@ -68,17 +66,13 @@ export interface ListenerTotals {
 
 /** The running listener. */
 export interface DogStatsdListener {
-  /** The bound UDP port. */
   readonly port: number;
-  /** `127.0.0.1`. */
   readonly host: string;
   /** The extension layer and the DogStatsD revision whose rules it applies. */
   readonly extension: { readonly layer: number; readonly revision: string };
   /** What it stands in for, e.g. `the Datadog Lambda extension layer 99 (DataDog/serverless-components@d0c7f44 crates/dogstatsd)`. */
   readonly standsInFor: string;
-  /** Totals since start. */
   totals(): ListenerTotals;
-  /** Every series' aggregate. */
   series(): MetricAggregate[];
   /** The merged aggregate of every series of `name` whose tags include `where`; undefined if none. */
   query(name: string, where?: TagFilter): MetricAggregate | undefined;
@@ -92,7 +86,6 @@ export interface DogStatsdListener {
   waitFor(name: string, count: number, options?: { where?: TagFilter; timeoutMs?: number }): Promise<MetricAggregate>;
   /** Forgets every aggregate and total. */
   reset(): void;
-  /** Closes the socket. */
   close(): Promise<void>;
 }
 
@@ -116,7 +109,7 @@ export function describeWarning(warning: ListenerWarning): string {
 }
 
 /** Prints a warning the way a newcomer cannot miss it. */
-export function printWarning(warning: ListenerWarning): void {
+function printWarning(warning: ListenerWarning): void {
   console.warn(`!! DogStatsD: ${describeWarning(warning)}\n   ${warning.kind === 'dropped' ? warning.rejected.line : warning.metric.line}`);
 }
 
@@ -143,11 +136,7 @@ function validated(options: DogStatsdListenerOptions): { port: number; parseOpti
   if (options.bufferBytes !== undefined && (!Number.isInteger(options.bufferBytes) || options.bufferBytes < 1)) {
     throw new RangeError(`bufferBytes must be a whole number >= 1, got ${options.bufferBytes}`);
   }
-  const parseOptions = {
-    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-    ...(options.bufferBytes === undefined ? {} : { bufferBytes: options.bufferBytes }),
-  };
-  return { port, parseOptions };
+  return { port, parseOptions: { namespace: options.namespace, bufferBytes: options.bufferBytes } };
 }
 
 const NO_TOTALS: ListenerTotals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0, overTagLimit: 0 };
@@ -218,8 +207,7 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
     if (parsed.truncated) totals.truncatedDatagrams += 1;
     for (const rejected of parsed.rejected) {
       totals.dropped += 1;
-      rejectedKept.push(rejected);
-      if (rejectedKept.length > maxRejected) rejectedKept = rejectedKept.slice(-maxRejected);
+      if (rejectedKept.push(rejected) > maxRejected) rejectedKept.shift();
       onWarning({ kind: 'dropped', by: 'extension', rejected });
     }
     for (const metric of parsed.metrics) judge(metric);

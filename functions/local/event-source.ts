@@ -24,9 +24,9 @@ import { deleteRecords, failedRecordIds, gatherBatch, releaseRecords, toSqsRecor
 import type { LocalQueue, TemplateFunction, TemplateMapping } from './template.ts';
 
 /** Lambda's SQS pollers long-poll for 20 s. */
-export const LAMBDA_POLL_WAIT_SECONDS = 20;
+const LAMBDA_POLL_WAIT_SECONDS = 20;
 /** Default local cap on concurrent sandboxes per function. */
-export const DEFAULT_LOCAL_CONCURRENCY_LIMIT = 4;
+const DEFAULT_LOCAL_CONCURRENCY_LIMIT = 4;
 
 /** How one invocation ended, for the terminal view and tests. */
 export type InvocationStatus = 'success' | 'partial' | 'error' | 'timeout' | 'crash' | 'invalid_response' | 'init_error';
@@ -199,10 +199,10 @@ async function invokeBatch(options: EventSourceOptions, pool: SandboxPool, acces
 /** One sqs-consumer poller per concurrency slot, each handing its batches to `handleMessageBatch`. */
 function startPollers(
   options: EventSourceOptions,
+  { concurrency, waitTimeSeconds }: ReturnType<typeof validated>,
   handleMessageBatch: (received: Message[]) => Promise<Message[]>,
   onError: (error: Error) => void,
 ) {
-  const { concurrency, waitTimeSeconds } = validated(options);
   return Array.from({ length: concurrency }, () => {
     const consumer = Consumer.create({
       queueUrl: options.queue.url,
@@ -225,7 +225,7 @@ function startPollers(
 /** Starts polling a queue for one function. */
 export function startEventSource(options: EventSourceOptions): EventSource {
   const { mapping, fn, queue } = options;
-  const { concurrency } = validated(options);
+  const settings = validated(options);
   const onError =
     options.onError ?? ((name: string, error: Error) => console.warn(`event source ${name}: ${error.name}: ${error.message}`));
   const access: QueueAccess = { sqs: options.sqs, queue, onError: (error) => onError(fn.functionName, error) };
@@ -249,13 +249,13 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     await work.finally(() => running.delete(work));
     return [];
   };
-  const pollers = startPollers(options, handleMessageBatch, (error) => stopping || access.onError(error));
+  const pollers = startPollers(options, settings, handleMessageBatch, (error) => stopping || access.onError(error));
 
   let stopped: Promise<void> | undefined;
   return {
     functionName: fn.functionName,
     queue,
-    concurrency,
+    concurrency: settings.concurrency,
     maximumConcurrency: mapping.maximumConcurrency,
     sandboxes: () => pool.size,
     running: () => running.size,

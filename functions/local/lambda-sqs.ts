@@ -16,7 +16,7 @@ import { inBatches } from '../client/batches.ts';
 import type { LocalQueue, TemplateMapping } from './template.ts';
 
 /** Lambda's synchronous invocation payload limit. */
-export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 
 const SYSTEM_ATTRIBUTES: readonly (keyof SQSRecordAttributes)[] = [
   'AWSTraceHeader',
@@ -89,7 +89,7 @@ export function failedRecordIds(response: unknown, batchIds: ReadonlySet<string>
 }
 
 /** A record's share of the 6 MB invocation payload: its body plus 1 KiB for its attributes. */
-export function recordSize(message: Message): number {
+function recordSize(message: Message): number {
   return Buffer.byteLength(message.Body ?? '') + 1024;
 }
 

@@ -43,11 +43,6 @@ function mb(bytes: number | undefined): string {
   return bytes === undefined || !Number.isFinite(bytes) ? '-' : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function pad(text: string | number, width: number): string {
-  const value = String(text);
-  return value.length >= width ? value : value + ' '.repeat(width - value.length);
-}
-
 function time(): string {
   return new Date().toISOString().slice(11, 19);
 }
@@ -81,7 +76,7 @@ async function queueRows(env: LocalEnvironment): Promise<Rows> {
     ['invocations', 13],
     ['cold', 6],
   ] as const;
-  const lines = [`${columns.map(([title, width]) => pad(title, width)).join('')}failed`];
+  const lines = [`${columns.map(([title, width]) => title.padEnd(width)).join('')}failed`];
   const plain: string[] = [];
   for (const queue of env.queues.values()) {
     const own = counts.get(queue.name) ?? { visible: 0, inFlight: 0, delayed: 0 };
@@ -95,7 +90,7 @@ async function queueRows(env: LocalEnvironment): Promise<Rows> {
         : '';
     const sandboxes = worker ? `${worker.sandboxes()}/${worker.concurrency}${max}` : 'no worker';
     const cells = [queue.queue, own.visible, own.inFlight, own.delayed, dlqDepth, sandboxes, stat?.invocations ?? 0, stat?.coldStarts ?? 0];
-    lines.push(`${cells.map((cell, index) => pad(cell, columns[index]?.[1] ?? 0)).join('')}${stat?.failed ?? 0}`);
+    lines.push(`${cells.map((cell, index) => String(cell).padEnd(columns[index]?.[1] ?? 0)).join('')}${stat?.failed ?? 0}`);
     plain.push(
       `${queue.queue}: ${own.visible} visible, ${own.inFlight} in flight, ${own.delayed} delayed, DLQ ${dlqDepth}, ${stat?.invocations ?? 0} invocations`,
     );

@@ -5,15 +5,15 @@
  * metrics client when the module exports one (`metrics.close()`), as a sandbox that goes away would.
  */
 import { randomBytes } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
 import { serializeError, type FromSandbox, type SandboxWorkerData, type ToSandbox } from './sandbox-protocol.ts';
 
 // The nodejs24.x runtime calls handlers with (event, context) only: callback-style handlers are gone from it.
 type Handler = (event: unknown, context: Context) => unknown;
 
-const port = parentPort;
-if (port === null) throw new Error('sandbox-runtime.ts runs only inside a worker thread');
+if (parentPort === null) throw new Error('sandbox-runtime.ts runs only inside a worker thread');
+const port: MessagePort = parentPort;
 const data = workerData as SandboxWorkerData;
 const post = (message: FromSandbox): void => port.postMessage(message);
 
@@ -58,8 +58,7 @@ async function main(): Promise<void> {
     return;
   }
   const handler = exported as Handler;
-  const sandboxPort = port as NonNullable<typeof port>;
-  sandboxPort.on('message', (message: ToSandbox) => {
+  port.on('message', (message: ToSandbox) => {
     if (message.type === 'invoke') {
       Promise.resolve()
         .then(() => handler(message.event, contextFor(message.requestId, message.deadline)))
@@ -74,7 +73,7 @@ async function main(): Promise<void> {
         .catch(() => false)
         .then((closedMetricsClient) => {
           post({ type: 'closed', closedMetricsClient });
-          sandboxPort.close();
+          port.close();
         });
     }
   });

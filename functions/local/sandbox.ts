@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { HeapInfo } from 'node:v8';
 import type { SQSEvent } from 'aws-lambda';
-import type { FromSandbox, SandboxWorkerData, SerializedError, ToSandbox } from './sandbox-protocol.ts';
+import { serializeError, type FromSandbox, type SandboxWorkerData, type SerializedError, type ToSandbox } from './sandbox-protocol.ts';
 
 /** The module could not be loaded (import error, a throw at module init, no such export). */
 export class SandboxInitError extends Error {
@@ -80,7 +80,7 @@ export class Sandbox {
       );
     });
     worker.on('error', (error) => {
-      this.crash = { name: error.name, message: error.message, stack: error.stack };
+      this.crash = serializeError(error);
     });
     worker.on('exit', () => {
       this.alive = false;
@@ -101,20 +101,12 @@ export class Sandbox {
 
   /** Starts a thread and loads the handler module: the cold start. */
   static start(options: SandboxOptions): Promise<Sandbox> {
-    const workerData: SandboxWorkerData = {
-      tsxApiUrl: TSX_API_URL,
-      runtimeUrl: RUNTIME_URL,
-      entryUrl: options.entryUrl,
-      exportName: options.exportName,
-      functionName: options.functionName,
-      memorySize: options.memorySize,
-      region: options.region,
-      accountId: options.accountId,
-    };
+    const { env, onLog: givenOnLog, ...data } = options;
+    const workerData: SandboxWorkerData = { ...data, tsxApiUrl: TSX_API_URL, runtimeUrl: RUNTIME_URL };
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
       workerData,
-      env: { ...options.env },
+      env: { ...env },
       stdout: true,
       stderr: true,
       execArgv: [],
@@ -122,10 +114,8 @@ export class Sandbox {
       name: `sandbox ${options.functionName}`,
     });
     const onLog =
-      options.onLog ??
-      ((stream: 'stdout' | 'stderr', line: string) => {
-        (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
-      });
+      givenOnLog ??
+      ((stream: 'stdout' | 'stderr', line: string) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`));
     forwardLines(worker.stdout, (line) => onLog('stdout', line));
     forwardLines(worker.stderr, (line) => onLog('stderr', line));
 
@@ -147,7 +137,7 @@ export class Sandbox {
           fail(message.error);
         }
       });
-      worker.once('error', (error) => fail({ name: error.name, message: error.message, stack: error.stack }));
+      worker.once('error', (error) => fail(serializeError(error)));
       worker.once('exit', (code) => fail({ name: 'Runtime.ExitError', message: `the sandbox exited with code ${code} while loading` }));
     });
   }

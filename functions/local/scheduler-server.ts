@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
@@ -108,13 +109,13 @@ function schedulerTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 
-/** The input of one occurrence with the Scheduler's context attributes filled in. */
-export function substituteContext(input: string, occurrence: { scheduleArn: string; scheduledTime: Date; attempt?: number }): string {
+/** The input of one occurrence with the Scheduler's context attributes filled in (first attempt: no retries locally). */
+function substituteContext(input: string, occurrence: { scheduleArn: string; scheduledTime: Date }): string {
   return input
     .replaceAll('<aws.scheduler.scheduled-time>', schedulerTime(occurrence.scheduledTime))
     .replaceAll('<aws.scheduler.schedule-arn>', occurrence.scheduleArn)
     .replaceAll('<aws.scheduler.execution-id>', randomBytes(8).toString('hex'))
-    .replaceAll('<aws.scheduler.attempt-number>', String(occurrence.attempt ?? 1));
+    .replaceAll('<aws.scheduler.attempt-number>', '1');
 }
 
 const seconds = (date: Date): number => date.getTime() / 1000;
@@ -169,12 +170,10 @@ function summary(schedule: StoredSchedule): Record<string, unknown> {
 }
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
+  const body = await text(request);
+  if (body.trim() === '') return {};
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = JSON.parse(body);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   } catch {
     // answered below

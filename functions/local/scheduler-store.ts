@@ -78,7 +78,7 @@ export interface DueOccurrence {
 
 const NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 /** The group every account has. */
-export const DEFAULT_GROUP = 'default';
+const DEFAULT_GROUP = 'default';
 /** Occurrences older than this are dropped, not delivered (the Scheduler's longest MaximumEventAge). */
 const MAX_EVENT_AGE_MS = 86_400_000;
 

@@ -19,6 +19,27 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `value` when it is a JSON object, else an empty one. */
+export function objectOr(value: unknown): Json {
+  return isObject(value) ? value : {};
+}
+
+/** One resource of the template: its logical id, Properties and Metadata (empty when left out). */
+export interface TemplateResource {
+  readonly logicalId: string;
+  readonly properties: Json;
+  readonly metadata: Json;
+}
+
+/** The template's resources of one `Type`, in template order. */
+export function resourcesOf(template: unknown, type: string): TemplateResource[] {
+  return Object.entries(objectOr(objectOr(template).Resources)).flatMap(([logicalId, resource]) =>
+    isObject(resource) && resource.Type === type
+      ? [{ logicalId, properties: objectOr(resource.Properties), metadata: objectOr(resource.Metadata) }]
+      : [],
+  );
+}
+
 /** The logical id an intrinsic `{Ref: X}` or `{Fn::GetAtt: [X, attr]}` points at. */
 export function referencedId(value: unknown, where: string): { id: string; attribute: string | undefined } {
   if (isObject(value)) {

@@ -1,8 +1,6 @@
 /**
- * Reads the synthesized CloudFormation template (what `cdk synth` writes, what `cdk deploy` creates) and
- * creates the same queues on the local SQS server: local/deployed parity by construction.
- *
- * Read from the template:
+ * Reads what the local environment runs from the synthesized CloudFormation template (what `cdk synth`
+ * writes, what `cdk deploy` creates):
  * - `AWS::SQS::Queue`: QueueName, FifoQueue, ContentBasedDeduplication, DeduplicationScope, FifoThroughputLimit,
  *   DelaySeconds, VisibilityTimeout, MessageRetentionPeriod, MaximumMessageSize, ReceiveMessageWaitTimeSeconds,
  *   RedrivePolicy {deadLetterTargetArn: Fn::GetAtt [queue, Arn], maxReceiveCount};
@@ -12,16 +10,16 @@
  *   wrapper is in front), Timeout, MemorySize, Environment.Variables (intrinsics resolved against local
  *   resources: `Ref` of a queue is its URL, `Fn::GetAtt` Arn/QueueUrl/QueueName, pseudo parameters, Join, Sub, Select).
  */
-import { isObject, referencedId, TemplateError, type Json } from './template-values.ts';
+import { isObject, objectOr, referencedId, resourcesOf, TemplateError, type Json, type TemplateResource } from './template-values.ts';
 
 /** CloudFormation's default Lambda timeout (s) and memory (MB), used when the template leaves them out. */
-export const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
-export const LAMBDA_DEFAULT_MEMORY_MB = 128;
+const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
+const LAMBDA_DEFAULT_MEMORY_MB = 128;
 /** Lambda's default SQS batch size. */
-export const SQS_DEFAULT_BATCH_SIZE = 10;
+const SQS_DEFAULT_BATCH_SIZE = 10;
 
 /** The queue attributes read from the template and given to CreateQueue (SQS attribute names). */
-export const QUEUE_ATTRIBUTE_PROPERTIES = [
+const QUEUE_ATTRIBUTE_PROPERTIES = [
   'FifoQueue',
   'ContentBasedDeduplication',
   'DeduplicationScope',
@@ -130,7 +128,7 @@ function localQueueName(logicalId: string, fifo: boolean): string {
   return fifo ? `${base}.fifo` : base;
 }
 
-function readQueue(logicalId: string, properties: Json, metadata: Json): TemplateQueue {
+function readQueue({ logicalId, properties, metadata }: TemplateResource): TemplateQueue {
   const where = `queue ${logicalId}`;
   const fifo = properties.FifoQueue !== undefined && scalarString(properties.FifoQueue, `${where} FifoQueue`) === 'true';
   const queueName =
@@ -153,7 +151,7 @@ function readQueue(logicalId: string, properties: Json, metadata: Json): Templat
   return { logicalId, queueName, fifo, attributes, redrive, redriveAllowPolicy: properties.RedriveAllowPolicy, metadata };
 }
 
-function readTable(logicalId: string, properties: Json): TemplateTable {
+function readTable({ logicalId, properties }: TemplateResource): TemplateTable {
   const where = `table ${logicalId}`;
   if (!Array.isArray(properties.KeySchema) || !Array.isArray(properties.AttributeDefinitions)) {
     throw new TemplateError(`${where} needs KeySchema and AttributeDefinitions`);
@@ -166,9 +164,9 @@ function readTable(logicalId: string, properties: Json): TemplateTable {
   };
 }
 
-function readFunction(logicalId: string, properties: Json, metadata: Json): TemplateFunction {
+function readFunction({ logicalId, properties, metadata }: TemplateResource): TemplateFunction {
   const where = `function ${logicalId}`;
-  const variables = isObject(properties.Environment) && isObject(properties.Environment.Variables) ? properties.Environment.Variables : {};
+  const variables = objectOr(objectOr(properties.Environment).Variables);
   const wrapped = variables.DD_LAMBDA_HANDLER;
   const handler = typeof wrapped === 'string' ? wrapped : scalarString(properties.Handler, `${where} Handler`);
   const dot = handler.lastIndexOf('.');
@@ -186,15 +184,15 @@ function readFunction(logicalId: string, properties: Json, metadata: Json): Temp
   };
 }
 
-function readMapping(logicalId: string, properties: Json, resources: Json): TemplateMapping | undefined {
+function readMapping({ logicalId, properties }: TemplateResource, resources: Json): TemplateMapping[] {
   const where = `event source mapping ${logicalId}`;
   const source = referencedId(properties.EventSourceArn, `${where} EventSourceArn`);
   const sourceResource = resources[source.id];
-  if (!isObject(sourceResource) || sourceResource.Type !== 'AWS::SQS::Queue') return undefined;
+  if (!isObject(sourceResource) || sourceResource.Type !== 'AWS::SQS::Queue') return [];
   const target = referencedId(properties.FunctionName, `${where} FunctionName`);
   const responseTypes = Array.isArray(properties.FunctionResponseTypes) ? properties.FunctionResponseTypes : [];
-  const scaling = isObject(properties.ScalingConfig) ? properties.ScalingConfig : {};
-  return {
+  const scaling = objectOr(properties.ScalingConfig);
+  const mapping: TemplateMapping = {
     logicalId,
     queueLogicalId: source.id,
     functionLogicalId: target.id,
@@ -205,41 +203,21 @@ function readMapping(logicalId: string, properties: Json, resources: Json): Temp
     enabled: properties.Enabled === undefined || scalarString(properties.Enabled, `${where} Enabled`) === 'true',
     hasFilterCriteria: properties.FilterCriteria !== undefined,
   };
+  return [mapping];
 }
 
 /** Reads queues, functions and SQS event source mappings from a synthesized template (parsed JSON). */
 export function readTemplate(template: unknown): StackModel {
   if (!isObject(template) || !isObject(template.Resources)) throw new TemplateError('not a CloudFormation template: no Resources');
   const resources = template.Resources;
-  const queues: TemplateQueue[] = [];
-  const functions: TemplateFunction[] = [];
-  const mappings: TemplateMapping[] = [];
-  const tables: TemplateTable[] = [];
-  for (const [logicalId, resource] of Object.entries(resources)) {
-    if (!isObject(resource)) continue;
-    const properties = isObject(resource.Properties) ? resource.Properties : {};
-    const metadata = isObject(resource.Metadata) ? resource.Metadata : {};
-    switch (resource.Type) {
-      case 'AWS::SQS::Queue':
-        queues.push(readQueue(logicalId, properties, metadata));
-        break;
-      case 'AWS::DynamoDB::Table':
-        tables.push(readTable(logicalId, properties));
-        break;
-      case 'AWS::Lambda::Function':
-        functions.push(readFunction(logicalId, properties, metadata));
-        break;
-      case 'AWS::Lambda::EventSourceMapping': {
-        const mapping = readMapping(logicalId, properties, resources);
-        if (mapping !== undefined) mappings.push(mapping);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  checkReferences({ queues, functions, mappings, tables });
-  return { queues, functions, mappings, tables };
+  const model: StackModel = {
+    queues: resourcesOf(template, 'AWS::SQS::Queue').map((resource) => readQueue(resource)),
+    functions: resourcesOf(template, 'AWS::Lambda::Function').map((resource) => readFunction(resource)),
+    mappings: resourcesOf(template, 'AWS::Lambda::EventSourceMapping').flatMap((resource) => readMapping(resource, resources)),
+    tables: resourcesOf(template, 'AWS::DynamoDB::Table').map((resource) => readTable(resource)),
+  };
+  checkReferences(model);
+  return model;
 }
 
 /** Every redrive targets a queue of the template, every mapping a function; no two queues share a name. */
