@@ -1,29 +1,24 @@
 /**
- * {@link IdempotencyStore} on a DynamoDB table (partition key `id`, TTL attribute `expiresAt` in epoch
- * seconds), created by the stack. One conditional write takes the lease, so two concurrent deliveries of
- * the same job never both run it.
- *
- * Why not Powertools' Idempotency utility: it memoises a function's *result* keyed by a hash of its
- * event, and surfaces a concurrent run as an exception thrown out of the wrapped function; here the
- * processor needs three explicit steps per record (lease, complete, release) that map onto outcomes
- * (`duplicate`, retry) and a lazily loaded client that keeps DynamoDB off the cold-start path.
- *
- * Expiry is checked in the condition as well as left to DynamoDB's TTL: AWS deletes expired items lazily
- * (up to days later), and the local stand-in (dynalite) has no TTL at all.
+ * {@link IdempotencyStore} on a DynamoDB table (partition key `id`, TTL attribute `expiresAt` in epoch seconds),
+ * created by the stack. One conditional write takes the lease, so two concurrent deliveries never both run a job.
+ * Not Powertools' Idempotency utility: it memoises a function's result and surfaces a concurrent run as an exception,
+ * where the processor needs three explicit steps (lease, complete, release) and a client loaded on first use.
+ * Expiry is checked in the condition too: DynamoDB's TTL deletes lazily (days later), and dynalite has no TTL.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
 
-type DynamoModule = typeof import('@aws-sdk/client-dynamodb');
+/** The DynamoDB SDK and the sandbox's one client. */
+export interface DynamoDb {
+  readonly sdk: typeof import('@aws-sdk/client-dynamodb');
+  readonly client: DynamoDBClient;
+}
 
-/** The DynamoDB SDK and the sandbox's one client, loaded on first use. */
-export type LoadDynamoDb = () => Promise<{ readonly sdk: DynamoModule; readonly client: DynamoDBClient }>;
+/** Loads {@link DynamoDb} on first use. */
+export type LoadDynamoDb = () => Promise<DynamoDb>;
 
-/**
- * Longest one DynamoDB request may take (the client's `requestTimeout`, with `throwOnRequestTimeout`: without it the
- * SDK only logs a warning and the request waits on); callers also bound their wait.
- */
-export const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
+/** Longest one DynamoDB request may take (`requestTimeout`; `throwOnRequestTimeout`, or the SDK only warns and waits on). */
+const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
 
 /** Longest the worker waits for one DynamoDB call, the SDK's retries included. */
 export const DYNAMODB_WAIT_MS = 2_000;
@@ -34,11 +29,11 @@ export class DynamoDbTimeoutError extends Error {
 }
 
 /**
- * Settles with `task`, or rejects with a {@link DynamoDbTimeoutError} naming `what` once {@link DYNAMODB_WAIT_MS} have
- * passed. Every DynamoDB call of the worker goes through it, so a store that stops answering cannot hold an invocation
- * past its deadline (its batch would come back after the job's lease expired, and a completed job could run again).
+ * Settles with `task`, or rejects with a {@link DynamoDbTimeoutError} naming `what` after {@link DYNAMODB_WAIT_MS}: a
+ * store that stops answering must not hold an invocation past its deadline (its batch would come back after the job's
+ * lease expired, and a completed job could run again).
  */
-export function withinWait<T>(task: Promise<T>, what: string): Promise<T> {
+function withinWait<T>(task: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DynamoDbTimeoutError(`${what} did not answer within ${DYNAMODB_WAIT_MS} ms`)), DYNAMODB_WAIT_MS);
@@ -46,9 +41,14 @@ export function withinWait<T>(task: Promise<T>, what: string): Promise<T> {
   return Promise.race([task, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Makes one DynamoDB call of `what` (the store, the ledger) on the loaded SDK, bounded by {@link DYNAMODB_WAIT_MS}. */
+export async function dynamoDbCall<T>(dynamo: LoadDynamoDb, what: string, call: (api: DynamoDb) => Promise<T>): Promise<T> {
+  return withinWait(call(await dynamo()), what);
+}
+
 /** Loads the SDK and creates `client` (default: the SDK's standard configuration, bounded requests) once, on first use. */
 export function dynamoDbLoader(client?: DynamoDBClient): LoadDynamoDb {
-  let loaded: ReturnType<LoadDynamoDb> | undefined;
+  let loaded: Promise<DynamoDb> | undefined;
   return () =>
     (loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
       sdk,
@@ -58,8 +58,19 @@ export function dynamoDbLoader(client?: DynamoDBClient): LoadDynamoDb {
 }
 
 /** Epoch seconds (DynamoDB's TTL unit) of a time in ms, as a DynamoDB number. */
-function seconds(ms: number): string {
-  return String(Math.ceil(ms / 1000));
+function seconds(ms: number): { N: string } {
+  return { N: String(Math.ceil(ms / 1000)) };
+}
+
+/** Resolves whether a conditional write was made: false when its condition failed; rejects with any other error. */
+function conditionally({ sdk }: DynamoDb, write: Promise<unknown>): Promise<boolean> {
+  return write.then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof sdk.ConditionalCheckFailedException) return false;
+      throw error;
+    },
+  );
 }
 
 /** Options of {@link createDynamoDbIdempotencyStore}. */
@@ -76,68 +87,44 @@ export interface DynamoDbIdempotencyStoreOptions {
 
 /** Creates the store. Nothing is loaded or connected until the first idempotent job runs. */
 export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOptions): IdempotencyStore {
-  const { tableName } = options;
+  const { tableName: TableName } = options;
   const now = options.now ?? Date.now;
   const dynamo = options.dynamo ?? dynamoDbLoader(options.client);
-
+  const call = <T>(send: (api: DynamoDb) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the idempotency store', send);
+  const Key = (key: string) => ({ id: { S: key } });
   return {
     async begin(key: string, leaseMs: number): Promise<BeginResult> {
-      const { sdk, client } = await dynamo();
       const at = now();
-      try {
-        await withinWait(
-          client.send(
-            new sdk.PutItemCommand({
-              TableName: tableName,
-              Item: { id: { S: key }, status: { S: 'in_progress' }, expiresAt: { N: seconds(at + leaseMs) } },
-              ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :now',
-              ExpressionAttributeValues: { ':now': { N: seconds(at) } },
-            }),
+      const Item = { ...Key(key), status: { S: 'in_progress' }, expiresAt: seconds(at + leaseMs) };
+      const ConditionExpression = 'attribute_not_exists(id) OR expiresAt < :now';
+      const leased = await call((api) =>
+        conditionally(
+          api,
+          api.client.send(
+            new api.sdk.PutItemCommand({ TableName, Item, ConditionExpression, ExpressionAttributeValues: { ':now': seconds(at) } }),
           ),
-          'the idempotency store',
-        );
-        return 'started';
-      } catch (error) {
-        if (!(error instanceof sdk.ConditionalCheckFailedException)) throw error;
-      }
-      const existing = await withinWait(
-        client.send(new sdk.GetItemCommand({ TableName: tableName, Key: { id: { S: key } }, ConsistentRead: true })),
-        'the idempotency store',
+        ),
+      );
+      if (leased) return 'started';
+      const existing = await call(({ sdk, client }) =>
+        client.send(new sdk.GetItemCommand({ TableName, Key: Key(key), ConsistentRead: true })),
       );
       // Gone between the two calls (released by a failed run): let the retry take the lease.
-      if (!existing.Item) return 'in_progress';
-      return existing.Item.status?.S === 'completed' ? 'completed' : 'in_progress';
+      return existing.Item?.status?.S === 'completed' ? 'completed' : 'in_progress';
     },
     async complete(key: string, ttlSeconds: number): Promise<void> {
-      const { sdk, client } = await dynamo();
-      await withinWait(
-        client.send(
-          new sdk.PutItemCommand({
-            TableName: tableName,
-            Item: { id: { S: key }, status: { S: 'completed' }, expiresAt: { N: seconds(now() + ttlSeconds * 1000) } },
-          }),
-        ),
-        'the idempotency store',
-      );
+      const Item = { ...Key(key), status: { S: 'completed' }, expiresAt: seconds(now() + ttlSeconds * 1000) };
+      await call(({ sdk, client }) => client.send(new sdk.PutItemCommand({ TableName, Item })));
     },
     async release(key: string): Promise<void> {
-      const { sdk, client } = await dynamo();
-      try {
-        await withinWait(
-          client.send(
-            new sdk.DeleteItemCommand({
-              TableName: tableName,
-              Key: { id: { S: key } },
-              ConditionExpression: '#status = :inProgress',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
-            }),
-          ),
-          'the idempotency store',
-        );
-      } catch (error) {
-        if (!(error instanceof sdk.ConditionalCheckFailedException)) throw error;
-      }
+      const release = {
+        TableName,
+        Key: Key(key),
+        ConditionExpression: '#status = :inProgress',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
+      };
+      await call((api) => conditionally(api, api.client.send(new api.sdk.DeleteItemCommand(release))));
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * How a job type is declared: its name, its queue, its payload schema, its handler and its options.
- * One file per job type in `functions/jobs/` calls {@link defineJob}; `functions/jobs/catalog.ts` lists them.
+ * How a job type is declared: its name, its queue, its payload schema, its handler and its options. One file per job
+ * type in `functions/jobs/` calls {@link defineJob}; `functions/jobs/catalog.ts` lists them.
  */
 import type * as z from 'zod/mini';
 import { checkJobSchedules, type JobSchedule, type ScheduleOptions } from '../scheduling/job-schedules.ts';
@@ -41,17 +41,11 @@ export interface JobContext {
   readonly logger: Logger;
 }
 
-/** Local endpoints an example payload may point at (the leak check's stand-ins for real peers). */
-export interface ExampleEndpoints {
-  /** Base URL of a local HTTP server on 127.0.0.1 that answers 200 to any request under `/ok/`. */
-  readonly httpUrl: string;
-}
-
 /**
- * A payload that succeeds against local transports, used by `jobs soak` (the leak check) and by tests.
- * A function, so a payload that names a peer can point it at a local endpoint.
+ * A payload that succeeds against local transports, used by `jobs soak` (the leak check) and by tests; given the base
+ * URL of a local HTTP server that answers 200 under `/ok/`, so a payload that names a peer can point it there.
  */
-export type JobExample<Payload> = (endpoints: ExampleEndpoints) => Payload;
+export type JobExample<Payload> = (endpoints: { readonly httpUrl: string }) => Payload;
 
 /**
  * The declaration of one job type. The handler and the idempotency key are methods, so a definition of any payload
@@ -79,19 +73,15 @@ export interface JobDefinition<Type extends string = string, Payload = unknown> 
 }
 
 /** What {@link defineJob} accepts: a definition with optional timeout and partial retry policy. */
-export interface JobOptions<Type extends string, Payload> {
-  readonly type: Type;
+export type JobOptions<Type extends string, Payload> = Pick<JobDefinition<Type, Payload>, 'type' | 'schema' | 'handler'> & {
   readonly queue?: string;
-  readonly schema: z.ZodMiniType<Payload>;
-  handler(payload: Payload, context: JobContext): Promise<void>;
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly idempotency?: IdempotencyOptions<Payload> | boolean;
   /** Periodic schedules: name, `cron(...)`/`rate(...)`, time zone (default UTC), payload. */
   readonly schedules?: readonly ScheduleOptions<NoInfer<Payload>>[];
-  /** A payload that succeeds against local transports (see {@link JobExample}). */
   readonly example?: JobExample<NoInfer<Payload>>;
-}
+};
 
 /** Defaults for every job type: 5 attempts, 10 s doubling up to 15 min, full jitter, 30 s timeout. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -121,17 +111,13 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
     throw new ConfigurationError(`job "${options.type}": queue "${queue}" must be lower-case kebab-case, at most 40 characters`);
   }
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+  const { maxAttempts, baseDelaySeconds, maxDelaySeconds } = retry;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ConfigurationError(`job "${options.type}": retry.maxAttempts must be a whole number >= 1`);
   }
-  if (
-    !(retry.baseDelaySeconds >= 0) ||
-    !(retry.maxDelaySeconds >= retry.baseDelaySeconds) ||
-    retry.maxDelaySeconds > MAX_VISIBILITY_SECONDS
-  ) {
-    throw new ConfigurationError(
-      `job "${options.type}": retry delays need 0 <= baseDelaySeconds <= maxDelaySeconds <= ${MAX_VISIBILITY_SECONDS}`,
-    );
+  if (!(baseDelaySeconds >= 0 && maxDelaySeconds >= baseDelaySeconds && maxDelaySeconds <= MAX_VISIBILITY_SECONDS)) {
+    const bounds = `0 <= baseDelaySeconds <= maxDelaySeconds <= ${MAX_VISIBILITY_SECONDS}`;
+    throw new ConfigurationError(`job "${options.type}": retry delays need ${bounds}`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -139,15 +125,5 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
   }
   const idempotency = options.idempotency === true ? {} : options.idempotency === false ? undefined : options.idempotency;
   const schedules = checkJobSchedules(options.type, options.schema, options.schedules);
-  return {
-    type: options.type,
-    queue,
-    schema: options.schema,
-    handler: options.handler,
-    timeoutMs,
-    retry,
-    idempotency,
-    schedules,
-    ...(options.example === undefined ? {} : { example: options.example }),
-  };
+  return { ...options, queue, timeoutMs, retry, idempotency, schedules };
 }

@@ -1,8 +1,7 @@
 /**
- * Runs one decoded job: its handler, under its own timeout and the record's abort, wrapped (for an idempotent job,
- * when a store is configured) in its idempotency lease: begin (take the lease, or find the job completed or running
- * in another delivery), complete after success, release after failure. Resolves with `success` or `duplicate`;
- * a failure rejects, for the verdict stage to classify.
+ * Runs one decoded job: its handler, under its own timeout and the record's abort, inside its idempotency lease when
+ * the job is idempotent and a store is configured (begin: take the lease, or find the job completed or running
+ * elsewhere; complete after success; release after failure). A failure rejects, for the verdict stage to classify.
  */
 import type { Context } from 'aws-lambda';
 import type { RecordAbort } from './cancellation.ts';
@@ -22,7 +21,6 @@ export interface JobRun {
   readonly job: JobDefinition;
   /** The payload as the job's schema outputs it. */
   readonly payload: unknown;
-  /** What the handler gets besides its payload. */
   readonly context: JobContext;
   /** The record's abort: its timeout and the invocation's deadline fire it. */
   readonly cancel: RecordAbort;
@@ -30,28 +28,24 @@ export interface JobRun {
   handlerCalled?: boolean;
 }
 
-/** The idempotency lease one run takes. */
-export interface IdempotencyLease {
+/** The idempotency lease one run takes: `<job type>#<key>`, for `leaseMs`, its completion remembered `ttlSeconds`. */
+interface IdempotencyLease {
   readonly store: IdempotencyStore;
-  /** `<job type>#<key>`. */
   readonly key: string;
   readonly leaseMs: number;
-  /** How long the completion is remembered. */
   readonly ttlSeconds: number;
 }
 
-/** When the lease is taken: the processor's safety margin and the invocation's remaining time. */
-export interface LeaseTiming {
-  readonly safetyMarginMs: number;
-  readonly lambdaContext: Pick<Context, 'getRemainingTimeInMillis'>;
-}
-
 /**
- * The lease an idempotent job takes, or undefined when it runs without deduplication (not idempotent, no store,
- * or no key: the job's key function returned none, or the message has no `jobId`).
+ * The lease an idempotent job takes, or undefined when it runs without deduplication (not idempotent, no store, or no
+ * key: the job's key function returned none, or the message has no `jobId`). It lasts the job's timeout plus the
+ * safety margin, bounded by the invocation's remaining time, plus {@link LEASE_SLACK_MS}.
  */
-export function idempotencyLease(run: JobRun, store: IdempotencyStore | undefined, timing: LeaseTiming): IdempotencyLease | undefined {
-  const { job, payload, context } = run;
+export function idempotencyLease(
+  { job, payload, context }: JobRun,
+  store: IdempotencyStore | undefined,
+  timing: { readonly safetyMarginMs: number; readonly lambdaContext: Pick<Context, 'getRemainingTimeInMillis'> },
+): IdempotencyLease | undefined {
   if (!job.idempotency || !store) return undefined;
   const key = job.idempotency.key ? job.idempotency.key(payload, { jobId: context.jobId, messageId: context.messageId }) : context.jobId;
   if (key === undefined) return undefined;
@@ -90,14 +84,13 @@ export async function runJob(run: JobRun, lease: IdempotencyLease | undefined): 
 }
 
 /**
- * Takes the lease, bounded by the invocation's deadline only: the job's own clock starts once it may run (taking
- * the lease may load the DynamoDB client on a sandbox's first idempotent job).
+ * Takes the lease, bounded by the invocation's deadline only: the job's own clock starts once it may run (taking the
+ * lease may load the DynamoDB client). A lease that lands after an abort is given back, or every redelivery would see
+ * `in_progress` until it expired (and a short retry policy dead-letter a job that never ran).
  */
 async function beginLease({ store, key, leaseMs }: IdempotencyLease, { cancel }: JobRun): Promise<BeginResult> {
   const beginning = store.begin(key, leaseMs);
   return cancel.race(beginning).catch((error: unknown) => {
-    // Aborted while taking the lease: a lease taken after all must be given back, or every redelivery
-    // sees `in_progress` until it expires (and a short retry policy dead-letters a job that never ran).
     void beginning.then((late) => (late === 'started' ? store.release(key) : undefined)).catch(ignore);
     throw error;
   });
