@@ -73,6 +73,8 @@ function conditionally({ sdk }: DynamoDb, write: Promise<unknown>): Promise<bool
   );
 }
 
+const idKey = (key: string) => ({ id: { S: key } });
+
 /** Options of {@link createDynamoDbIdempotencyStore}. */
 export interface DynamoDbIdempotencyStoreOptions {
   /** The table name (`IDEMPOTENCY_TABLE`). */
@@ -91,11 +93,10 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
   const now = options.now ?? Date.now;
   const dynamo = options.dynamo ?? dynamoDbLoader(options.client);
   const call = <T>(send: (api: DynamoDb) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the idempotency store', send);
-  const Key = (key: string) => ({ id: { S: key } });
   return {
     async begin(key: string, leaseMs: number): Promise<BeginResult> {
       const at = now();
-      const Item = { ...Key(key), status: { S: 'in_progress' }, expiresAt: seconds(at + leaseMs) };
+      const Item = { ...idKey(key), status: { S: 'in_progress' }, expiresAt: seconds(at + leaseMs) };
       const ConditionExpression = 'attribute_not_exists(id) OR expiresAt < :now';
       const leased = await call((api) =>
         conditionally(
@@ -107,19 +108,19 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
       );
       if (leased) return 'started';
       const existing = await call(({ sdk, client }) =>
-        client.send(new sdk.GetItemCommand({ TableName, Key: Key(key), ConsistentRead: true })),
+        client.send(new sdk.GetItemCommand({ TableName, Key: idKey(key), ConsistentRead: true })),
       );
       // Gone between the two calls (released by a failed run): let the retry take the lease.
       return existing.Item?.status?.S === 'completed' ? 'completed' : 'in_progress';
     },
     async complete(key: string, ttlSeconds: number): Promise<void> {
-      const Item = { ...Key(key), status: { S: 'completed' }, expiresAt: seconds(now() + ttlSeconds * 1000) };
+      const Item = { ...idKey(key), status: { S: 'completed' }, expiresAt: seconds(now() + ttlSeconds * 1000) };
       await call(({ sdk, client }) => client.send(new sdk.PutItemCommand({ TableName, Item })));
     },
     async release(key: string): Promise<void> {
       const release = {
         TableName,
-        Key: Key(key),
+        Key: idKey(key),
         ConditionExpression: '#status = :inProgress',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
