@@ -2,14 +2,15 @@
  * Periodic schedules declared next to a job (`defineJob({ ..., schedules: [...] })`), checked once when the
  * job's module loads: the expression in EventBridge Scheduler's dialect, the time zone, the payload against
  * the job's schema, the name. A bad one refuses to load (and so to synthesize), naming the job and the schedule.
+ * The expression is checked by the dialect's parser alone, not compiled: every worker loads the job catalog and never
+ * asks for next runs, so croner (31 KB of the worker's start-up bundle) stays with what computes them.
  */
 import type * as z from 'zod/mini';
 import { safeParse } from 'zod/mini';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { payloadIssues } from '../runtime/payload-issues.ts';
-import { DEFAULT_TIME_ZONE, type ScheduleExpression } from './expression.ts';
+import { checkTimeZone, DEFAULT_TIME_ZONE, parseScheduleExpression, type ScheduleExpression } from './expression.ts';
 import { periodicScheduleName } from './names.ts';
-import { compileSchedule } from './next-runs.ts';
 
 /** One periodic schedule, as a job definition declares it. */
 export interface ScheduleOptions<Payload = unknown> {
@@ -69,7 +70,8 @@ function checkOne(jobType: string, schema: z.ZodMiniType, options: ScheduleOptio
   const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
   let expression: ScheduleExpression | undefined;
   try {
-    expression = compileSchedule(options.expression, { timeZone }).expression;
+    expression = parseScheduleExpression(options.expression);
+    checkTimeZone(timeZone);
   } catch (error) {
     fail((error as Error).message);
   }
