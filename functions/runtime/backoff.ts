@@ -1,7 +1,4 @@
-/**
- * Retry delays: exponential backoff with (by default) full jitter, as AWS's architecture blog
- * "Exponential Backoff And Jitter" recommends and asynq/BullMQ users expect.
- */
+/** Retry delays: exponential backoff with (by default) full jitter, as AWS's "Exponential Backoff And Jitter" recommends. */
 import { MAX_VISIBILITY_SECONDS, type RetryPolicy } from './job.ts';
 
 /** The un-jittered delay after `attempt` failed attempts: base x 2^(attempt-1), capped. */
@@ -11,9 +8,9 @@ export function exponentialDelaySeconds(policy: RetryPolicy, attempt: number): n
 }
 
 /**
- * The delay in whole seconds before the next attempt, after attempt number `attempt` (1-based) failed.
- * Full jitter draws uniformly from [0, exponential delay]. `retryAfterSeconds` (a peer's `Retry-After`)
- * wins when given. The result is always within SQS's visibility limit of 12 hours.
+ * The delay in whole seconds before the next attempt, after attempt number `attempt` (1-based) failed: full jitter
+ * draws uniformly from [0, exponential delay]; `retryAfterSeconds` (a peer's `Retry-After`) wins when given. Always
+ * within SQS's visibility limit of 12 hours.
  */
 export function retryDelaySeconds(
   policy: RetryPolicy,

@@ -1,6 +1,6 @@
 /**
- * The last stage of a batch: the `SQSBatchResponse` (every retried record is a batch item failure; everything
- * else is deleted by Lambda) and each record's metrics (`jobs.processed`, `jobs.duration`, `jobs.queue_latency`).
+ * The last stage of a batch: the `SQSBatchResponse` (every retried record is a batch item failure; Lambda deletes the
+ * rest) and each record's metrics.
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { JobMetrics } from './metrics.ts';
@@ -9,16 +9,13 @@ import type { RecordResult } from './verdict.ts';
 
 /** The response that makes Lambda delete exactly the records that are done. */
 export function batchResponse(results: readonly RecordResult[]): SQSBatchResponse {
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const { record, verdict } of results) {
-    if (verdict.outcome === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
-  }
-  return { batchItemFailures };
+  const retried = results.filter(({ verdict }) => verdict.outcome === 'retry');
+  return { batchItemFailures: retried.map(({ record }) => ({ itemIdentifier: record.messageId })) };
 }
 
 /**
- * Records each record's metrics, in the records' order. Queue latency runs from the time the job was meant to run
- * (`scheduledAt` of delayed and scheduled jobs) or else SentTimestamp, to the start.
+ * Records each record's metrics, in order. Queue latency runs from the time the job was meant to run (`scheduledAt` of
+ * delayed and scheduled jobs) or else SentTimestamp, to its start.
  */
 export function recordBatchMetrics(results: readonly RecordResult[], metrics: JobMetrics, queues: SourceQueues): void {
   for (const { record, verdict, startedAt, durationMs, scheduledAt } of results) {

@@ -1,7 +1,7 @@
 /**
- * Cancellation of the records of one invocation: each record gets an abort (the AbortSignal its job sees, and a
- * race that stops waiting for a job that ignores it); the invocation's deadline aborts every running record and
- * keeps new ones from starting once it has passed.
+ * Cancellation of the records of one invocation: each record gets an abort (the AbortSignal its job sees, and a race
+ * that stops waiting for a job that ignores it); the invocation's deadline aborts every running record and keeps new
+ * ones from starting once it has passed.
  */
 import { JobTimeoutError } from './errors.ts';
 
@@ -10,12 +10,8 @@ const ignore = (): void => undefined;
 /** Why a record is aborted at the invocation's deadline. */
 const deadlineError = (): JobTimeoutError => new JobTimeoutError('the invocation is about to time out');
 
-/**
- * One record's cancellation: the AbortSignal its job gets, and a promise that rejects when it fires, so the
- * processor stops waiting even for a job that ignores its signal. Cheaper per record than listening on signals.
- */
+/** One record's cancellation: the signal its job gets, and a race that rejects when it fires (cheaper than a listener). */
 export class RecordAbort {
-  /** The controller whose signal the job gets. */
   readonly controller = new AbortController();
   readonly #aborted: Promise<never>;
   #reject: (reason: unknown) => void = ignore;
@@ -39,7 +35,6 @@ export class RecordAbort {
 
 /** The invocation's deadline: once it passes, running records are aborted and no other record starts. */
 export class InvocationDeadline {
-  /** Whether the deadline has passed. */
   passed = false;
   readonly #running = new Set<RecordAbort>();
   readonly #timer: ReturnType<typeof setTimeout>;
@@ -54,7 +49,6 @@ export class InvocationDeadline {
     if (this.passed) record.abort(deadlineError());
     else this.#running.add(record);
   }
-  /** Stops watching `record` (it has its verdict). */
   leave(record: RecordAbort): void {
     this.#running.delete(record);
   }

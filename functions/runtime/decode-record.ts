@@ -1,7 +1,7 @@
 /**
- * The first stage of a record: decode its JSON body, route it to its job definition and validate its payload.
- * A body that is not a job message, an unknown type or an invalid payload is a dead verdict, never an exception:
- * retrying cannot fix it. A message-supplied type never becomes a tag value (unknown types are `unknown`).
+ * The first stage of a record: decode its JSON body, route it to its job definition and validate its payload. A body
+ * that is not a job message, an unknown type or an invalid payload is a dead verdict, never an exception: retrying
+ * cannot fix it. A message-supplied type never becomes a tag value (unknown types are `unknown`).
  */
 import { InvalidMessageError, InvalidPayloadError, UnknownJobTypeError } from './errors.ts';
 import type { JobDefinition } from './job.ts';
@@ -12,11 +12,10 @@ import { dead, type DeadVerdict } from './verdict.ts';
 /** Looks up a job definition by type. */
 export type FindJob = (type: string) => JobDefinition | undefined;
 
-/** A record that is a job the catalog knows, with a valid payload. */
+/** A record that is a job the catalog knows, with a valid payload (as its schema outputs it). */
 export interface DecodedJob {
   readonly ok: true;
   readonly job: JobDefinition;
-  /** The payload as the job's schema outputs it. */
   readonly payload: unknown;
   readonly jobId: string | undefined;
   /** When a delayed or scheduled job was meant to run (ms since epoch, from the body's `scheduledAt`). */
@@ -31,16 +30,11 @@ export interface RejectedMessage {
 }
 
 /** A message body that is a job: `{type, payload, jobId?, scheduledAt?}`. */
-interface JobMessage {
-  readonly type: string;
-  readonly payload: unknown;
-  readonly jobId: string | undefined;
-  readonly scheduledAt: number | undefined;
-}
+type JobMessage = Omit<DecodedJob, 'ok' | 'job'> & { readonly type: string };
 
 /**
- * Checks the envelope of a parsed body, or says what is wrong with it. Four type checks written out rather than a
- * zod schema: this runs for every record, and the schema parse cost more than the rest of the routing together.
+ * Checks the envelope of a parsed body, or says what is wrong with it. Type checks written out rather than a zod
+ * schema: this runs for every record, and the schema parse cost more than the rest of the routing together.
  */
 function readEnvelope(body: unknown): JobMessage | string {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body is not a JSON object';

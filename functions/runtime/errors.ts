@@ -1,10 +1,6 @@
 /**
- * Errors a job throws to say how its failure should be handled.
- *
- * - any ordinary `Error`: retryable; the record is returned in `batchItemFailures` and SQS delivers it again;
- * - {@link PermanentJobError}: retrying cannot help; the message goes to the dead-letter queue at once;
- * - {@link RetryableJobError}: retryable, optionally with the delay the job wants before the next attempt
- *   (a webhook's `Retry-After`, say).
+ * The runtime's errors. A job throws {@link PermanentJobError} when retrying cannot help; any other error is retried,
+ * after the delay a {@link RetryableJobError} asks for (a webhook's `Retry-After`, say) or the job's backoff.
  */
 
 /** A failure that retrying cannot fix. The message goes to the dead-letter queue with this error's message. */

@@ -1,16 +1,11 @@
-/**
- * The contract between the batch processor and the store that remembers completed jobs.
- * `functions/runtime/dynamodb-idempotency-store.ts` implements it on DynamoDB.
- */
+/** The contract between the batch processor and the store that remembers completed jobs (on DynamoDB: `dynamodb-idempotency-store.ts`). */
 
-/** What {@link IdempotencyStore.begin} found. */
-export type BeginResult =
-  /** Nobody ran or runs this job: the caller now holds the lease and must `complete` or `release`. */
-  | 'started'
-  /** The job already completed (within its TTL): acknowledge without running it again. */
-  | 'completed'
-  /** Another delivery holds an unexpired lease: retry later. */
-  | 'in_progress';
+/**
+ * What {@link IdempotencyStore.begin} found: `started` (the caller now holds the lease and must `complete` or
+ * `release` it), `completed` (within its TTL: acknowledge without running again) or `in_progress` (another delivery
+ * holds an unexpired lease: retry later).
+ */
+export type BeginResult = 'started' | 'completed' | 'in_progress';
 
 /** Remembers which jobs ran, so a redelivered or concurrently delivered job runs its side effect once. */
 export interface IdempotencyStore {

@@ -1,24 +1,19 @@
 /**
- * Structured JSON logs through Powertools for AWS Lambda's Logger, created once at module scope.
- *
- * Every line about a record carries its job id (when the message has one), job type, message id, receive count,
- * attempt and the Lambda request id: "what happened to job X" is one query on `@jobId:X`.
- * Payloads and email addresses are never logged: callers pass identifiers, not data.
+ * Structured JSON logs through Powertools for AWS Lambda's Logger, created once at module scope. Every line about a
+ * record carries its job id (when the message has one), job type, message id, receive count, attempt and the Lambda
+ * request id: "what happened to job X" is one query on `@jobId:X`. Payloads and email addresses are never logged.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 
 /** Extra keys of one log line: identifiers and counts, never payload values. */
 export type LogAttributes = Record<string, string | number | boolean | undefined>;
 
-/** Attributes of an error line: identifiers plus the error (its name and message are logged, not its data). */
-export type ErrorLogAttributes = { error?: unknown } & Record<string, unknown>;
-
-/** The logging surface handed to jobs. */
+/** The logging surface handed to jobs; an error line logs its error's name and message, not its data. */
 export interface Logger {
   debug(message: string, attributes?: LogAttributes): void;
   info(message: string, attributes?: LogAttributes): void;
   warn(message: string, attributes?: LogAttributes): void;
-  error(message: string, attributes?: ErrorLogAttributes): void;
+  error(message: string, attributes?: { error?: unknown } & Record<string, unknown>): void;
 }
 
 /** The process-wide logger. Level from `POWERTOOLS_LOG_LEVEL` / `LOG_LEVEL` (default INFO). */
@@ -26,22 +21,15 @@ export const rootLogger = new PowertoolsLogger({
   serviceName: process.env.DD_SERVICE ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-jobs',
 });
 
-/** The keys every log line about one record carries; `jobId` and `jobType` are left out when unknown. */
-export interface RecordLogKeys {
+/** The logger of one record: every line carries `keys` (undefined ones drop out), without a Powertools child per record. */
+export function recordLogger(keys: {
   readonly jobId: string | undefined;
   readonly jobType: string | undefined;
   readonly messageId: string;
   readonly receiveCount: number;
-  /** The job's attempt (failed runs + 1), when it has one. */
-  readonly attempt?: number | undefined;
+  readonly attempt: number;
   readonly requestId: string;
-}
-
-/**
- * The logger of one record: every line carries its {@link RecordLogKeys}, without a Powertools child per record.
- * An error line logs the error's name and message, not its data.
- */
-export function recordLogger(keys: RecordLogKeys): Logger {
+}): Logger {
   const line = (attributes: Record<string, unknown> | undefined): Record<string, unknown> => ({ ...keys, ...attributes });
   return {
     debug: (message, attributes) => rootLogger.debug(message, line(attributes)),

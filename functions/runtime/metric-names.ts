@@ -1,9 +1,6 @@
 /**
- * The names, tag keys and bounded tag values of every custom metric the worker emits.
- *
- * Dashboards, monitors, the local DogStatsD listener and the tests import these constants
- * instead of spelling the strings again. Every metric is a DogStatsD distribution (`|d`):
- * the Datadog Lambda extension takes no other kind for custom metrics.
+ * The names, tag keys and bounded tag values of every custom metric the worker emits (each a DogStatsD distribution).
+ * Dashboards, monitors, the local DogStatsD listener and the tests import these instead of spelling the strings.
  */
 
 /** Metric names. */
@@ -25,11 +22,6 @@ export const METRIC = {
 /** A metric name the worker emits. */
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
-/** Metrics emitted once per record. */
-export const RECORD_METRICS = [METRIC.processed, METRIC.duration, METRIC.queueLatency] as const;
-/** Metrics emitted once per invocation. */
-export const RUNTIME_METRICS = [METRIC.heapUsed, METRIC.rss, METRIC.openFds] as const;
-
 /** Tag keys. */
 export const TAG = {
   jobType: 'job_type',
@@ -45,7 +37,6 @@ export const TAG = {
 
 /** What happened to one record. */
 export const OUTCOMES = ['success', 'retry', 'dead', 'duplicate'] as const;
-/** What happened to one record. */
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Why a record went to the dead-letter queue (`not_started`: it did not run on the queue's last receive). */
@@ -57,22 +48,12 @@ export const DEAD_REASONS = [
   'retries_exhausted',
   'not_started',
 ] as const;
-/** Why a record went to the dead-letter queue. */
 export type DeadReason = (typeof DEAD_REASONS)[number];
 
 /** The job_type tag value used when a message names no known job type (keeps the tag bounded). */
 export const UNKNOWN_JOB_TYPE = 'unknown';
 
-/** Every value a `reason` tag may take, for checks that tag values stay bounded. */
-export const TAG_VALUES = {
-  outcome: OUTCOMES,
-  reason: DEAD_REASONS,
-} as const;
-
-/**
- * How the metrics client's warnings begin, as the runbook quotes them (search the worker's logs for these).
- * Each warning goes on to say what to do.
- */
+/** How the metrics client's warnings begin, as the runbook quotes them (each goes on to say what to do). */
 export const METRICS_WARNING = {
   /** A second DogStatsD client is live in the process: the per-job client leak. */
   secondClient: 'a second DogStatsD client is open in this process',

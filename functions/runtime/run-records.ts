@@ -1,31 +1,16 @@
 /**
- * The order records run in. Standard queues: concurrently, up to a limit. FIFO queues: each message group in
- * order (groups in parallel, up to the limit) and, after a retry verdict, the rest of that group is returned
- * unprocessed, as AWS documents for Lambda with FIFO sources. No record starts once the invocation's deadline
- * has passed.
+ * The order records run in. Standard queues: concurrently, up to a limit. FIFO queues: each message group in order
+ * (groups in parallel, up to the limit) and, after a retry verdict, the rest of that group is returned unprocessed, as
+ * AWS documents for Lambda with FIFO sources. No record starts once the invocation's deadline has passed.
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { InvocationDeadline } from './cancellation.ts';
 import { RetryableJobError } from './errors.ts';
 import { notStarted, type RecordResult } from './verdict.ts';
 
-/** Runs one record to its result; never rejects. */
-export type RunRecord = (record: SQSRecord) => Promise<RecordResult>;
-
-/** Runs `worker` over `items` with at most `limit` at once. */
-async function runPool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await worker(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-/** The records of a FIFO batch by message group, each group in its delivery order. */
-function messageGroups(records: readonly SQSRecord[]): SQSRecord[][] {
+/** The records of a batch in the lanes they run in: each FIFO message group in delivery order, else each record alone. */
+function lanesOf(records: readonly SQSRecord[]): SQSRecord[][] {
+  if (records[0]?.attributes.MessageGroupId === undefined) return records.map((record) => [record]);
   const groups = new Map<string, SQSRecord[]>();
   for (const record of records) {
     const id = record.attributes.MessageGroupId ?? '';
@@ -36,35 +21,31 @@ function messageGroups(records: readonly SQSRecord[]): SQSRecord[][] {
   return [...groups.values()];
 }
 
-/** Runs every record of a batch; resolves with their results in the records' order. */
+/** Runs every record of a batch, `concurrency` lanes at once; resolves with their results in the records' order. */
 export async function runRecords(
   records: readonly SQSRecord[],
   concurrency: number,
   deadline: InvocationDeadline,
-  runRecord: RunRecord,
+  runRecord: (record: SQSRecord) => Promise<RecordResult>,
 ): Promise<RecordResult[]> {
   const results = new Map<SQSRecord, RecordResult>();
-  const fifo = records.length > 0 && records[0]?.attributes.MessageGroupId !== undefined;
-  if (fifo) {
-    await runPool(messageGroups(records), concurrency, async (group) => {
-      let blocked = false;
-      for (const record of group) {
-        if (blocked || deadline.passed) {
-          results.set(
-            record,
-            blocked ? notStarted(record, new RetryableJobError('an earlier message of its group failed')) : notStarted(record),
-          );
-          continue;
-        }
+  const lanes = lanesOf(records);
+  const runLane = async (lane: SQSRecord[]): Promise<void> => {
+    let blocked = false;
+    for (const record of lane) {
+      if (blocked) results.set(record, notStarted(record, new RetryableJobError('an earlier message of its group failed')));
+      else if (deadline.passed) results.set(record, notStarted(record));
+      else {
         const result = await runRecord(record);
         results.set(record, result);
-        if (result.verdict.outcome === 'retry') blocked = true;
+        blocked = result.verdict.outcome === 'retry';
       }
-    });
-  } else {
-    await runPool(records, concurrency, async (record) => {
-      results.set(record, deadline.passed ? notStarted(record) : await runRecord(record));
-    });
-  }
+    }
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < lanes.length) await runLane(lanes[next++] as SQSRecord[]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, lanes.length) }, worker));
   return records.map((record) => results.get(record) ?? notStarted(record));
 }

@@ -1,7 +1,7 @@
 /**
  * The source queue of a record, from its `eventSourceARN`: its logical name (the `queue` tag and the dead letter's
- * `sourceQueue`) and its URL (for visibility changes). Configured values win; otherwise both are derived from the
- * ARN, once per ARN for the sandbox's life.
+ * `sourceQueue`) and its URL (for visibility changes). Configured values win; otherwise both are derived from the ARN,
+ * once per ARN for the sandbox's life.
  */
 import { queueUrlFromArn } from './sqs-actions.ts';
 

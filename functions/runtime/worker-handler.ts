@@ -1,12 +1,13 @@
 /**
  * Assembles an SQS worker handler: the module-scope metrics client, the batch processor configured from the
- * environment, and the flush-metrics middleware, composed with middy. Call it once, at module scope, in a
- * handler module (`functions/handlers/worker.ts`); everything it creates lives as long as the sandbox.
+ * environment, and the flush-metrics middleware, composed with middy. Call it once, at module scope, in a handler
+ * module (`functions/handlers/worker.ts`); everything it creates lives as long as the sandbox.
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDynamoDbAttemptLedger } from './attempt-ledger.ts';
+import { createDynamoDbIdempotencyStore, dynamoDbLoader } from './dynamodb-idempotency-store.ts';
 import { flushMetrics } from './flush-metrics.ts';
-import { idempotencyFromEnv } from './idempotency-from-env.ts';
 import type { JobDefinition } from './job.ts';
 import { createMetrics, type JobMetrics } from './metrics.ts';
 import { createBatchProcessor, type ProcessorOptions } from './processor.ts';
@@ -30,8 +31,22 @@ export interface Worker {
 }
 
 /**
+ * The idempotency store and the failed-runs ledger on `IDEMPOTENCY_TABLE`, sharing one lazily created DynamoDB client;
+ * neither without the table (idempotent jobs then run without deduplication, and attempts count SQS receives).
+ */
+function idempotencyFromEnv(tableName: string | undefined): Pick<ProcessorOptions, 'idempotencyStore' | 'attemptLedger'> {
+  if (!tableName) return {};
+  const dynamo = dynamoDbLoader();
+  return {
+    idempotencyStore: createDynamoDbIdempotencyStore({ tableName, dynamo }),
+    attemptLedger: createDynamoDbAttemptLedger({ tableName, dynamo }),
+  };
+}
+
+/**
  * Builds the worker from the environment: DEAD_LETTER_QUEUE_URL (required), JOB_QUEUE, JOB_QUEUE_URL,
- * JOB_QUEUE_MAX_RECEIVE_COUNT, IDEMPOTENCY_TABLE (the idempotency store and the failed-runs ledger), WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS; the DogStatsD target from hot-shots' variables.
+ * JOB_QUEUE_MAX_RECEIVE_COUNT, IDEMPOTENCY_TABLE, WORKER_CONCURRENCY, WORKER_SAFETY_MARGIN_MS; the DogStatsD target
+ * from hot-shots' variables.
  */
 export function createWorkerHandler(options: WorkerHandlerOptions): Worker {
   const env = options.env ?? process.env;
@@ -45,7 +60,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions): Worker {
     ...(env.WORKER_CONCURRENCY ? { concurrency: Number(env.WORKER_CONCURRENCY) } : {}),
     ...(env.WORKER_SAFETY_MARGIN_MS ? { safetyMarginMs: Number(env.WORKER_SAFETY_MARGIN_MS) } : {}),
     ...(env.JOB_QUEUE_MAX_RECEIVE_COUNT ? { maxReceiveCount: Number(env.JOB_QUEUE_MAX_RECEIVE_COUNT) } : {}),
-    ...idempotencyFromEnv(env),
+    ...idempotencyFromEnv(env.IDEMPOTENCY_TABLE),
     ...options.processor,
   });
   const handler = middy<SQSEvent, SQSBatchResponse>().use(flushMetrics({ metrics })).handler(processBatch);
