@@ -103,27 +103,20 @@ const QUEUE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
  * {@link ConfigurationError} when the catalog is imported, never a surprise per record.
  */
 export function defineJob<const Type extends string, Payload>(options: JobOptions<Type, Payload>): JobDefinition<Type, Payload> {
-  if (!JOB_TYPE_PATTERN.test(options.type)) {
-    throw new ConfigurationError(`job type "${options.type}" must be lower-case kebab-case, at most 63 characters`);
-  }
+  const { type } = options;
+  if (!JOB_TYPE_PATTERN.test(type)) throw new ConfigurationError(`job type "${type}" must be lower-case kebab-case, at most 63 characters`);
+  const problem = (what: string): ConfigurationError => new ConfigurationError(`job "${type}": ${what}`);
   const queue = options.queue ?? 'default';
-  if (!QUEUE_NAME_PATTERN.test(queue)) {
-    throw new ConfigurationError(`job "${options.type}": queue "${queue}" must be lower-case kebab-case, at most 40 characters`);
-  }
+  if (!QUEUE_NAME_PATTERN.test(queue)) throw problem(`queue "${queue}" must be lower-case kebab-case, at most 40 characters`);
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const { maxAttempts, baseDelaySeconds, maxDelaySeconds } = retry;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new ConfigurationError(`job "${options.type}": retry.maxAttempts must be a whole number >= 1`);
-  }
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw problem('retry.maxAttempts must be a whole number >= 1');
   if (!(baseDelaySeconds >= 0 && maxDelaySeconds >= baseDelaySeconds && maxDelaySeconds <= MAX_VISIBILITY_SECONDS)) {
-    const bounds = `0 <= baseDelaySeconds <= maxDelaySeconds <= ${MAX_VISIBILITY_SECONDS}`;
-    throw new ConfigurationError(`job "${options.type}": retry delays need ${bounds}`);
+    throw problem(`retry delays need 0 <= baseDelaySeconds <= maxDelaySeconds <= ${MAX_VISIBILITY_SECONDS}`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new ConfigurationError(`job "${options.type}": timeoutMs must be a positive number`);
-  }
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw problem('timeoutMs must be a positive number');
   const idempotency = options.idempotency === true ? {} : options.idempotency === false ? undefined : options.idempotency;
-  const schedules = checkJobSchedules(options.type, options.schema, options.schedules);
+  const schedules = checkJobSchedules(type, options.schema, options.schedules);
   return { ...options, queue, timeoutMs, retry, idempotency, schedules };
 }

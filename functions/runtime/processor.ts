@@ -60,19 +60,15 @@ export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBat
 /** The processor's options, checked and with their defaults. */
 type Pipeline = ProcessorOptions & Settlement & Required<Pick<ProcessorOptions, 'concurrency' | 'safetyMarginMs' | 'random'>>;
 
+const wholeNumberUpTo1000 = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= 1000;
+
 /** Checks the options and fills in the defaults, or throws a {@link ConfigurationError}. */
 function pipelineOf(options: ProcessorOptions): Pipeline {
   const { concurrency = 10, safetyMarginMs = 3000, maxReceiveCount, queueName, queueUrl } = options;
-  if (!options.deadLetterQueueUrl) {
-    throw new ConfigurationError('DEAD_LETTER_QUEUE_URL is not set: the worker needs its dead-letter queue');
-  }
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new ConfigurationError('concurrency must be a whole number from 1 to 1000');
-  }
-  if (!Number.isFinite(safetyMarginMs) || safetyMarginMs < 0) {
-    throw new ConfigurationError('safetyMarginMs must be a number >= 0');
-  }
-  if (maxReceiveCount !== undefined && !(Number.isInteger(maxReceiveCount) && maxReceiveCount >= 1 && maxReceiveCount <= 1000)) {
+  if (!options.deadLetterQueueUrl) throw new ConfigurationError('DEAD_LETTER_QUEUE_URL is not set: the worker needs its dead-letter queue');
+  if (!wholeNumberUpTo1000(concurrency)) throw new ConfigurationError('concurrency must be a whole number from 1 to 1000');
+  if (!(safetyMarginMs >= 0 && Number.isFinite(safetyMarginMs))) throw new ConfigurationError('safetyMarginMs must be a number >= 0');
+  if (maxReceiveCount !== undefined && !wholeNumberUpTo1000(maxReceiveCount)) {
     throw new ConfigurationError('JOB_QUEUE_MAX_RECEIVE_COUNT (maxReceiveCount) must be a whole number from 1 to 1000');
   }
   return {
@@ -93,13 +89,13 @@ interface Invocation {
   readonly lambdaContext: Context;
   /** Failed runs by message id, from the ledger; a record received before but absent could not be read. */
   readonly failedRuns: ReadonlyMap<string, number>;
-  /** Each record decoded once (see {@link decodedOf}). */
-  readonly decoded: Map<SQSRecord, DecodedJob | RejectedMessage>;
+  /** Each record's delivery, made once (see {@link deliveryOf}). */
+  readonly deliveries: Map<SQSRecord, Delivery>;
 }
 
-/** One record on its way: its attempt and its logger. */
+/** One record on its way: decoded and routed, its attempt, its logger. */
 interface Delivery {
-  readonly record: SQSRecord;
+  readonly decoded: DecodedJob | RejectedMessage;
   readonly receiveCount: number;
   readonly attempt: number;
   readonly logger: Logger;
@@ -109,29 +105,23 @@ interface Delivery {
 async function processRecord(record: SQSRecord, invocation: Invocation): Promise<RecordResult> {
   const { now } = invocation.pipeline;
   const startedAt = now();
-  const decoded = decodedOf(record, invocation);
-  const delivery = deliveryOf(record, decoded, invocation);
-  const verdict = decoded.ok ? await runToVerdict(decoded, delivery, invocation) : rejectMessage(decoded, delivery.logger);
+  const delivery = deliveryOf(record, invocation);
+  const { decoded } = delivery;
+  const verdict = decoded.ok ? await runToVerdict(record, decoded, delivery, invocation) : rejectMessage(decoded, delivery.logger);
   const scheduledAt = decoded.ok ? decoded.scheduledAt : undefined;
   return { record, verdict, jobId: decoded.jobId, startedAt, durationMs: now() - startedAt, scheduledAt };
 }
 
-/** The record decoded and routed, once per invocation (a record that never started is decoded if it ends). */
-function decodedOf(record: SQSRecord, { decoded, pipeline }: Invocation): DecodedJob | RejectedMessage {
-  let found = decoded.get(record);
-  if (found === undefined) decoded.set(record, (found = decodeRecord(record.body, pipeline.findJob)));
-  return found;
-}
-
 /**
- * The record's attempt is 1 on its first receive, else its failed runs + 1. Without the ledger, or when its count could
- * not be read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
+ * The record's delivery, made once per invocation (a record that never started, when it ends on its last receive).
+ * Its attempt is 1 on its first receive, else its failed runs + 1; without the ledger, or when its count could not be
+ * read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
  */
-function deliveryOf(
-  record: SQSRecord,
-  decoded: DecodedJob | RejectedMessage,
-  { pipeline, failedRuns, lambdaContext }: Invocation,
-): Delivery {
+function deliveryOf(record: SQSRecord, invocation: Invocation): Delivery {
+  const made = invocation.deliveries.get(record);
+  if (made) return made;
+  const { pipeline, failedRuns, lambdaContext } = invocation;
+  const decoded = decodeRecord(record.body, pipeline.findJob);
   const receiveCount = receiveCountOf(record);
   const runs = receiveCount > 1 && pipeline.attemptLedger ? failedRuns.get(record.messageId) : undefined;
   const attempt = receiveCount === 1 ? 1 : runs === undefined ? receiveCount : runs + 1;
@@ -143,7 +133,9 @@ function deliveryOf(
     attempt,
     requestId: lambdaContext.awsRequestId,
   });
-  return { record, receiveCount, attempt, logger };
+  const delivery = { decoded, receiveCount, attempt, logger };
+  invocation.deliveries.set(record, delivery);
+  return delivery;
 }
 
 /** A message that cannot run: logged, and dead. */
@@ -156,8 +148,12 @@ function rejectMessage({ verdict }: RejectedMessage, logger: Logger): Verdict {
 }
 
 /** Runs a decoded job under the record's abort and classifies its failure. Never rejects. */
-async function runToVerdict({ job, payload, jobId }: DecodedJob, delivery: Delivery, invocation: Invocation): Promise<Verdict> {
-  const { record, receiveCount, attempt, logger } = delivery;
+async function runToVerdict(
+  record: SQSRecord,
+  { job, payload, jobId }: DecodedJob,
+  { receiveCount, attempt, logger }: Delivery,
+  invocation: Invocation,
+): Promise<Verdict> {
   const { pipeline, deadline, lambdaContext } = invocation;
   const cancel = new RecordAbort();
   const context = { signal: cancel.controller.signal, messageId: record.messageId, jobId, attempt, logger };
@@ -204,11 +200,9 @@ async function readFailedRuns(records: readonly SQSRecord[], ledger: AttemptLedg
 function endOnLastReceive(result: RecordResult, invocation: Invocation): RecordResult {
   const ended = deadIfLastReceive(result, invocation.pipeline.maxReceiveCount);
   if (ended === result || ended.verdict.outcome !== 'dead') return result;
-  const decoded = decodedOf(result.record, invocation);
+  const { decoded, logger } = deliveryOf(result.record, invocation);
   const verdict = dead('not_started', decoded.ok ? decoded.job.type : ended.verdict.jobType, ended.verdict.error);
-  deliveryOf(result.record, decoded, invocation).logger.error('the job did not run on its last receive: it goes to the DLQ', {
-    error: verdict.error,
-  });
+  logger.error('the job did not run on its last receive: it goes to the DLQ', { error: verdict.error });
   return { ...ended, verdict, jobId: decoded.jobId };
 }
 
@@ -227,7 +221,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     let results: RecordResult[];
     try {
       const failedRuns = await readFailedRuns(records, pipeline.attemptLedger);
-      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns, decoded: new Map() };
+      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns, deliveries: new Map() };
       const ran = await runRecords(records, pipeline.concurrency, deadline, (record) => processRecord(record, invocation));
       results = ran.map((result) => endOnLastReceive(result, invocation));
     } finally {

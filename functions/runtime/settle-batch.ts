@@ -1,8 +1,8 @@
 /**
- * Settles a batch with SQS, after every record has its verdict. Dead letters first: each dead record goes to the
- * dead-letter queue with its reason attached; one whose send fails becomes a retry instead, so nothing is lost.
- * Then backoff: each retried record's visibility is set to its delay, batched per queue (a failed change is
- * harmless: the record still comes back, after the queue's own visibility timeout).
+ * Settles a batch with SQS once every record has its verdict. Dead letters first: each dead record goes to the DLQ with
+ * its reason attached, and one whose send fails becomes a retry instead, so nothing is lost. Then each retried
+ * record's visibility is set to its backoff delay, per queue (a failed change is harmless: the record still comes back,
+ * after the queue's own visibility timeout).
  */
 import type { SQSRecord } from 'aws-lambda';
 import { DEAD_LETTER_ATTRIBUTE } from './dead-letter-attributes.ts';
@@ -14,13 +14,11 @@ import { retryUnsent, type DeadVerdict, type RecordResult } from './verdict.ts';
 /** Longest error message kept on a dead-lettered message. */
 const MAX_ERROR_ATTRIBUTE_LENGTH = 1024;
 
-/** What settling needs. */
+/** What settling needs: the SQS calls, the source queue's DLQ, the source queues and a clock (the `failedAt`). */
 export interface Settlement {
   readonly sqs: SqsActions;
-  /** The DLQ of the source queue. */
   readonly deadLetterQueueUrl: string;
   readonly queues: SourceQueues;
-  /** Clock, in ms (the dead letter's `failedAt`). */
   readonly now: () => number;
 }
 
@@ -31,20 +29,17 @@ export async function settleBatch(outcomes: readonly RecordResult[], settlement:
   return settled;
 }
 
-function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return message.length > MAX_ERROR_ATTRIBUTE_LENGTH ? `${message.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH - 1)}…` : message;
-}
-
 /** The dead letter of one record: its body unchanged, with why it is dead. */
 function deadLetter(record: SQSRecord, verdict: DeadVerdict, sourceQueue: string, failedAt: string): DeadLetterEntry {
+  const error = `${verdict.error.name}: ${verdict.error.message}`;
   return {
     id: record.messageId,
     body: record.body,
     groupId: record.attributes.MessageGroupId,
     attributes: {
       [DEAD_LETTER_ATTRIBUTE.reason]: verdict.reason,
-      [DEAD_LETTER_ATTRIBUTE.error]: errorMessage(verdict.error),
+      [DEAD_LETTER_ATTRIBUTE.error]:
+        error.length > MAX_ERROR_ATTRIBUTE_LENGTH ? `${error.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH - 1)}…` : error,
       [DEAD_LETTER_ATTRIBUTE.jobType]: verdict.jobType,
       [DEAD_LETTER_ATTRIBUTE.receiveCount]: record.attributes.ApproximateReceiveCount ?? '1',
       [DEAD_LETTER_ATTRIBUTE.sourceQueue]: sourceQueue,
@@ -56,18 +51,14 @@ function deadLetter(record: SQSRecord, verdict: DeadVerdict, sourceQueue: string
 /** Sends every dead record to the DLQ; a record whose send failed comes back as a retry. */
 async function sendDeadLetters(outcomes: readonly RecordResult[], settlement: Settlement): Promise<RecordResult[]> {
   const failedAt = new Date(settlement.now()).toISOString();
-  const entries: DeadLetterEntry[] = [];
-  for (const { record, verdict } of outcomes) {
-    if (verdict.outcome === 'dead') entries.push(deadLetter(record, verdict, settlement.queues.nameOf(record.eventSourceARN), failedAt));
-  }
+  const entries = outcomes.flatMap(({ record, verdict }) =>
+    verdict.outcome === 'dead' ? [deadLetter(record, verdict, settlement.queues.nameOf(record.eventSourceARN), failedAt)] : [],
+  );
   const unsent = await settlement.sqs.sendToDeadLetterQueue(settlement.deadLetterQueueUrl, entries);
   return outcomes.map((outcome) => {
     const { record, verdict, jobId } = outcome;
     if (verdict.outcome !== 'dead' || !unsent.has(record.messageId)) return outcome;
-    rootLogger.error('could not send to the dead-letter queue; the record will be retried', {
-      messageId: record.messageId,
-      ...(jobId === undefined ? {} : { jobId }),
-    });
+    rootLogger.error('could not send to the dead-letter queue; the record will be retried', { messageId: record.messageId, jobId });
     return { ...outcome, verdict: retryUnsent(verdict) };
   });
 }
