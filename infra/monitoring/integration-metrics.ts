@@ -79,8 +79,3 @@ export const INTEGRATION_METRICS = {
 
 /** Every allowed integration metric name. */
 export const INTEGRATION_METRIC_NAMES: ReadonlySet<string> = new Set(Object.values(INTEGRATION_METRICS).map((m) => m.name));
-
-/** Looks an allowed integration metric up by name. */
-export function findIntegrationMetric(name: string): IntegrationMetric | undefined {
-  return Object.values(INTEGRATION_METRICS).find((m) => m.name === name);
-}

@@ -176,12 +176,12 @@ function dlqAgeThreshold(ctx: Context): AboveThreshold {
   return t;
 }
 
-function queueMonitors(ctx: Context): MonitorSpec[] {
+/** The queue's own symptoms (SQS metrics): dead letters, dead letters about to expire, a backlog that ages. */
+function sqsMonitors(ctx: Context): MonitorSpec[] {
   const t = ctx.options.thresholds;
   const aws = awsQueries(ctx.queue);
   const age = queueOldestMessageThreshold(ctx.queue, ctx.options);
-  const dlqAge = dlqAgeThreshold(ctx);
-  const monitors: MonitorSpec[] = [
+  return [
     monitor(ctx, {
       kind: 'dlq-not-empty',
       evaluation: over('max', 'last_5m'),
@@ -194,7 +194,7 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
       kind: 'dlq-message-expiring',
       evaluation: over('max', 'last_15m'),
       expression: aws.dlqOldestAge,
-      thresholds: thresholds(dlqAge),
+      thresholds: thresholds(dlqAgeThreshold(ctx)),
       priority: 2,
       cloudwatch: true,
     }),
@@ -207,6 +207,14 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
       cloudwatch: true,
       extra: `Alert threshold: ${age.critical} s (the queue's oldestMessageAgeAlarmSeconds, as its CloudWatch alarm, and at least the ${Math.ceil(ctx.queue.retryWindowSeconds)} s retry window of its job types plus 60 s).`,
     }),
+  ];
+}
+
+/** The worker's symptoms as Lambda and the jobs see them: queue latency, invocation errors, throttles. */
+function workerMonitors(ctx: Context): MonitorSpec[] {
+  const t = ctx.options.thresholds;
+  const aws = awsQueries(ctx.queue);
+  return [
     monitor(ctx, {
       kind: 'queue-latency',
       evaluation: over('avg', RATIO_WINDOW),
@@ -230,6 +238,13 @@ function queueMonitors(ctx: Context): MonitorSpec[] {
       priority: 3,
       cloudwatch: true,
     }),
+  ];
+}
+
+/** The worker's runtime figures: heap and open descriptors that grow (a leak), and a worker that went silent. */
+function runtimeMonitors(ctx: Context): MonitorSpec[] {
+  const t = ctx.options.thresholds;
+  const monitors: MonitorSpec[] = [
     monitor(ctx, {
       kind: 'heap-growth',
       evaluation: { form: 'pct_change', timeAggregation: 'avg', window: 'last_30m', shift: 'last_1h' },
@@ -279,6 +294,11 @@ function jobTypeMonitors(ctx: Context, jobType: string): MonitorSpec[] {
 export function buildMonitors(target: MonitoringTarget, options: ResolvedMonitoringOptions): MonitorSpec[] {
   return target.queues.flatMap((queue) => {
     const ctx: Context = { target, options, queue };
-    return [...queueMonitors(ctx), ...queue.jobTypes.flatMap((jobType) => jobTypeMonitors(ctx, jobType))];
+    return [
+      ...sqsMonitors(ctx),
+      ...workerMonitors(ctx),
+      ...runtimeMonitors(ctx),
+      ...queue.jobTypes.flatMap((jobType) => jobTypeMonitors(ctx, jobType)),
+    ];
   });
 }
