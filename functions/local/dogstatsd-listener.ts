@@ -34,20 +34,10 @@ export type ListenerWarning =
 export interface DogStatsdListenerOptions {
   /** UDP port; 0 picks a free one (tests). Default {@link DEFAULT_DOGSTATSD_PORT}. */
   readonly port?: number;
-  /** The extension's metric namespace, if one is configured. */
-  readonly namespace?: string;
   /** The extension's receive buffer in bytes (`DD_DOGSTATSD_BUFFER_SIZE`). Default `EXTENSION_BUFFER_BYTES` (8,192). */
   readonly bufferBytes?: number;
-  /** The project's own cap on tags per line, flagged `by: 'project'`. Default `MAX_TAGS_PER_LINE` (the worker's, 32). */
-  readonly projectMaxTags?: number;
   /** Called for each warning; default prints it to stderr. */
   readonly onWarning?: (warning: ListenerWarning) => void;
-  /** Samples kept per series for p50/p95 (a uniform reservoir beyond that). Default 10,000. */
-  readonly maxSamplesPerSeries?: number;
-  /** Dropped lines kept for {@link DogStatsdListener.rejected}. Default 1,000 (the most recent). */
-  readonly maxRejectedKept?: number;
-  /** The variable that moves the port, named in the "port taken" error. Default `LOCAL_DOGSTATSD_PORT`. */
-  readonly portEnvVar?: string;
 }
 
 /** Totals since start (or the last reset). */
@@ -78,13 +68,12 @@ export interface DogStatsdListener {
   query(name: string, where?: TagFilter): MetricAggregate | undefined;
   /** The merged count of `name` per value of tag `key` (e.g. jobs.processed per outcome). */
   countBy(name: string, key: string, where?: TagFilter): Map<string, number>;
-  /** The most recent dropped lines. */
+  /** The most recent dropped lines (up to {@link MAX_REJECTED_KEPT}). */
   rejected(): readonly RejectedLine[];
   /** Calls `listener` with every recorded metric; returns the unsubscribe function. */
   subscribe(listener: (metric: ParsedMetric) => void): () => void;
   /** Resolves when the count of `name` (with tags `where`) reaches `count`; rejects after `timeoutMs` (default 30 s). */
   waitFor(name: string, count: number, options?: { where?: TagFilter; timeoutMs?: number }): Promise<MetricAggregate>;
-  /** Forgets every aggregate and total. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -113,13 +102,13 @@ function printWarning(warning: ListenerWarning): void {
   console.warn(`!! DogStatsD: ${describeWarning(warning)}\n   ${warning.kind === 'dropped' ? warning.rejected.line : warning.metric.line}`);
 }
 
-/** Binds a UDP socket on 127.0.0.1; a taken port rejects with `PortInUseError` naming `portEnvVar`. */
-async function bindUdp(port: number, portEnvVar: string): Promise<Socket> {
+/** Binds a UDP socket on 127.0.0.1; a taken port rejects with `PortInUseError` naming `LOCAL_DOGSTATSD_PORT`. */
+async function bindUdp(port: number): Promise<Socket> {
   const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.close();
-      reject(listenFailure('The DogStatsD listener', 'udp', LOCAL_HOST, port, portEnvVar, error));
+      reject(listenFailure('The DogStatsD listener', 'udp', LOCAL_HOST, port, 'LOCAL_DOGSTATSD_PORT', error));
     };
     socket.once('error', onError);
     socket.bind({ port, address: LOCAL_HOST, exclusive: true }, () => {
@@ -136,9 +125,13 @@ function validated(options: DogStatsdListenerOptions): { port: number; parseOpti
   if (options.bufferBytes !== undefined && (!Number.isInteger(options.bufferBytes) || options.bufferBytes < 1)) {
     throw new RangeError(`bufferBytes must be a whole number >= 1, got ${options.bufferBytes}`);
   }
-  return { port, parseOptions: { namespace: options.namespace, bufferBytes: options.bufferBytes } };
+  return { port, parseOptions: { bufferBytes: options.bufferBytes } };
 }
 
+/** Samples kept per series for p50/p95 (a uniform reservoir beyond that). */
+const MAX_SAMPLES_PER_SERIES = 10_000;
+/** Dropped lines kept for {@link DogStatsdListener.rejected}, the most recent. */
+const MAX_REJECTED_KEPT = 1000;
 const NO_TOTALS: ListenerTotals = { datagrams: 0, truncatedDatagrams: 0, metrics: 0, dropped: 0, notDistribution: 0, overTagLimit: 0 };
 
 /** Resolves when `aggregates` hold `count` of `name` (tags `where`), watching `subscribers`; rejects after `timeoutMs`. */
@@ -177,15 +170,13 @@ function waitForCount(
 /** Starts the listener on 127.0.0.1. Rejects with `PortInUseError` when the port is taken. */
 export async function startDogStatsdListener(options: DogStatsdListenerOptions = {}): Promise<DogStatsdListener> {
   const { port: requestedPort, parseOptions } = validated(options);
-  const maxRejected = options.maxRejectedKept ?? 1000;
   const onWarning = options.onWarning ?? printWarning;
-  const socket = await bindUdp(requestedPort, options.portEnvVar ?? 'LOCAL_DOGSTATSD_PORT');
-  const aggregates = new MetricAggregates(options.maxSamplesPerSeries ?? 10_000);
+  const socket = await bindUdp(requestedPort);
+  const aggregates = new MetricAggregates(MAX_SAMPLES_PER_SERIES);
   const subscribers = new Set<(metric: ParsedMetric) => void>();
   let rejectedKept: RejectedLine[] = [];
   let totals = { ...NO_TOTALS };
 
-  const projectMaxTags = options.projectMaxTags ?? MAX_TAGS_PER_LINE;
   const judge = (metric: ParsedMetric): void => {
     totals.metrics += 1;
     aggregates.record(metric);
@@ -193,9 +184,9 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
       totals.notDistribution += 1;
       onWarning({ kind: 'not_distribution', by: 'project', metric });
     }
-    if (metric.tags.length > projectMaxTags) {
+    if (metric.tags.length > MAX_TAGS_PER_LINE) {
       totals.overTagLimit += 1;
-      const note = `${metric.tags.length} tags, more than the worker's ${projectMaxTags} (MAX_TAGS_PER_LINE); the extension keeps up to its own limit`;
+      const note = `${metric.tags.length} tags, more than the worker's ${MAX_TAGS_PER_LINE} (MAX_TAGS_PER_LINE); the extension keeps up to its own limit`;
       onWarning({ kind: 'too_many_tags', by: 'project', metric, note });
     }
     for (const note of metric.notes) onWarning({ kind: 'changed', by: 'extension', metric, note });
@@ -207,7 +198,7 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
     if (parsed.truncated) totals.truncatedDatagrams += 1;
     for (const rejected of parsed.rejected) {
       totals.dropped += 1;
-      if (rejectedKept.push(rejected) > maxRejected) rejectedKept.shift();
+      if (rejectedKept.push(rejected) > MAX_REJECTED_KEPT) rejectedKept.shift();
       onWarning({ kind: 'dropped', by: 'extension', rejected });
     }
     for (const metric of parsed.metrics) judge(metric);

@@ -42,7 +42,6 @@ export interface ParsedMetric {
   readonly timestamp: number | undefined;
   /** The `|c:` container id, when given. */
   readonly containerId: string | undefined;
-  /** The line as received. */
   readonly line: string;
   /** What the extension or Datadog changes or ignores on this accepted line. */
   readonly notes: readonly string[];

@@ -13,14 +13,6 @@ import type { TemplateTable } from './template.ts';
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
 
-/** Options of {@link startLocalDynamoDb}. */
-export interface LocalDynamoDbOptions {
-  /** TCP port; 0 (the default) picks a free one. */
-  readonly port?: number;
-  /** The variable that moves the port, named in the "port taken" error. */
-  readonly portEnvVar?: string;
-}
-
 /** The running stand-in. */
 export interface LocalDynamoDb {
   /** `http://127.0.0.1:<port>`: the endpoint for `AWS_ENDPOINT_URL_DYNAMODB`. */
@@ -30,11 +22,11 @@ export interface LocalDynamoDb {
   close(): Promise<void>;
 }
 
-/** Starts dynalite in memory on 127.0.0.1. */
-export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
-  const port = checkPort('DynamoDB', options.port ?? 0);
+/** Starts dynalite in memory on 127.0.0.1, on `port` (default 0: any free port). */
+export async function startLocalDynamoDb(port = 0): Promise<LocalDynamoDb> {
+  checkPort('DynamoDB', port);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const endpoint = `http://${LOCAL_HOST}:${await listenTcp(server, port, 'The local DynamoDB', options.portEnvVar)}`;
+  const endpoint = `http://${LOCAL_HOST}:${await listenTcp(server, port, 'The local DynamoDB', 'LOCAL_DYNAMODB_PORT')}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
     endpoint,

@@ -20,7 +20,6 @@ import type { LocalServer, LocalServerSpec } from './local-server.ts';
 import { LOCAL_STAGE, synthesizeLocalTemplate, type SynthOptions } from './local-synth.ts';
 import {
   applyToProcessEnv,
-  jobQueueOf,
   jobQueues,
   localVariables,
   sandboxEnvironment,
@@ -111,7 +110,6 @@ export interface LocalEnvironment {
   /** The variables a producer or the CLI needs to use this environment. */
   readonly env: Readonly<Record<string, string>>;
   readonly outboxDir: string;
-  /** Invocation counts per worker. */
   workerStats(): WorkerStats[];
   /** Ends every sandbox (closing their metrics clients); the next batches cold-start new ones. */
   reloadWorkers(): Promise<void>;
@@ -133,7 +131,7 @@ async function startCoreServers(options: LocalEnvironmentOptions, closers: Close
   closers.push(() => sqs.close());
   const listener = await startDogStatsdListener({ port: options.dogstatsdPort, onWarning: options.onMetricWarning });
   closers.push(() => listener.close());
-  const dynamodb = await startLocalDynamoDb({ port: options.dynamodbPort, portEnvVar: 'LOCAL_DYNAMODB_PORT' });
+  const dynamodb = await startLocalDynamoDb(options.dynamodbPort);
   closers.push(() => dynamodb.close());
   // Port 0 and no timer unless asked (npm start asks for 9326 and a 1 s tick): tests fire schedules with runDue().
   const scheduler = await startLocalScheduler(sqs, { port: 0, tickMs: 0, onNotice: options.onNotice, ...options.scheduler });
@@ -214,11 +212,9 @@ async function createQueues(model: StackModel, client: SQSClient, sqs: LocalSqsS
   return { queuesByLogicalId, resolveContext };
 }
 
-function statsOf(workers: readonly EventSource[], model: StackModel, queues: ReadonlyMap<string, LocalJobQueue>): WorkerStats[] {
-  return workers.map((worker) => {
-    const fn = model.functions.find((candidate) => candidate.functionName === worker.functionName);
-    return { functionName: worker.functionName, queue: queues.get(jobQueueOf(fn) ?? '')?.queue ?? worker.queue.name, ...worker.counts() };
-  });
+function statsOf(workers: readonly EventSource[], queues: ReadonlyMap<string, LocalJobQueue>): WorkerStats[] {
+  const jobQueue = (worker: EventSource) => [...queues.values()].find((queue) => queue.logicalId === worker.queue.logicalId)?.queue;
+  return workers.map((worker) => ({ functionName: worker.functionName, queue: jobQueue(worker) ?? worker.queue.name, ...worker.counts() }));
 }
 
 /** Starts everything. Ports 0 pick free ports (tests); a taken port rejects with `PortInUseError`. */
@@ -243,14 +239,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       ...localVariables({ sqs: sqs.endpoint, dynamodb: dynamodb.endpoint }, queues.values()),
       ...schedulerVariables(scheduler, template, resolveContext),
     };
-    const local = {
-      ...env,
-      DD_AGENT_HOST: listener.host,
-      DD_DOGSTATSD_PORT: String(listener.port),
-      EMAIL_OUTBOX_DIR: outboxDir,
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+    const variables: SandboxVariables = {
+      local: env,
+      dogstatsd: listener,
+      outboxDir,
+      extra: options.sandboxEnv,
+      resolveContext,
+      onUnresolved: notice,
     };
-    const variables: SandboxVariables = { local, extra: options.sandboxEnv, resolveContext, onUnresolved: notice };
     const workers =
       (options.startWorkers ?? true) ? startWorkers(options, { model, queues: queuesByLogicalId, variables, client, notice }) : [];
     closers.push(async () => void (await Promise.all(workers.map((worker) => worker.stop()))));
@@ -260,10 +256,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     const servers = coreServers(core, queues.values(), scheduled);
     let stopping: Promise<void> | undefined;
     const environment: LocalEnvironment = {
-      sqs,
-      listener,
-      dynamodb,
-      scheduler,
+      ...core,
       servers,
       client,
       model,
@@ -271,7 +264,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       workers,
       env,
       outboxDir,
-      workerStats: () => statsOf(workers, model, queues),
+      workerStats: () => statsOf(workers, queues),
       reloadWorkers: async () => void (await Promise.all(workers.map((worker) => worker.reload()))),
       stop: () => (stopping ??= closeAll(closers)),
     };

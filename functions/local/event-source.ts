@@ -79,7 +79,6 @@ export interface EventSourceOptions {
   readonly concurrencyLimit?: number;
   /** Long-poll wait (1-20 s). Default {@link LAMBDA_POLL_WAIT_SECONDS}. */
   readonly waitTimeSeconds?: number;
-  /** Called after every invocation. */
   readonly onInvocation?: (report: InvocationReport) => void;
   /** Lines the handler writes; default passed through to this process. */
   readonly onLog?: (functionName: string, stream: 'stdout' | 'stderr', line: string) => void;
@@ -95,11 +94,9 @@ export interface EventSource {
   readonly concurrency: number;
   /** The mapping's MaximumConcurrency (undefined: not set). */
   readonly maximumConcurrency: number | undefined;
-  /** Sandboxes alive now. */
+  /** Sandboxes alive now, invocations running now, counts since start. */
   sandboxes(): number;
-  /** Invocations running now. */
   running(): number;
-  /** Invocation counts since start. */
   counts(): InvocationCounts;
   /** The sandbox pool as a dashboard shows it (per sandbox: id, invocations, heap). */
   snapshot(): Promise<PoolSnapshot>;
@@ -115,21 +112,16 @@ type ReportFields = Omit<InvocationReport, 'functionName' | 'queueName' | 'reque
 
 /** Applies an invocation's outcome to its records (deletes what Lambda deletes) and says how it ended. */
 async function settle(access: QueueAccess, options: EventSourceOptions, messages: readonly Message[], run: PooledInvocation) {
-  const { outcome } = run;
+  const { outcome, sandboxId, coldStart } = run;
   const messageIds = messages.map((message) => message.MessageId ?? '');
-  const initMs = run.coldStart ? run.initMs : undefined;
-  const ended = (status: InvocationStatus, failedIds: readonly string[], deleted: number, error: string | undefined): ReportFields => {
-    return {
-      status,
-      failedIds,
-      deleted,
-      error,
-      sandboxId: run.sandboxId,
-      durationMs: outcome.durationMs,
-      coldStart: run.coldStart,
-      initMs,
-    };
-  };
+  const timing = { sandboxId, coldStart, durationMs: outcome.durationMs, initMs: coldStart ? run.initMs : undefined };
+  const ended = (status: InvocationStatus, failedIds: readonly string[], deleted: number, error: string | undefined): ReportFields => ({
+    ...timing,
+    status,
+    failedIds,
+    deleted,
+    error,
+  });
   if (outcome.kind === 'timeout') return ended('timeout', messageIds, 0, `Task timed out after ${options.fn.timeoutSeconds} seconds`);
   if (outcome.kind !== 'returned') return ended(outcome.kind, messageIds, 0, `${outcome.error.name}: ${outcome.error.message}`);
   const verdict = options.mapping.reportBatchItemFailures

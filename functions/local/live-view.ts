@@ -24,9 +24,7 @@ export interface LiveViewOptions {
 export interface LiveView {
   /** Records an invocation (shown in the event list). */
   invocation(report: InvocationReport): void;
-  /** Records a DogStatsD warning. */
   metricWarning(warning: ListenerWarning): void;
-  /** Records a free-form event line. */
   note(line: string): void;
   /** Stops refreshing and prints a final frame. */
   stop(): Promise<void>;

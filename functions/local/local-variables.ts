@@ -1,13 +1,13 @@
 /**
- * What the local environment tells its processes, set here and only here: dummy credentials and region, the
- * local endpoints, `JOBS_QUEUE_URL_*` per job queue, and for sandboxes the DogStatsD target, the outbox and
- * `WEBHOOK_ALLOW_PRIVATE_NETWORKS=1`. A sandbox sees only its function's resolved environment plus these,
- * never the developer's own AWS credentials, so no real AWS is called.
+ * What the local environment tells its processes, set here and only here (the Scheduler's variables aside:
+ * local-scheduler.ts): dummy credentials and region, the local endpoints, `JOBS_QUEUE_URL_*` per job queue,
+ * and for sandboxes the DogStatsD target, the outbox and `WEBHOOK_ALLOW_PRIVATE_NETWORKS=1`. A sandbox sees
+ * only its function's resolved environment plus these, never the developer's own AWS credentials.
  */
 import { queueUrlEnvVar } from '../client/queue-names.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
-import type { LocalQueue, StackModel, TemplateFunction } from './template.ts';
-import { resolveEnvironment, type ResolveContext } from './template-values.ts';
+import type { LocalQueue, StackModel, TemplateFunction, TemplateQueue } from './template.ts';
+import { objectOr, resolveEnvironment, type ResolveContext } from './template-values.ts';
 
 /** One job queue of the stack, as the local environment created it. */
 export interface LocalJobQueue extends LocalQueue {
@@ -20,17 +20,11 @@ export interface LocalJobQueue extends LocalQueue {
   readonly functionName: string | undefined;
 }
 
-/** The logical queue a function works on (its `JOB_QUEUE` variable). */
-export function jobQueueOf(fn: TemplateFunction | undefined): string | undefined {
-  return typeof fn?.environment.JOB_QUEUE === 'string' ? fn.environment.JOB_QUEUE : undefined;
-}
-
-function logicalQueueName(queue: { logicalId: string; metadata: Readonly<Record<string, unknown>> }, fallback: string | undefined): string {
-  const tagged = queue.metadata.ServerlessJobs;
-  if (typeof tagged === 'object' && tagged !== null && typeof (tagged as { queue?: unknown }).queue === 'string') {
-    return (tagged as { queue: string }).queue;
-  }
-  return fallback ?? queue.logicalId;
+/** A job queue's logical name: the stack's `ServerlessJobs.queue` metadata, else its worker's `JOB_QUEUE`, else its logical id. */
+function logicalQueueName(queue: TemplateQueue, fn: TemplateFunction | undefined): string {
+  const tagged = objectOr(queue.metadata.ServerlessJobs).queue;
+  if (typeof tagged === 'string') return tagged;
+  return typeof fn?.environment.JOB_QUEUE === 'string' ? fn.environment.JOB_QUEUE : queue.logicalId;
 }
 
 /** The job queues (queues an event source mapping reads) by logical name, with their DLQs and workers. */
@@ -42,7 +36,7 @@ export function jobQueues(model: StackModel, created: ReadonlyMap<string, LocalQ
     const local = created.get(queue.logicalId);
     if (mapping === undefined || local === undefined) continue;
     const fn = functionsById.get(mapping.functionLogicalId);
-    const name = logicalQueueName(queue, jobQueueOf(fn));
+    const name = logicalQueueName(queue, fn);
     const deadLetter = queue.redrive === undefined ? undefined : created.get(queue.redrive.deadLetterLogicalId);
     queues.set(name, {
       ...local,
@@ -56,7 +50,7 @@ export function jobQueues(model: StackModel, created: ReadonlyMap<string, LocalQ
   return queues;
 }
 
-/** The variables every local process uses (producers, the CLI, the sandboxes). */
+/** The variables of every local process (producers, the CLI, the sandboxes). */
 export function localVariables(endpoints: { sqs: string; dynamodb: string }, queues: Iterable<LocalJobQueue>): Record<string, string> {
   const variables: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
@@ -72,8 +66,10 @@ export function localVariables(endpoints: { sqs: string; dynamodb: string }, que
 
 /** What every sandbox gets on top of its function's own variables. */
 export interface SandboxVariables {
-  /** {@link localVariables} plus the DogStatsD target and the outbox. */
+  /** {@link localVariables} and the Scheduler's. */
   readonly local: Readonly<Record<string, string>>;
+  readonly dogstatsd: { readonly host: string; readonly port: number };
+  readonly outboxDir: string;
   /** Extra variables (tests), applied last. */
   readonly extra: Readonly<Record<string, string>> | undefined;
   readonly resolveContext: ResolveContext;
@@ -98,6 +94,10 @@ export function sandboxEnvironment(fn: TemplateFunction, given: SandboxVariables
     _HANDLER: fn.handler,
     ...own,
     ...given.local,
+    DD_AGENT_HOST: given.dogstatsd.host,
+    DD_DOGSTATSD_PORT: String(given.dogstatsd.port),
+    EMAIL_OUTBOX_DIR: given.outboxDir,
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
     ...given.extra,
   };
 }

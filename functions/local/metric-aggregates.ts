@@ -56,7 +56,6 @@ export class MetricAggregates {
     this.maxSamples = maxSamples;
   }
 
-  /** Adds one metric to its series. */
   record(metric: ParsedMetric): void {
     const key = `${metric.name}\u0000${metric.tags.join(',')}`;
     let entry = this.series.get(key);
@@ -119,7 +118,6 @@ export class MetricAggregates {
     return counts;
   }
 
-  /** Forgets every series. */
   clear(): void {
     this.series.clear();
   }

@@ -17,7 +17,6 @@ export interface SandboxSnapshot {
   /** `<function>#<n>`. */
   readonly id: string;
   readonly functionName: string;
-  /** True while it runs an invocation. */
   readonly busy: boolean;
   /** Invocations it has run (or is running). */
   readonly invocations: number;

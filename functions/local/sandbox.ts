@@ -147,7 +147,6 @@ export class Sandbox {
     return this.alive && this.closing === undefined;
   }
 
-  /** True while an invocation runs. */
   get isBusy(): boolean {
     return this.busy;
   }

@@ -17,6 +17,7 @@ import * as z from 'zod/mini';
 import { payloadIssues } from '../runtime/payload-issues.ts';
 import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
 import {
+  createScheduleBody,
   SchedulerApiError,
   SchedulerStore,
   SYSTEM_CLOCK,
@@ -31,14 +32,11 @@ export const DEFAULT_SCHEDULER_PORT = 9326;
 
 /** One message the Scheduler sends. */
 export interface SchedulerDelivery {
-  /** The target queue's ARN. */
   readonly queueArn: string;
   /** The input with the context attributes replaced. */
   readonly body: string;
   readonly messageGroupId: string | undefined;
   readonly scheduleName: string;
-  readonly groupName: string;
-  readonly scheduledTime: Date;
 }
 
 /** Messages the endpoint delivered so far (each copy of an occurrence counts), and deliveries that failed. */
@@ -54,10 +52,6 @@ export interface SchedulerDeliveries {
 export interface LocalSchedulerServerOptions {
   /** TCP port; 0 picks a free one (tests). Default {@link DEFAULT_SCHEDULER_PORT}. */
   readonly port?: number;
-  /** The variable that moves the port, named in the "port taken" error. Default `LOCAL_SCHEDULER_PORT`. */
-  readonly portEnvVar?: string;
-  readonly region?: string;
-  readonly accountId?: string;
   /** Where the time comes from. Default: the system clock. */
   readonly clock?: SchedulerClock;
   /** Sends one message to its target; see {@link sqsDelivery}. */
@@ -120,26 +114,6 @@ function substituteContext(input: string, occurrence: { scheduleArn: string; sch
 
 const seconds = (date: Date): number => date.getTime() / 1000;
 
-/** CreateSchedule's body: the fields the store reads, typed as the Scheduler's API reference says. */
-const createScheduleBody = z.object({
-  GroupName: z.optional(z.string()),
-  ScheduleExpression: z.string(),
-  ScheduleExpressionTimezone: z.optional(z.string()),
-  Target: z.object({
-    Arn: z.string(),
-    RoleArn: z.string(),
-    Input: z.optional(z.string()),
-    SqsParameters: z.optional(z.object({ MessageGroupId: z.optional(z.string()) })),
-    RetryPolicy: z.optional(z.object({ MaximumEventAgeInSeconds: z.optional(z.number()), MaximumRetryAttempts: z.optional(z.number()) })),
-    DeadLetterConfig: z.optional(z.object({ Arn: z.optional(z.string()) })),
-  }),
-  FlexibleTimeWindow: z.object({ Mode: z.string(), MaximumWindowInMinutes: z.optional(z.number()) }),
-  ActionAfterCompletion: z.optional(z.string()),
-  State: z.optional(z.string()),
-  Description: z.optional(z.string()),
-  StartDate: z.optional(z.number()),
-});
-
 function describeSchedule(schedule: StoredSchedule): Record<string, unknown> {
   return {
     Arn: schedule.arn,
@@ -149,7 +123,7 @@ function describeSchedule(schedule: StoredSchedule): Record<string, unknown> {
     ScheduleExpressionTimezone: schedule.timeZone,
     State: schedule.state,
     ActionAfterCompletion: schedule.actionAfterCompletion,
-    ...(schedule.description === undefined ? {} : { Description: schedule.description }),
+    Description: schedule.description,
     CreationDate: seconds(schedule.createdAt),
     LastModificationDate: seconds(schedule.createdAt),
     FlexibleTimeWindow: { Mode: 'OFF' },
@@ -157,16 +131,10 @@ function describeSchedule(schedule: StoredSchedule): Record<string, unknown> {
   };
 }
 
+/** A ListSchedules entry: the schedule's description, summarized. */
 function summary(schedule: StoredSchedule): Record<string, unknown> {
-  return {
-    Arn: schedule.arn,
-    Name: schedule.name,
-    GroupName: schedule.groupName,
-    State: schedule.state,
-    CreationDate: seconds(schedule.createdAt),
-    LastModificationDate: seconds(schedule.createdAt),
-    Target: { Arn: schedule.target.Arn },
-  };
+  const { Arn, Name, GroupName, State, CreationDate, LastModificationDate } = describeSchedule(schedule);
+  return { Arn, Name, GroupName, State, CreationDate, LastModificationDate, Target: { Arn: schedule.target.Arn } };
 }
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
@@ -240,8 +208,6 @@ async function deliverOccurrence(
     body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime }),
     messageGroupId: schedule.target.SqsParameters?.MessageGroupId,
     scheduleName: schedule.name,
-    groupName: schedule.groupName,
-    scheduledTime,
   };
   let sent = 0;
   for (let copy = 0; copy < (options.deliveriesPerOccurrence ?? 1); copy += 1) {
@@ -261,8 +227,7 @@ async function deliverOccurrence(
 /** Starts the endpoint on 127.0.0.1. Rejects with `PortInUseError` (port-errors.ts) when the port is taken. */
 export async function startLocalSchedulerServer(options: LocalSchedulerServerOptions): Promise<LocalSchedulerServer> {
   const requestedPort = checkPort('Scheduler', options.port ?? DEFAULT_SCHEDULER_PORT);
-  const region = options.region ?? LOCAL_REGION;
-  const store = new SchedulerStore(options.clock ?? SYSTEM_CLOCK, region, options.accountId ?? LOCAL_ACCOUNT_ID);
+  const store = new SchedulerStore(options.clock ?? SYSTEM_CLOCK, LOCAL_REGION, LOCAL_ACCOUNT_ID);
   for (const group of options.groups ?? []) store.createGroup(group);
 
   const server = createServer((request, response) => {
@@ -274,7 +239,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
       },
     );
   });
-  const port = await listenTcp(server, requestedPort, 'The local Scheduler endpoint', options.portEnvVar ?? 'LOCAL_SCHEDULER_PORT');
+  const port = await listenTcp(server, requestedPort, 'The local Scheduler endpoint', 'LOCAL_SCHEDULER_PORT');
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
   const counts = { periodic: 0, oneTime: 0, failed: 0 };
@@ -297,7 +262,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
     port,
     endpoint,
     store,
-    createClient: () => new SchedulerClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
+    createClient: () => new SchedulerClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS }),
     runDue,
     deliveries: () => ({ ...counts }),
     async close() {

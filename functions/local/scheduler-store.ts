@@ -4,6 +4,7 @@
  * expression, a time in the past), and which occurrences are due at a given time. Times come from an
  * injectable clock, so tests do not wait for minutes to pass.
  */
+import * as z from 'zod/mini';
 import { parseScheduleExpression, type ScheduleExpression } from '../scheduling/expression.ts';
 import { compileSchedule, type CompiledSchedule } from '../scheduling/next-runs.ts';
 
@@ -27,30 +28,30 @@ export interface SchedulerClock {
 /** The system clock. */
 export const SYSTEM_CLOCK: SchedulerClock = { now: () => new Date() };
 
-/** The target of a schedule, as CreateSchedule takes it (the fields the project uses). */
-export interface ScheduleTarget {
-  readonly Arn: string;
-  readonly RoleArn: string;
-  readonly Input?: string;
-  readonly SqsParameters?: { readonly MessageGroupId?: string };
-  readonly RetryPolicy?: { readonly MaximumEventAgeInSeconds?: number; readonly MaximumRetryAttempts?: number };
-  readonly DeadLetterConfig?: { readonly Arn?: string };
-}
+/** CreateSchedule's body: the fields the store reads, typed as the Scheduler's API reference says. */
+export const createScheduleBody = z.object({
+  GroupName: z.optional(z.string()),
+  ScheduleExpression: z.string(),
+  ScheduleExpressionTimezone: z.optional(z.string()),
+  Target: z.object({
+    Arn: z.string(),
+    RoleArn: z.string(),
+    Input: z.optional(z.string()),
+    SqsParameters: z.optional(z.object({ MessageGroupId: z.optional(z.string()) })),
+    RetryPolicy: z.optional(z.object({ MaximumEventAgeInSeconds: z.optional(z.number()), MaximumRetryAttempts: z.optional(z.number()) })),
+    DeadLetterConfig: z.optional(z.object({ Arn: z.optional(z.string()) })),
+  }),
+  FlexibleTimeWindow: z.object({ Mode: z.string(), MaximumWindowInMinutes: z.optional(z.number()) }),
+  ActionAfterCompletion: z.optional(z.string()),
+  State: z.optional(z.string()),
+  Description: z.optional(z.string()),
+  StartDate: z.optional(z.number()), // epoch seconds
+});
 
 /** CreateSchedule's request body plus the name from the path. */
-export interface CreateScheduleRequest {
-  readonly Name: string;
-  readonly GroupName?: string;
-  readonly ScheduleExpression: string;
-  readonly ScheduleExpressionTimezone?: string;
-  readonly Target: ScheduleTarget;
-  readonly FlexibleTimeWindow: { readonly Mode: string; readonly MaximumWindowInMinutes?: number };
-  readonly ActionAfterCompletion?: string;
-  readonly State?: string;
-  readonly Description?: string;
-  /** Epoch seconds. */
-  readonly StartDate?: number;
-}
+export type CreateScheduleRequest = z.infer<typeof createScheduleBody> & { readonly Name: string };
+/** The target of a schedule, as CreateSchedule takes it (the fields the project uses). */
+export type ScheduleTarget = CreateScheduleRequest['Target'];
 
 /** One stored schedule. */
 export interface StoredSchedule {
@@ -112,7 +113,6 @@ export class SchedulerStore {
     this.groups.set(DEFAULT_GROUP, clock.now());
   }
 
-  /** The ARN of a group. */
   groupArn(name: string): string {
     return `${this.arnPrefix}:schedule-group/${name}`;
   }

@@ -26,8 +26,6 @@ export interface LocalSqsServerOptions {
   readonly port?: number;
   /** Region of queue ARNs. Default {@link LOCAL_REGION}. */
   readonly region?: string;
-  /** The variable that moves the port, named in the "port taken" error. Default `LOCAL_SQS_PORT`. */
-  readonly portEnvVar?: string;
 }
 
 /** Counts of one queue as the server sees them. */
@@ -48,12 +46,9 @@ export interface InspectedQueue {
 
 /** The running server. */
 export interface LocalSqsServer {
-  /** The bound port. */
   readonly port: number;
   /** `http://127.0.0.1:<port>`: the endpoint for `AWS_ENDPOINT_URL_SQS`. */
   readonly endpoint: string;
-  readonly region: string;
-  readonly accountId: string;
   /** `http://127.0.0.1:<port>/000000000000/<name>`. */
   queueUrl(name: string): string;
   /** `arn:aws:sqs:<region>:000000000000:<name>`. */
@@ -98,7 +93,7 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
 
   await app.listen({ host: LOCAL_HOST, port: requestedPort }).catch(async (error: unknown) => {
     await app.close().catch(() => undefined);
-    throw listenFailure('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, options.portEnvVar ?? 'LOCAL_SQS_PORT', error);
+    throw listenFailure('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, 'LOCAL_SQS_PORT', error);
   });
   const address = app.server.address();
   port = typeof address === 'object' && address !== null ? address.port : requestedPort;
@@ -113,8 +108,6 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
   return {
     port,
     endpoint,
-    region,
-    accountId: LOCAL_ACCOUNT_ID,
     queueUrl: (name) => `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
     queueArn: (name) => `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`,
     createClient: () => new SQSClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),

@@ -14,36 +14,32 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { createLocalSource, type LocalSource } from '../dashboard/local-source.ts';
-import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, startDashboardServer, type DashboardServer } from '../dashboard/server.ts';
+import { DASHBOARD_PORT_ENV, startDashboardServer, type DashboardServer } from '../dashboard/server.ts';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { enqueueDemo, startEchoServer, type EchoServer } from './demo.ts';
-import { DEFAULT_DOGSTATSD_PORT } from './dogstatsd-listener.ts';
 import { DEFAULT_LOCAL_DIR, REPO_ROOT, startLocalEnvironment, type LocalEnvironment } from './environment.ts';
 import { startLiveView, type LiveView } from './live-view.ts';
 import { ListenError, PortInUseError, serverLines, type LocalServerSpec } from './local-server.ts';
 import { DEFAULT_SCHEDULER_PORT } from './scheduler-server.ts';
-import { DEFAULT_SQS_PORT } from './sqs-server.ts';
 import { TemplateError } from './template-values.ts';
 
-/** A value of a port variable that is not a port. */
+/** A setting variable whose value is not allowed (a port that is not a port...). */
 class InvalidSettingError extends Error {
   override readonly name: string = 'InvalidSettingError';
 }
 
-function portFrom(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidSettingError(`${name}=${raw} is not a port number (0-65535)`);
-  return port;
-}
-
-function wholeFrom(name: string, fallback: number): number {
+/** A whole number from `min` to `max` in variable `name`, or `fallback` when it is unset (`problem` says what else is wrong). */
+function wholeFrom<T>(name: string, fallback: T, min: number, max: number, problem: string): number | T {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new InvalidSettingError(`${name}=${raw} must be a whole number >= 1`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidSettingError(`${name}=${raw} ${problem}`);
   return value;
+}
+
+/** The port in variable `name`; unset, the server's own default (`fallback`, when the environment's default differs). */
+function portFrom(name: string, fallback?: number): number | undefined {
+  return wholeFrom(name, fallback, 0, 65_535, 'is not a port number (0-65535)');
 }
 
 const args = new Set(process.argv.slice(2));
@@ -82,13 +78,14 @@ async function stop(code: number): Promise<never> {
 
 try {
   // The dashboard first, so its address is the first line; it says "starting" until the environment is up.
-  dashboard = await startDashboardServer({ port: portFrom(DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT), allowActions: true });
+  dashboard = await startDashboardServer({ port: portFrom(DASHBOARD_PORT_ENV), allowActions: true });
   process.stdout.write(`serverless-jobs dashboard ${dashboard.url}\n`);
-  const sqsPort = portFrom('LOCAL_SQS_PORT', DEFAULT_SQS_PORT);
-  const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT', DEFAULT_DOGSTATSD_PORT);
-  const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT', 0);
+  const sqsPort = portFrom('LOCAL_SQS_PORT');
+  const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT');
+  const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT');
+  // The environment's Scheduler defaults to any free port and no timer (tests fire it with runDue()).
   const scheduler = { port: portFrom('LOCAL_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT), tickMs: 1_000 };
-  const concurrencyLimit = wholeFrom('LOCAL_MAX_CONCURRENCY', 4);
+  const concurrencyLimit = wholeFrom('LOCAL_MAX_CONCURRENCY', undefined, 1, Infinity, 'must be a whole number >= 1');
   const localDir = process.env.LOCAL_STATE_DIR?.trim() ? resolve(process.env.LOCAL_STATE_DIR) : DEFAULT_LOCAL_DIR;
   const logDir = join(localDir, 'logs');
   mkdirSync(logDir, { recursive: true });
