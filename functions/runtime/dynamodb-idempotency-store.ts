@@ -8,13 +8,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
 
-/** The DynamoDB SDK and the sandbox's one client. */
-export interface DynamoDb {
-  readonly sdk: typeof import('@aws-sdk/client-dynamodb');
-  readonly client: DynamoDBClient;
-}
-
-/** Loads {@link DynamoDb} on first use. */
+/** The DynamoDB SDK and the sandbox's one client, and their loader. */
+export type DynamoDb = { readonly sdk: typeof import('@aws-sdk/client-dynamodb'); readonly client: DynamoDBClient };
 export type LoadDynamoDb = () => Promise<DynamoDb>;
 
 /** Longest one DynamoDB request may take (`requestTimeout`; `throwOnRequestTimeout`, or the SDK only warns and waits on). */
@@ -75,15 +70,11 @@ function conditionally({ sdk }: DynamoDb, write: Promise<unknown>): Promise<bool
 
 const idKey = (key: string) => ({ id: { S: key } });
 
-/** Options of {@link createDynamoDbIdempotencyStore}. */
+/** Options of {@link createDynamoDbIdempotencyStore}: the table (`IDEMPOTENCY_TABLE`), a client or a shared loader, a clock. */
 export interface DynamoDbIdempotencyStoreOptions {
-  /** The table name (`IDEMPOTENCY_TABLE`). */
   readonly tableName: string;
-  /** A client to use; default one created on first use with the SDK's standard configuration. */
   readonly client?: DynamoDBClient;
-  /** Or the loader of a client shared with the failed-runs ledger. */
   readonly dynamo?: LoadDynamoDb;
-  /** Clock in ms (tests). */
   readonly now?: () => number;
 }
 

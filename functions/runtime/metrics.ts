@@ -7,6 +7,7 @@
  * distribution (`|d`, the only custom-metric kind the Datadog Lambda extension aggregates), with no datadog mode and no
  * client telemetry; at most {@link MAX_TAGS_PER_LINE} tags per line; datagrams of at most {@link MAX_DATAGRAM_BYTES},
  * flushed (bounded) by the `flush-metrics` middleware; socket errors counted and logged, never thrown into a job.
+ * No child clients: they share the parent's buffer but not its byte count, and overflow {@link MAX_DATAGRAM_BYTES}.
  */
 import { readdirSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
@@ -20,17 +21,12 @@ const BUFFER_FLUSH_INTERVAL_MS = 1000;
 
 const LIVE_CLIENTS = Symbol.for('serverless-jobs.statsd.live-clients');
 type GlobalWithCounter = typeof globalThis & { [LIVE_CLIENTS]?: { live: number; created: number } };
-
-/** The process-wide client counter; on `globalThis` so that reloaded copies of this module share it. */
-function clientCounter(): { live: number; created: number } {
-  const g = globalThis as GlobalWithCounter;
-  g[LIVE_CLIENTS] ??= { live: 0, created: 0 };
-  return g[LIVE_CLIENTS];
-}
+/** The process-wide client counter, on `globalThis` so that reloaded copies of this module share it. */
+const counter = ((globalThis as GlobalWithCounter)[LIVE_CLIENTS] ??= { live: 0, created: 0 });
 
 /** How many DogStatsD clients this process holds open right now (the worker must hold exactly one). */
 export function liveStatsdClients(): number {
-  return clientCounter().live;
+  return counter.live;
 }
 
 /** Removes characters that would break a DogStatsD line out of a tag value, and lower-cases it. */
@@ -41,15 +37,17 @@ export function sanitizeTagValue(value: string): string {
     .toLowerCase();
 }
 
-/** Counts the open file descriptors of this process (`/proc/self/fd`); -1 where that cannot be read. */
-export function openFileDescriptors(): number {
+/** `read()`, or -1 when it throws (no `/proc`, or no descriptor left to read it with). */
+function orMinusOne(read: () => number): number {
   try {
-    // readdirSync itself holds one descriptor open on the directory while it reads.
-    return readdirSync('/proc/self/fd').length - 1;
+    return read();
   } catch {
     return -1;
   }
 }
+
+/** Counts the open file descriptors of this process (`/proc/self/fd`, less the one readdirSync holds); -1 where unreadable. */
+export const openFileDescriptors = (): number => orMinusOne(() => readdirSync('/proc/self/fd').length - 1);
 
 /** Options of {@link createMetrics}; read once at module load. */
 export interface MetricsOptions {
@@ -107,7 +105,6 @@ function globalTagsOf(given: MetricsOptions['globalTags']): string[] {
 
 /** Counts a new live client and warns, with a stack trace, when it is not the only one; returns its release. */
 function registerClient(): () => void {
-  const counter = clientCounter();
   counter.live += 1;
   counter.created += 1;
   if (counter.live > 1) {
@@ -197,7 +194,7 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
     },
     recordRuntime() {
       send(METRIC.heapUsed, getHeapStatistics().used_heap_size);
-      const rss = residentSetBytes();
+      const rss = orMinusOne(() => process.memoryUsage.rss());
       if (rss >= 0) send(METRIC.rss, rss);
       const fds = openFileDescriptors();
       if (fds >= 0) send(METRIC.openFds, fds);
@@ -216,13 +213,4 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
       });
     },
   };
-}
-
-/** The resident set size in bytes; -1 when it cannot be read (no descriptor left). */
-function residentSetBytes(): number {
-  try {
-    return process.memoryUsage.rss();
-  } catch {
-    return -1;
-  }
 }

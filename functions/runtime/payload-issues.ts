@@ -1,17 +1,14 @@
 /**
- * Readable payload problems from zod issues. zod/mini ships no messages of its own ("Invalid input"), and
- * loading a locale would change zod's global configuration for the whole process; this reads the issue's
- * structured fields instead. The payload's values are never quoted (they may hold personal data).
+ * Readable payload problems from zod issues, read from their structured fields: zod/mini ships no messages ("Invalid
+ * input"), and a locale would change zod's configuration process-wide. Values are never quoted (personal data).
  */
 import type * as z from 'zod/mini';
 
 type Issue = z.core.$ZodIssue;
 
-/** One problem of a payload: where, and what is wrong (never the value itself). */
+/** One problem of a payload: where (`to`, `headers.x-api-key`; empty for the payload itself), and what is wrong. */
 export interface PayloadIssue {
-  /** Where in the payload, e.g. `to` or `headers.x-api-key`; empty for the payload itself. */
   readonly path: string;
-  /** What is wrong. */
   readonly message: string;
 }
 

@@ -16,13 +16,11 @@ const LEASE_SLACK_MS = 5_000;
 
 const ignore = (): void => undefined;
 
-/** One job about to run. */
+/** One job about to run: its payload (as its schema outputs it), its context and the record's abort. */
 export interface JobRun {
   readonly job: JobDefinition;
-  /** The payload as the job's schema outputs it. */
   readonly payload: unknown;
   readonly context: JobContext;
-  /** The record's abort: its timeout and the invocation's deadline fire it. */
   readonly cancel: RecordAbort;
   /** Set once the handler is called: only then is a failure a run (an attempt). */
   handlerCalled?: boolean;

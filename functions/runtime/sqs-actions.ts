@@ -9,15 +9,11 @@ import { inBatches } from '../client/batches.ts';
 type Sqs = { readonly sdk: typeof import('@aws-sdk/client-sqs'); readonly client: SQSClient };
 let loaded: Promise<Sqs> | undefined;
 
-/** One message to put on the dead-letter queue. */
+/** One message to put on the dead-letter queue: the source message's id, body, group id (FIFO) and why it is dead. */
 export interface DeadLetterEntry {
-  /** Caller's id for the entry (the source message id). */
   readonly id: string;
-  /** The original body, unchanged. */
   readonly body: string;
-  /** String attributes that say why (reason, error, job type, receive count...). */
   readonly attributes: Readonly<Record<string, string>>;
-  /** For a FIFO DLQ: the source message's group id. */
   readonly groupId?: string | undefined;
 }
 

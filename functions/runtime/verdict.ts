@@ -70,17 +70,17 @@ export function retryUnsent(verdict: DeadVerdict): RetryVerdict {
   return { outcome: 'retry', jobType: verdict.jobType, error: verdict.error, delaySeconds: undefined, ran: false };
 }
 
-/** How one failed attempt of a job is judged. */
+/**
+ * How one failed attempt of a job is judged: its policy, its attempt (failed runs + 1), its receive count (the backoff
+ * of a record that did not run), whether this is the queue's last receive, whether the handler ran (a failure before
+ * it, the lease or the deadline, is no attempt), and the jitter's random source.
+ */
 export interface FailedAttempt {
   readonly jobType: string;
   readonly retry: RetryPolicy;
-  /** 1 for the first run: failed runs so far + 1. */
   readonly attempt: number;
-  /** The message's receive count: the backoff of a record that did not run. */
   readonly receiveCount: number;
-  /** Whether this is the queue's last receive: a failed run is then dead, whatever attempts remain. */
   readonly lastReceive: boolean;
-  /** Whether the handler ran; a failure before it (the lease, the deadline) is no attempt. */
   readonly ran: boolean;
   readonly random: () => number;
 }
