@@ -20,6 +20,7 @@
  */
 import { DeleteMessageBatchCommand, SendMessageBatchCommand, type Message, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inBatches, MAX_BATCH_ENTRIES } from '../../client/batches.ts';
 import { messageBytes } from '../../client/message.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../../runtime/dead-letter-attributes.ts';
@@ -89,182 +90,213 @@ function copyAttributes(message: Message): Record<string, MessageAttributeValue>
   return copied;
 }
 
-const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
-  new Promise((done) => {
-    if (ms <= 0 || signal?.aborted) return done();
-    const timer = setTimeout(finish, ms);
-    function finish(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', finish);
-      done();
+/** Options of {@link redrive}. */
+export interface RedriveOptions {
+  readonly type?: string | undefined;
+  /** Only messages with this reason (`crashed` = moved by SQS, no reason attached). */
+  readonly reason?: string | undefined;
+  /** Redrives only the messages it accepts (the dashboard's selection); the others stay in the DLQ, counted as skipped. */
+  readonly select?: ((message: Message) => boolean) | undefined;
+  readonly limit: number;
+  readonly rate?: number | undefined;
+  readonly leaseSeconds: number;
+  readonly journalPath: string;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: (moved: number) => void;
+}
+
+/** One received batch, triaged: copies to send, and messages an earlier run already sent (to delete only). */
+interface TriagedBatch {
+  readonly toSend: Message[];
+  readonly toDelete: Message[];
+  /** Messages this run had not seen before. */
+  readonly fresh: number;
+}
+
+/** One redrive run: the messages it holds (id -> receipt handle, released at the end) and what it counted. */
+class RedriveRun {
+  readonly held = new Map<string, string>();
+  readonly errors: string[] = [];
+  readonly started = Date.now();
+  sent = 0;
+  completed = 0;
+  skipped = 0;
+  arrivedDuringRun = 0;
+  failed = 0;
+  deletePending = 0;
+  resent = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly target: Target,
+    private readonly source: LocatedQueue,
+    private readonly dlq: LocatedQueue,
+    private readonly options: RedriveOptions,
+    private readonly journal: RedriveJournal,
+  ) {}
+
+  moved(): number {
+    return this.sent + this.completed;
+  }
+
+  /** Triages a received batch by the journal, the run's start and the filters; holds what it does not move. */
+  triage(messages: readonly Message[]): TriagedBatch {
+    let fresh = 0;
+    const toSend: Message[] = [];
+    const toDelete: Message[] = [];
+    for (const message of messages) {
+      const id = message.MessageId ?? '';
+      const handle = message.ReceiptHandle ?? '';
+      if (this.held.has(id)) {
+        this.held.set(id, handle); // back after its lease: keep holding it under the new receipt handle
+        continue;
+      }
+      if (!this.seen.has(id)) fresh += 1;
+      this.seen.add(id);
+      const state = this.journal.state(id);
+      if (state === 'sent' || state === 'deleted') {
+        toDelete.push(message);
+      } else if (Number(message.Attributes?.SentTimestamp ?? 0) > this.started) {
+        this.arrivedDuringRun += 1;
+        this.held.set(id, handle);
+      } else if (!matchesFilter(message, this.options) || this.options.select?.(message) === false) {
+        this.skipped += 1;
+        this.held.set(id, handle);
+      } else {
+        if (state === 'sending') this.resent += 1;
+        toSend.push(message);
+      }
     }
-    signal?.addEventListener('abort', finish, { once: true });
-  });
+    return { toSend, toDelete, fresh };
+  }
+
+  /** Sends copies to the source queue, journaled on both sides of each call; resolves with the messages SQS took. */
+  async send(messages: readonly Message[]): Promise<Message[]> {
+    const copied: Message[] = [];
+    const batches = inBatches(
+      messages.map((message) => {
+        const attributes = copyAttributes(message);
+        return { message, attributes, bytes: messageBytes(message.Body ?? '', attributes) };
+      }),
+      (item) => item.bytes,
+    );
+    for (const batch of batches) {
+      this.journal.record(batch.map(({ message }) => ({ id: message.MessageId ?? '', state: 'sending' })));
+      let result;
+      try {
+        result = await this.target.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.source.url,
+            Entries: batch.map(({ message, attributes }, index) => ({
+              Id: String(index),
+              MessageBody: message.Body ?? '',
+              MessageAttributes: attributes,
+              ...(this.source.fifo
+                ? { MessageGroupId: message.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: message.MessageId ?? '' }
+                : {}),
+            })),
+          }),
+        );
+      } catch (error) {
+        // Unknown whether SQS took them: they stay `sending`, are released at the end, and a rerun sends them again.
+        for (const { message } of batch) this.held.set(message.MessageId ?? '', message.ReceiptHandle ?? '');
+        throw error;
+      }
+      const accepted = (result.Successful ?? []).flatMap((success) => {
+        const entry = batch[Number(success.Id)];
+        return entry ? [{ id: entry.message.MessageId ?? '', state: 'sent' as const, messageId: success.MessageId ?? '' }] : [];
+      });
+      this.journal.record(accepted);
+      const refused = (result.Failed ?? []).flatMap((failure) => {
+        const entry = batch[Number(failure.Id)];
+        if (!entry) return [];
+        if (this.errors.length < 5) this.errors.push(`${failure.Code ?? 'Error'}: ${failure.Message ?? ''}`);
+        this.held.set(entry.message.MessageId ?? '', entry.message.ReceiptHandle ?? '');
+        return [{ id: entry.message.MessageId ?? '', state: 'failed' as const }];
+      });
+      this.journal.record(refused);
+      this.failed += refused.length;
+      const acceptedIds = new Set(accepted.map((entry) => entry.id));
+      for (const { message } of batch) if (acceptedIds.has(message.MessageId ?? '')) copied.push(message);
+      this.sent += accepted.length;
+    }
+    return copied;
+  }
+
+  /** Deletes from the DLQ what is safely in the source queue, with the receipt handles of this receive. */
+  async delete(messages: readonly Message[]): Promise<void> {
+    let deleteCalls = 0;
+    for (const slice of inBatches(messages)) {
+      const start = deleteCalls++ * MAX_BATCH_ENTRIES;
+      let result;
+      try {
+        result = await this.target.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.dlq.url,
+            Entries: slice.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
+          }),
+        );
+      } catch (error) {
+        this.deletePending += messages.length - start;
+        throw error;
+      }
+      this.journal.record(
+        (result.Successful ?? []).map((success) => ({ id: slice[Number(success.Id)]?.MessageId ?? '', state: 'deleted' as const })),
+      );
+      this.deletePending += result.Failed?.length ?? 0;
+    }
+  }
+
+  report(): RedriveReport {
+    return {
+      from: this.dlq.name,
+      to: this.source.name,
+      sent: this.sent,
+      completed: this.completed,
+      skipped: this.skipped,
+      arrivedDuringRun: this.arrivedDuringRun,
+      failed: this.failed,
+      deletePending: this.deletePending,
+      resentAfterInterruptedSend: this.resent,
+      interrupted: this.options.signal?.aborted === true,
+      errors: this.errors,
+      journal: this.options.journalPath,
+    };
+  }
+}
+
+/** Waits until the `--rate` allows the next send (at once when aborted). */
+async function pace(run: RedriveRun, options: RedriveOptions): Promise<void> {
+  if (options.rate === undefined) return;
+  const ms = run.started + (run.sent / options.rate) * 1000 - Date.now();
+  if (ms > 0) await sleep(ms, undefined, { signal: options.signal }).catch(() => undefined);
+}
 
 /** Redrives a DLQ into its source queue (see the module doc for the guarantees). */
-export async function redrive(
-  target: Target,
-  source: LocatedQueue,
-  dlq: LocatedQueue,
-  options: {
-    type?: string | undefined;
-    /** Only messages with this reason (`crashed` = moved by SQS, no reason attached). */
-    reason?: string | undefined;
-    /** Redrives only the messages it accepts (the dashboard's selection); the others stay in the DLQ, counted as skipped. */
-    select?: ((message: Message) => boolean) | undefined;
-    limit: number;
-    rate?: number | undefined;
-    leaseSeconds: number;
-    journalPath: string;
-    signal?: AbortSignal | undefined;
-    onProgress?: (moved: number) => void;
-  },
-): Promise<RedriveReport> {
+export async function redrive(target: Target, source: LocatedQueue, dlq: LocatedQueue, options: RedriveOptions): Promise<RedriveReport> {
   const journal = RedriveJournal.open(options.journalPath);
-  const held = new Map<string, string>();
-  const seen = new Set<string>();
-  const errors: string[] = [];
-  let sent = 0;
-  let completed = 0;
-  let skipped = 0;
-  let arrivedDuringRun = 0;
-  let failed = 0;
-  let deletePending = 0;
-  let resent = 0;
+  const run = new RedriveRun(target, source, dlq, options, journal);
   let stale = 0;
-  const started = Date.now();
-  const moved = (): number => sent + completed;
-
   try {
-    while (!options.signal?.aborted && moved() < options.limit) {
-      if (options.rate !== undefined) await sleep(started + (sent / options.rate) * 1000 - Date.now(), options.signal);
+    while (!options.signal?.aborted && run.moved() < options.limit) {
+      await pace(run, options);
       if (options.signal?.aborted) break;
-      const want = Math.min(10, options.limit - moved(), options.rate === undefined ? 10 : Math.max(1, Math.floor(options.rate)));
+      const want = Math.min(10, options.limit - run.moved(), options.rate === undefined ? 10 : Math.max(1, Math.floor(options.rate)));
       const messages = await receiveLeased(target, dlq, want, options.leaseSeconds);
       if (messages.length === 0) break;
-
-      let fresh = 0;
-      const toSend: Message[] = [];
-      const toDelete: Message[] = [];
-      for (const message of messages) {
-        const id = message.MessageId ?? '';
-        const handle = message.ReceiptHandle ?? '';
-        if (held.has(id)) {
-          held.set(id, handle); // back after its lease: keep holding it under the new receipt handle
-          continue;
-        }
-        if (!seen.has(id)) fresh += 1;
-        seen.add(id);
-        const state = journal.state(id);
-        if (state === 'sent' || state === 'deleted') {
-          toDelete.push(message);
-        } else if (Number(message.Attributes?.SentTimestamp ?? 0) > started) {
-          arrivedDuringRun += 1;
-          held.set(id, handle);
-        } else if (!matchesFilter(message, options) || options.select?.(message) === false) {
-          skipped += 1;
-          held.set(id, handle);
-        } else {
-          if (state === 'sending') resent += 1;
-          toSend.push(message);
-        }
-      }
+      const { toSend, toDelete, fresh } = run.triage(messages);
       stale = fresh === 0 && toSend.length === 0 && toDelete.length === 0 ? stale + 1 : 0;
       if (stale >= MAX_STALE_RECEIVES) break;
-
-      // Send, journalled on both sides of the call.
-      const copied: Message[] = [];
-      const batches = inBatches(
-        toSend.map((message) => {
-          const attributes = copyAttributes(message);
-          return { message, attributes, bytes: messageBytes(message.Body ?? '', attributes) };
-        }),
-        (item) => item.bytes,
-      );
-      for (const batch of batches) {
-        journal.record(batch.map(({ message }) => ({ id: message.MessageId ?? '', state: 'sending' })));
-        let result;
-        try {
-          result = await target.sqs.send(
-            new SendMessageBatchCommand({
-              QueueUrl: source.url,
-              Entries: batch.map(({ message, attributes }, index) => ({
-                Id: String(index),
-                MessageBody: message.Body ?? '',
-                MessageAttributes: attributes,
-                ...(source.fifo
-                  ? { MessageGroupId: message.Attributes?.MessageGroupId ?? 'redrive', MessageDeduplicationId: message.MessageId ?? '' }
-                  : {}),
-              })),
-            }),
-          );
-        } catch (error) {
-          // Unknown whether SQS took them: they stay `sending`, are released below, and a rerun sends them again.
-          for (const { message } of batch) held.set(message.MessageId ?? '', message.ReceiptHandle ?? '');
-          throw error;
-        }
-        const accepted = (result.Successful ?? []).flatMap((success) => {
-          const entry = batch[Number(success.Id)];
-          return entry ? [{ id: entry.message.MessageId ?? '', state: 'sent' as const, messageId: success.MessageId ?? '' }] : [];
-        });
-        journal.record(accepted);
-        const refused = (result.Failed ?? []).flatMap((failure) => {
-          const entry = batch[Number(failure.Id)];
-          if (!entry) return [];
-          if (errors.length < 5) errors.push(`${failure.Code ?? 'Error'}: ${failure.Message ?? ''}`);
-          held.set(entry.message.MessageId ?? '', entry.message.ReceiptHandle ?? '');
-          return [{ id: entry.message.MessageId ?? '', state: 'failed' as const }];
-        });
-        journal.record(refused);
-        failed += refused.length;
-        const acceptedIds = new Set(accepted.map((entry) => entry.id));
-        for (const { message } of batch) if (acceptedIds.has(message.MessageId ?? '')) copied.push(message);
-        sent += accepted.length;
-      }
-
-      // Delete what is safely in the source queue, with the handles of this receive.
-      const deletable = [...copied, ...toDelete];
-      completed += toDelete.length;
-      let deleteCalls = 0;
-      for (const slice of inBatches(deletable)) {
-        const start = deleteCalls++ * MAX_BATCH_ENTRIES;
-        let result;
-        try {
-          result = await target.sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: dlq.url,
-              Entries: slice.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
-            }),
-          );
-        } catch (error) {
-          deletePending += deletable.length - start;
-          throw error;
-        }
-        journal.record(
-          (result.Successful ?? []).map((success) => ({ id: slice[Number(success.Id)]?.MessageId ?? '', state: 'deleted' as const })),
-        );
-        deletePending += result.Failed?.length ?? 0;
-      }
-      options.onProgress?.(moved());
+      const copied = await run.send(toSend);
+      run.completed += toDelete.length;
+      await run.delete([...copied, ...toDelete]);
+      options.onProgress?.(run.moved());
     }
   } finally {
     journal.close();
-    await releaseLeases(target, dlq, [...held.values()]);
+    await releaseLeases(target, dlq, [...run.held.values()]);
   }
-  return {
-    from: dlq.name,
-    to: source.name,
-    sent,
-    completed,
-    skipped,
-    arrivedDuringRun,
-    failed,
-    deletePending,
-    resentAfterInterruptedSend: resent,
-    interrupted: options.signal?.aborted === true,
-    errors,
-    journal: options.journalPath,
-  };
+  return run.report();
 }
 
 /** Runs `dlq redrive`. Exit code: 0 done, 1 something left to do (failures, pending deletes), 130 interrupted. */
