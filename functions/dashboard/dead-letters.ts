@@ -8,7 +8,8 @@
  * read only on request and never kept.
  */
 import { DeleteMessageBatchCommand, PurgeQueueCommand, type Message } from '@aws-sdk/client-sqs';
-import { DEFAULT_LEASE_SECONDS, defaultJournalPath, redrive } from '../cli/commands/dlq-redrive.ts';
+import { DEFAULT_LEASE_SECONDS, defaultJournalPath } from '../cli/commands/dlq-redrive.ts';
+import { redrive } from '../cli/redrive.ts';
 import { PEEK_LEASE_SECONDS } from '../cli/commands/dlq-list.ts';
 import { peekDeadLetters, receiveLeased, releaseLeases, type DeadLetterView } from '../cli/dead-letters.ts';
 import type { ActionResult, DeadLetterFilter, DeadLetterListView, DeadLetterRowView, QueueRowView } from './model.ts';

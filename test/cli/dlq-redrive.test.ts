@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedriveReport } from '../../functions/cli/commands/dlq-redrive.ts';
+import type { RedriveReport } from '../../functions/cli/redrive.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/dead-letter-attributes.ts';
 import { startLocalSqs, type LocalSqs } from '../client/local-sqs.ts';
 import { createStackQueue, deadJobs, jobs, putDeadJobs, type StackQueue } from './cli-harness.ts';
