@@ -45,23 +45,18 @@ function readEnvelope(body: unknown): JobMessage | string {
   return { type, payload, jobId, scheduledAt: Number.isFinite(scheduled) ? scheduled : undefined };
 }
 
-function parseJson(body: string): { readonly value: unknown } | Error {
-  try {
-    return { value: JSON.parse(body) };
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
 const rejected = (verdict: DeadVerdict, jobId: string | undefined = undefined): RejectedMessage => ({ ok: false, verdict, jobId });
 
 /** Decodes, routes and validates one message body. Never throws. */
 export function decodeRecord(body: string, findJob: FindJob): DecodedJob | RejectedMessage {
-  const parsed = parseJson(body);
-  if (parsed instanceof Error) {
-    return rejected(dead('invalid_json', UNKNOWN_JOB_TYPE, new InvalidMessageError(`body is not JSON: ${parsed.message}`)));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (syntax) {
+    const error = new InvalidMessageError(`body is not JSON: ${syntax instanceof Error ? syntax.message : String(syntax)}`);
+    return rejected(dead('invalid_json', UNKNOWN_JOB_TYPE, error));
   }
-  const message = readEnvelope(parsed.value);
+  const message = readEnvelope(parsed);
   if (typeof message === 'string') {
     const error = new InvalidMessageError(`body is not a job message {type, payload}: ${message}`);
     return rejected(dead('invalid_json', UNKNOWN_JOB_TYPE, error));

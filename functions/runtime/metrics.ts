@@ -165,8 +165,7 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
     console.warn(JSON.stringify({ level: 'WARN', message, error: error.message }));
   };
   const client = new StatsD({
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
+    ...options,
     globalTags: globalTagsOf(options.globalTags),
     maxBufferSize: MAX_DATAGRAM_BYTES,
     bufferFlushInterval: BUFFER_FLUSH_INTERVAL_MS,

@@ -26,7 +26,6 @@ export type { SqsActions } from './sqs-actions.ts';
 
 /** Options of {@link createBatchProcessor}; validated once. */
 export interface ProcessorOptions {
-  /** Looks up a job definition by type. */
   readonly findJob: FindJob;
   /** The module-scope metrics emitter. */
   readonly metrics: JobMetrics;

@@ -4,18 +4,17 @@
  * module (`functions/handlers/worker.ts`); everything it creates lives as long as the sandbox.
  */
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDynamoDbAttemptLedger } from './attempt-ledger.ts';
 import { createDynamoDbIdempotencyStore, dynamoDbLoader } from './dynamodb-idempotency-store.ts';
+import type { FindJob } from './decode-record.ts';
 import { flushMetrics } from './flush-metrics.ts';
-import type { JobDefinition } from './job.ts';
 import { createMetrics, type JobMetrics } from './metrics.ts';
-import { createBatchProcessor, type ProcessorOptions } from './processor.ts';
+import { createBatchProcessor, type BatchHandler, type ProcessorOptions } from './processor.ts';
 
 /** Options of {@link createWorkerHandler}. */
 export interface WorkerHandlerOptions {
-  /** The job catalog lookup. */
-  readonly findJob: (type: string) => JobDefinition | undefined;
+  readonly findJob: FindJob;
   /** Where configuration is read from; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
   /** A metrics emitter to use instead of creating the sandbox's one (benchmarks). */
@@ -26,7 +25,7 @@ export interface WorkerHandlerOptions {
 
 /** A worker: its Lambda handler and the metrics client it flushes. */
 export interface Worker {
-  readonly handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  readonly handler: BatchHandler;
   readonly metrics: JobMetrics;
 }
 
