@@ -108,7 +108,7 @@ async function bindUdp(port: number): Promise<Socket> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.close();
-      reject(listenFailure('The DogStatsD listener', 'udp', LOCAL_HOST, port, 'LOCAL_DOGSTATSD_PORT', error));
+      reject(listenFailure('The DogStatsD listener', 'udp', port, 'LOCAL_DOGSTATSD_PORT', error));
     };
     socket.once('error', onError);
     socket.bind({ port, address: LOCAL_HOST, exclusive: true }, () => {

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { startDogStatsdListener, type DogStatsdListener, type ListenerWarning } from './dogstatsd-listener.ts';
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-server.ts';
-import { startEventSource, type EventSource, type InvocationCounts, type InvocationReport } from './event-source.ts';
+import { startEventSource, type EventSource, type EventSourceOptions, type InvocationCounts } from './event-source.ts';
 import { addTemplateSchedules, schedulerVariables, startLocalScheduler, type LocalSchedulerOptions } from './local-scheduler.ts';
 import type { LocalServer, LocalServerSpec } from './local-server.ts';
 import { LOCAL_STAGE, synthesizeLocalTemplate, type SynthOptions } from './local-synth.ts';
@@ -48,8 +48,9 @@ export type TemplateSource =
   /** Use this parsed template. */
   | { readonly template: unknown };
 
-/** Options of {@link startLocalEnvironment}. */
-export interface LocalEnvironmentOptions {
+/** Options of {@link startLocalEnvironment}; the event source ones apply to every worker. */
+export interface LocalEnvironmentOptions
+  extends Pick<EventSourceOptions, 'concurrencyLimit' | 'waitTimeSeconds' | 'onInvocation' | 'onLog'> {
   /** SQS endpoint port (0 = any free port). Default 9324. */
   readonly sqsPort?: number;
   /** DogStatsD UDP port (0 = any free port). Default 8125. */
@@ -58,7 +59,7 @@ export interface LocalEnvironmentOptions {
   readonly dynamodbPort?: number;
   /** The EventBridge Scheduler endpoint (port, clock, tick; default any free port, fired only by `runDue()`). */
   readonly scheduler?: LocalSchedulerOptions;
-  /** Servers started last, given the running environment (a scheduler endpoint, a dashboard), in order. Default none. */
+  /** Servers started last, given the running environment, in order. Default none. */
   readonly servers?: readonly LocalServerSpec[];
   /** Where the template comes from. Default: synthesize the app with stage `local`. */
   readonly source?: TemplateSource;
@@ -66,19 +67,12 @@ export interface LocalEnvironmentOptions {
   readonly localDir?: string;
   /** The handler module (a path) of a function. Default {@link DEFAULT_WORKER_ENTRY}. */
   readonly entryFor?: (fn: TemplateFunction) => string;
-  /** Local cap on concurrent sandboxes per worker (each is a thread with the whole module loaded). Default 4. */
-  readonly concurrencyLimit?: number;
-  /** Long-poll wait of the event sources (1-20 s). Default 20. */
-  readonly waitTimeSeconds?: number;
   /** Extra variables for every sandbox (tests: shorter safety margins...). */
   readonly sandboxEnv?: Readonly<Record<string, string>>;
   /** Set the local variables (endpoint, credentials, `JOBS_QUEUE_URL_*`) on this process, for producers here. Default true. */
   readonly applyToProcessEnv?: boolean;
   /** Start the event sources. Default true. */
   readonly startWorkers?: boolean;
-  readonly onInvocation?: (report: InvocationReport) => void;
-  /** Handler log lines; default passed through to this process. */
-  readonly onLog?: (functionName: string, stream: 'stdout' | 'stderr', line: string) => void;
   /** DogStatsD warnings; default printed loudly. */
   readonly onMetricWarning?: (warning: ListenerWarning) => void;
   /** Problems that do not stop the environment (unresolvable variables, poller errors); default printed. */

@@ -75,7 +75,7 @@ export interface EventSourceOptions {
   readonly accountId: string;
   /** The SQS client of the poller (pointing at the local server). */
   readonly sqs: SQSClient;
-  /** Local cap on concurrent sandboxes. Default {@link DEFAULT_LOCAL_CONCURRENCY_LIMIT}. */
+  /** Local cap on concurrent sandboxes (each a thread with the whole module loaded). Default {@link DEFAULT_LOCAL_CONCURRENCY_LIMIT}. */
   readonly concurrencyLimit?: number;
   /** Long-poll wait (1-20 s). Default {@link LAMBDA_POLL_WAIT_SECONDS}. */
   readonly waitTimeSeconds?: number;

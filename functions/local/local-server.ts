@@ -42,21 +42,6 @@ export function serverLines(servers: readonly LocalServer[]): string[] {
 /** A local server could not bind its port because something else holds it. */
 export class PortInUseError extends Error {
   override readonly name: string = 'PortInUseError';
-  /** `tcp` (the SQS endpoint) or `udp` (the DogStatsD listener). */
-  readonly protocol: 'tcp' | 'udp';
-  readonly host: string;
-  readonly port: number;
-  constructor(what: string, protocol: 'tcp' | 'udp', host: string, port: number, envVar: string | undefined, options?: ErrorOptions) {
-    super(
-      `${what} cannot listen on ${protocol.toUpperCase()} ${host}:${port}: the port is already in use ` +
-        `(another local environment, an ElasticMQ or a Datadog agent?).` +
-        (envVar ? ` Stop it, or pick another port with ${envVar}=<port>.` : ' Stop it, or pick another port.'),
-      options,
-    );
-    this.protocol = protocol;
-    this.host = host;
-    this.port = port;
-  }
 }
 
 /** A local server could not bind its address for another reason (permission, address not available). */
@@ -72,24 +57,21 @@ export function checkPort(what: string, port: number): number {
 }
 
 /** The error of a failed listen: {@link PortInUseError} when the port is taken, else a {@link ListenError}. */
-export function listenFailure(
-  what: string,
-  protocol: 'tcp' | 'udp',
-  host: string,
-  port: number,
-  envVar: string | undefined,
-  error: unknown,
-): Error {
+export function listenFailure(what: string, protocol: 'tcp' | 'udp', port: number, envVar: string, error: unknown): Error {
+  const where = `${what} cannot listen on ${protocol.toUpperCase()} ${LOCAL_HOST}:${port}`;
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  if (code === 'EADDRINUSE') return new PortInUseError(what, protocol, host, port, envVar, { cause: error });
+  if (code === 'EADDRINUSE') {
+    const advice = `(another local environment, an ElasticMQ or a Datadog agent?). Stop it, or pick another port with ${envVar}=<port>.`;
+    return new PortInUseError(`${where}: the port is already in use ${advice}`, { cause: error });
+  }
   const reason = error instanceof Error ? error.message : String(error);
-  return new ListenError(`${what} cannot listen on ${protocol.toUpperCase()} ${host}:${port}: ${reason}`, { cause: error });
+  return new ListenError(`${where}: ${reason}`, { cause: error });
 }
 
 /** Binds an HTTP server to {@link LOCAL_HOST}:`port`; resolves with the bound port, rejects with {@link listenFailure}'s error. */
-export async function listenTcp(server: Server, port: number, what: string, envVar: string | undefined): Promise<number> {
+export async function listenTcp(server: Server, port: number, what: string, envVar: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(listenFailure(what, 'tcp', LOCAL_HOST, port, envVar, error)));
+    server.once('error', (error) => reject(listenFailure(what, 'tcp', port, envVar, error)));
     server.listen(port, LOCAL_HOST, () => resolve());
   });
   return (server.address() as AddressInfo).port;

@@ -6,7 +6,7 @@
  * (timeout, crash) is dropped and never reused; {@link SandboxPool.reload} ends every sandbox (each after its
  * running invocation, closing its module's metrics client) and the next invocation cold-starts again.
  * Sandbox ids are `<function>#<n>`, n counting from 1 for the life of the pool. {@link SandboxPool.snapshot}
- * is what a dashboard shows: per sandbox its invocations, init time and V8 heap.
+ * is what a dashboard shows: per sandbox its invocations and V8 heap.
  */
 import { readdirSync } from 'node:fs';
 import type { SQSEvent } from 'aws-lambda';
@@ -16,14 +16,9 @@ import { Sandbox, type InvocationOutcome, type SandboxOptions } from './sandbox.
 export interface SandboxSnapshot {
   /** `<function>#<n>`. */
   readonly id: string;
-  readonly functionName: string;
   readonly busy: boolean;
   /** Invocations it has run (or is running). */
   readonly invocations: number;
-  /** Its cold start's module load time. */
-  readonly initMs: number;
-  /** When it became ready (epoch ms). */
-  readonly startedAt: number;
   /** Its thread's V8 heap in use and limit (`worker.getHeapStatistics()`); undefined when the thread just ended. */
   readonly heapUsedBytes: number | undefined;
   readonly heapLimitBytes: number | undefined;
@@ -60,7 +55,6 @@ export class SandboxPoolClosedError extends Error {
 interface Entry {
   readonly sandbox: Sandbox;
   readonly id: string;
-  readonly startedAt: number;
   invocations: number;
   reserved: boolean;
 }
@@ -77,7 +71,7 @@ function openFds(): number | undefined {
 export class SandboxPool {
   readonly functionName: string;
   private readonly options: SandboxOptions;
-  private readonly entries: Entry[] = [];
+  private entries: Entry[] = [];
   private readonly starting = new Set<Promise<Sandbox>>();
   private nextNumber = 1;
   private invocations = 0;
@@ -146,11 +140,8 @@ export class SandboxPool {
         const heap = await entry.sandbox.heapStatistics();
         return {
           id: entry.id,
-          functionName: this.functionName,
           busy: entry.sandbox.isBusy,
           invocations: entry.invocations,
-          initMs: entry.sandbox.initMs,
-          startedAt: entry.startedAt,
           heapUsedBytes: heap?.used_heap_size,
           heapLimitBytes: heap?.heap_size_limit,
         };
@@ -163,9 +154,7 @@ export class SandboxPool {
   private async acquire(): Promise<{ entry: Entry; coldStart: boolean }> {
     for (;;) {
       if (this.closed) throw new SandboxPoolClosedError(`${this.functionName}: the sandbox pool is closed`);
-      for (let index = this.entries.length - 1; index >= 0; index -= 1) {
-        if (this.entries[index]?.sandbox.isAlive !== true) this.entries.splice(index, 1);
-      }
+      this.entries = this.entries.filter((entry) => entry.sandbox.isAlive);
       const idle = this.entries.find((entry) => !entry.reserved);
       if (idle !== undefined) {
         idle.reserved = true;
@@ -182,13 +171,7 @@ export class SandboxPool {
       // A reload while it was starting closed it: start another.
       if (!sandbox.isAlive) continue;
       this.coldStarts += 1;
-      const entry: Entry = {
-        sandbox,
-        id: `${this.functionName}#${this.nextNumber++}`,
-        startedAt: Date.now(),
-        invocations: 0,
-        reserved: true,
-      };
+      const entry: Entry = { sandbox, id: `${this.functionName}#${this.nextNumber++}`, invocations: 0, reserved: true };
       this.entries.push(entry);
       return { entry, coldStart: true };
     }

@@ -57,22 +57,19 @@ function forwardLines(stream: Readable, onLine: (line: string) => void): void {
 
 /** A running sandbox. */
 export class Sandbox {
-  /** Milliseconds the module took to load (the cold start's init duration). */
-  readonly initMs: number;
-  readonly functionName: string;
-  private readonly worker: Worker;
   private alive = true;
-  private busy = false;
   private nextId = 1;
   private pending: { id: number; resolve: (outcome: InvocationOutcome) => void; started: number; timer: NodeJS.Timeout } | undefined;
   private closing: Promise<void> | undefined;
   private current: Promise<InvocationOutcome> | undefined;
   private crash: SerializedError | undefined;
 
-  private constructor(worker: Worker, initMs: number, functionName: string) {
-    this.worker = worker;
-    this.initMs = initMs;
-    this.functionName = functionName;
+  private constructor(
+    private readonly worker: Worker,
+    /** Milliseconds the module took to load (the cold start's init duration). */
+    readonly initMs: number,
+    readonly functionName: string,
+  ) {
     worker.on('message', (message: FromSandbox) => {
       if (message.type !== 'result' || this.pending?.id !== message.id) return;
       this.finish((durationMs) =>
@@ -95,7 +92,6 @@ export class Sandbox {
     const { resolve, started, timer } = this.pending;
     clearTimeout(timer);
     this.pending = undefined;
-    this.busy = false;
     resolve(outcome(performance.now() - started));
   }
 
@@ -148,7 +144,7 @@ export class Sandbox {
   }
 
   get isBusy(): boolean {
-    return this.busy;
+    return this.pending !== undefined;
   }
 
   /** The thread's V8 heap, read from outside it (`worker.getHeapStatistics()`); undefined once the thread has ended. */
@@ -163,8 +159,7 @@ export class Sandbox {
    */
   invoke(event: SQSEvent, timeoutMs: number, requestId: string = randomUUID()): Promise<InvocationOutcome> {
     if (!this.isAlive) return Promise.reject(new Error(`${this.functionName}: the sandbox is not alive`));
-    if (this.busy) return Promise.reject(new Error(`${this.functionName}: a sandbox runs one invocation at a time`));
-    this.busy = true;
+    if (this.isBusy) return Promise.reject(new Error(`${this.functionName}: a sandbox runs one invocation at a time`));
     const id = this.nextId++;
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;

@@ -93,7 +93,7 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
 
   await app.listen({ host: LOCAL_HOST, port: requestedPort }).catch(async (error: unknown) => {
     await app.close().catch(() => undefined);
-    throw listenFailure('The local SQS endpoint', 'tcp', LOCAL_HOST, requestedPort, 'LOCAL_SQS_PORT', error);
+    throw listenFailure('The local SQS endpoint', 'tcp', requestedPort, 'LOCAL_SQS_PORT', error);
   });
   const address = app.server.address();
   port = typeof address === 'object' && address !== null ? address.port : requestedPort;
