@@ -15,6 +15,7 @@ import { StatsD } from 'hot-shots';
 import { ConfigurationError } from './errors.ts';
 import { MAX_DATAGRAM_BYTES, MAX_GLOBAL_TAGS, MAX_TAG_VALUE_LENGTH, MAX_TAGS_PER_LINE } from './metric-limits.ts';
 import { METRIC, METRICS_WARNING, TAG, type DeadReason, type Outcome } from './metric-names.ts';
+import { remembered } from './remembered.ts';
 
 /** How often hot-shots sends what is buffered when no flush came first (a long invocation). */
 const BUFFER_FLUSH_INTERVAL_MS = 1000;
@@ -122,16 +123,13 @@ function registerClient(): () => void {
 /** The tags of one record's lines: one array per bounded tag set, built once and reused. */
 function recordTags(): (record: RecordMetrics) => string[] {
   const tagSets = new Map<string, string[]>();
-  return ({ jobType, queue, outcome, reason }) => {
-    const key = `${jobType}\u0000${queue}\u0000${outcome}\u0000${reason ?? ''}`;
-    let tags = tagSets.get(key);
-    if (tags === undefined) {
-      tags = [`${TAG.jobType}:${sanitizeTagValue(jobType)}`, `${TAG.queue}:${sanitizeTagValue(queue)}`, `${TAG.outcome}:${outcome}`];
-      if (reason !== undefined) tags.push(`${TAG.reason}:${reason}`);
-      tagSets.set(key, tags);
-    }
-    return tags;
-  };
+  return ({ jobType, queue, outcome, reason }) =>
+    remembered(tagSets, `${jobType}\u0000${queue}\u0000${outcome}\u0000${reason ?? ''}`, () => [
+      `${TAG.jobType}:${sanitizeTagValue(jobType)}`,
+      `${TAG.queue}:${sanitizeTagValue(queue)}`,
+      `${TAG.outcome}:${outcome}`,
+      ...(reason === undefined ? [] : [`${TAG.reason}:${reason}`]),
+    ]);
 }
 
 /** Resolves once hot-shots has flushed, or after `timeoutMs` (its flush may never call back when no socket can be made). */

@@ -15,6 +15,7 @@ import { ConfigurationError, JobNotStartedError } from './errors.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import { recordLogger, type Logger } from './logger.ts';
 import type { JobMetrics } from './metrics.ts';
+import { remembered } from './remembered.ts';
 import { runRecords } from './run-records.ts';
 import { idempotencyLease, runJob, type JobRun } from './run-job.ts';
 import { settleBatch, type Settlement } from './settle-batch.ts';
@@ -117,9 +118,10 @@ async function processRecord(record: SQSRecord, invocation: Invocation): Promise
  * read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
  */
 function deliveryOf(record: SQSRecord, invocation: Invocation): Delivery {
-  const made = invocation.deliveries.get(record);
-  if (made) return made;
-  const { pipeline, failedRuns, lambdaContext } = invocation;
+  return remembered(invocation.deliveries, record, () => makeDelivery(record, invocation));
+}
+
+function makeDelivery(record: SQSRecord, { pipeline, failedRuns, lambdaContext }: Invocation): Delivery {
   const decoded = decodeRecord(record.body, pipeline.findJob);
   const receiveCount = receiveCountOf(record);
   const runs = receiveCount > 1 && pipeline.attemptLedger ? failedRuns.get(record.messageId) : undefined;
@@ -132,9 +134,7 @@ function deliveryOf(record: SQSRecord, invocation: Invocation): Delivery {
     attempt,
     requestId: lambdaContext.awsRequestId,
   });
-  const delivery = { decoded, receiveCount, attempt, logger };
-  invocation.deliveries.set(record, delivery);
-  return delivery;
+  return { decoded, receiveCount, attempt, logger };
 }
 
 /** A message that cannot run: logged, and dead. */

@@ -6,18 +6,14 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { InvocationDeadline } from './cancellation.ts';
 import { RetryableJobError } from './errors.ts';
+import { remembered } from './remembered.ts';
 import { notStarted, type RecordResult } from './verdict.ts';
 
 /** The records of a batch in the lanes they run in: each FIFO message group in delivery order, else each record alone. */
 function lanesOf(records: readonly SQSRecord[]): SQSRecord[][] {
   if (records[0]?.attributes.MessageGroupId === undefined) return records.map((record) => [record]);
   const groups = new Map<string, SQSRecord[]>();
-  for (const record of records) {
-    const id = record.attributes.MessageGroupId ?? '';
-    let group = groups.get(id);
-    if (!group) groups.set(id, (group = []));
-    group.push(record);
-  }
+  for (const record of records) remembered(groups, record.attributes.MessageGroupId ?? '', () => []).push(record);
   return [...groups.values()];
 }
 

@@ -7,6 +7,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { DEAD_LETTER_ATTRIBUTE } from './dead-letter-attributes.ts';
 import { rootLogger } from './logger.ts';
+import { remembered } from './remembered.ts';
 import type { SourceQueues } from './source-queue.ts';
 import type { DeadLetterEntry, SqsActions, VisibilityEntry } from './sqs-actions.ts';
 import { retryUnsent, type DeadVerdict, type RecordResult } from './verdict.ts';
@@ -70,9 +71,11 @@ async function delayRetries(outcomes: readonly RecordResult[], settlement: Settl
     if (verdict.outcome !== 'retry' || verdict.delaySeconds === undefined) continue;
     const url = settlement.queues.urlOf(record.eventSourceARN);
     if (!url) continue;
-    let entries = byQueue.get(url);
-    if (!entries) byQueue.set(url, (entries = []));
-    entries.push({ id: record.messageId, receiptHandle: record.receiptHandle, visibilityTimeoutSeconds: verdict.delaySeconds });
+    remembered(byQueue, url, () => []).push({
+      id: record.messageId,
+      receiptHandle: record.receiptHandle,
+      visibilityTimeoutSeconds: verdict.delaySeconds,
+    });
   }
   await Promise.all([...byQueue].map(([url, entries]) => settlement.sqs.changeVisibility(url, entries)));
 }

@@ -3,6 +3,7 @@
  * `sourceQueue`) and its URL (for visibility changes). Configured values win; otherwise both are derived from the ARN,
  * once per ARN for the sandbox's life.
  */
+import { remembered } from './remembered.ts';
 import { queueUrlFromArn } from './sqs-actions.ts';
 
 /** Looks up a record's source queue. */
@@ -25,9 +26,4 @@ export function sourceQueues(options: {
     nameOf: (arn) => options.queueName || remembered(names, arn, () => arn.split(':').at(-1) ?? 'unknown'),
     urlOf: (arn) => options.queueUrl || remembered(urls, arn, () => queueUrlFromArn(arn, options.sqsEndpoint)),
   };
-}
-
-function remembered<Value>(cache: Map<string, Value>, key: string, derive: () => Value): Value {
-  if (!cache.has(key)) cache.set(key, derive());
-  return cache.get(key) as Value;
 }
