@@ -8,9 +8,8 @@ export function exponentialDelaySeconds(policy: RetryPolicy, attempt: number): n
 }
 
 /**
- * The delay in whole seconds before the next attempt, after attempt number `attempt` (1-based) failed: full jitter
- * draws uniformly from [0, exponential delay]; `retryAfterSeconds` (a peer's `Retry-After`) wins when given. Always
- * within SQS's visibility limit of 12 hours.
+ * The delay in whole seconds after attempt `attempt` (1-based) failed, within SQS's 12 hours: full jitter draws from
+ * [0, exponential delay]; `retryAfterSeconds` (a peer's `Retry-After`) wins when given.
  */
 export function retryDelaySeconds(
   policy: RetryPolicy,

@@ -13,10 +13,7 @@ export function batchResponse(results: readonly RecordResult[]): SQSBatchRespons
   return { batchItemFailures: retried.map(({ record }) => ({ itemIdentifier: record.messageId })) };
 }
 
-/**
- * Records each record's metrics, in order. Queue latency runs from the time the job was meant to run (`scheduledAt` of
- * delayed and scheduled jobs) or else SentTimestamp, to its start.
- */
+/** Records each record's metrics; queue latency runs to its start from `scheduledAt` (delayed jobs) or SentTimestamp. */
 export function recordBatchMetrics(results: readonly RecordResult[], metrics: JobMetrics, queues: SourceQueues): void {
   for (const { record, verdict, startedAt, durationMs, scheduledAt } of results) {
     const sent = scheduledAt ?? Number(record.attributes.SentTimestamp);

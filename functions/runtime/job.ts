@@ -98,10 +98,7 @@ export const MAX_VISIBILITY_SECONDS = 43_200;
 const JOB_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 const QUEUE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
 
-/**
- * Declares a job type. Options are validated here, once, at module load: a bad option is a
- * {@link ConfigurationError} when the catalog is imported, never a surprise per record.
- */
+/** Declares a job type, its options validated once, at module load: a bad one is a {@link ConfigurationError} on import. */
 export function defineJob<const Type extends string, Payload>(options: JobOptions<Type, Payload>): JobDefinition<Type, Payload> {
   const { type } = options;
   if (!JOB_TYPE_PATTERN.test(type)) throw new ConfigurationError(`job type "${type}" must be lower-case kebab-case, at most 63 characters`);

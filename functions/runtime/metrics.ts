@@ -150,10 +150,7 @@ function boundedFlush(client: StatsD, timeoutMs: number, countError: (error: Err
   });
 }
 
-/**
- * Creates the process's metric emitter. Call it once, at module scope (`createWorkerHandler` does); a second live
- * client logs a warning with a stack trace.
- */
+/** Creates the process's metric emitter: call it once, at module scope (`createWorkerHandler` does). */
 export function createMetrics(options: MetricsOptions = {}): JobMetrics {
   let errors = 0;
   const countError = (error: Error): void => {

@@ -31,9 +31,8 @@ export interface SqsActions {
 }
 
 /**
- * Sends `entries` in batch calls of at most 10 entries (and 1 MiB when `size` is given), each entry's batch id being
- * its index in its batch. Resolves with the ids of the entries that failed, whether SQS refused them or the call
- * itself failed; never rejects.
+ * Sends `entries` in batch calls (10 entries, and 1 MiB when `size` is given), an entry's batch id its index in its
+ * batch; resolves with the ids that failed, refused by SQS or in a call that failed. Never rejects.
  */
 async function sendInBatches<Entry extends { readonly id: string }>(
   entries: readonly Entry[],
@@ -64,10 +63,7 @@ function entryBytes(entry: DeadLetterEntry): number {
   return bytes;
 }
 
-/**
- * Sends entries to the dead-letter queue with SendMessageBatch. Resolves with the ids that were NOT sent (the caller
- * returns those records as failures, so nothing is lost). Never rejects.
- */
+/** Sends entries to the DLQ with SendMessageBatch; resolves with the ids NOT sent (returned as failures, so nothing is lost). */
 export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLetterEntry[]): Promise<Set<string>> {
   const fifo = queueUrl.endsWith('.fifo');
   return sendInBatches(entries, entryBytes, ({ sdk, client }, batch) =>
@@ -88,9 +84,8 @@ export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLe
 }
 
 /**
- * Sets each message's visibility timeout (its backoff delay) with ChangeMessageVisibilityBatch. Resolves with the ids
- * whose change failed; never rejects. A failed change is harmless: the record is still reported as failed and comes
- * back after the queue's visibility timeout instead.
+ * Sets each message's visibility timeout (its backoff) with ChangeMessageVisibilityBatch; resolves with the ids whose
+ * change failed (harmless: the record is still a failure, and comes back after the queue's own timeout instead).
  */
 export function changeVisibility(queueUrl: string, entries: readonly VisibilityEntry[]): Promise<Set<string>> {
   return sendInBatches(entries, undefined, ({ sdk, client }, batch) =>
