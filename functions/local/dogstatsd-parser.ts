@@ -290,6 +290,7 @@ export function parseDatagram(datagram: Buffer | string, options: ParseOptions =
     return { metrics: [], rejected, truncated, bytes: bytes.length };
   }
   const lines = splitLines(text);
+  // First: it takes the line the cut runs through out of `lines`.
   const past = truncated ? linesPastTheCut(bytes, lines, bufferBytes, options) : undefined;
   const metrics: ParsedMetric[] = [];
   const rejected: RejectedLine[] = [];
@@ -298,10 +299,7 @@ export function parseDatagram(datagram: Buffer | string, options: ParseOptions =
     if (result.ok) metrics.push(result.metric);
     else rejected.push(result.rejected);
   }
-  return {
-    metrics: [...metrics, ...(past?.metrics ?? [])],
-    rejected: [...rejected, ...(past?.rejected ?? [])],
-    truncated,
-    bytes: bytes.length,
-  };
+  metrics.push(...(past?.metrics ?? []));
+  rejected.push(...(past?.rejected ?? []));
+  return { metrics, rejected, truncated, bytes: bytes.length };
 }

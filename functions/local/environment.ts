@@ -187,7 +187,7 @@ function startWorkers(options: LocalEnvironmentOptions, context: WorkerContext):
       waitTimeSeconds: options.waitTimeSeconds,
       onInvocation: options.onInvocation,
       onLog: options.onLog,
-      onError: (name, error) => notice(`event source ${name}: ${error.name}: ${error.message}`),
+      onNotice: notice,
     });
     workers.push(source);
   }

@@ -82,8 +82,8 @@ export interface EventSourceOptions {
   readonly onInvocation?: (report: InvocationReport) => void;
   /** Lines the handler writes; default passed through to this process. */
   readonly onLog?: (functionName: string, stream: 'stdout' | 'stderr', line: string) => void;
-  /** Poller errors (receive/delete failures); default printed. */
-  readonly onError?: (functionName: string, error: Error) => void;
+  /** Poller errors (receive/delete failures), one line each; default printed. */
+  readonly onNotice?: (message: string) => void;
 }
 
 /** A running event source. */
@@ -218,9 +218,9 @@ function startPollers(
 export function startEventSource(options: EventSourceOptions): EventSource {
   const { mapping, fn, queue } = options;
   const settings = validated(options);
-  const onError =
-    options.onError ?? ((name: string, error: Error) => console.warn(`event source ${name}: ${error.name}: ${error.message}`));
-  const access: QueueAccess = { sqs: options.sqs, queue, onError: (error) => onError(fn.functionName, error) };
+  const notice = options.onNotice ?? ((message: string) => console.warn(message));
+  const onError = (error: Error): void => notice(`event source ${fn.functionName}: ${error.name}: ${error.message}`);
+  const access: QueueAccess = { sqs: options.sqs, queue, onError };
   const pool = newPool(options);
   let counts: InvocationCounts = { invocations: 0, coldStarts: 0, failed: 0, timeouts: 0, lastError: undefined };
   let stopping = false;

@@ -96,21 +96,15 @@ async function queueRows(env: LocalEnvironment): Promise<Rows> {
   return { lines, plain };
 }
 
-/** What the local Scheduler delivered: periodic occurrences and one-time (delayed) jobs, and failed deliveries. */
-function schedulerRow(env: LocalEnvironment): { line: string; plain: string } {
-  const { periodic, oneTime, failed } = env.scheduler.deliveries();
-  const delivered = `${periodic + oneTime} delivered (periodic ${periodic}, one-time ${oneTime}), ${failed} failed`;
-  return { line: `scheduler  ${delivered}`, plain: `scheduler ${delivered}` };
-}
-
-/** Jobs per outcome, duration and latency percentiles, what the listener received, worker heap. */
+/** Jobs per outcome, duration and latency percentiles, what the listener received, worker heap, the Scheduler's deliveries. */
 function metricRows(env: LocalEnvironment): Rows {
   const listener = env.listener;
   const outcomes = listener.countBy(METRIC.processed, TAG.outcome);
   const duration = listener.query(METRIC.duration);
   const latency = listener.query(METRIC.queueLatency);
   const totals = listener.totals();
-  const scheduler = schedulerRow(env);
+  const { periodic, oneTime, failed } = env.scheduler.deliveries();
+  const delivered = `${periodic + oneTime} delivered (periodic ${periodic}, one-time ${oneTime}), ${failed} failed`;
   const heaps = [...env.queues.values()].map((queue) => {
     const heap = queue.functionName ? listener.query(METRIC.heapUsed, { [TAG.functionName]: queue.functionName }) : undefined;
     return `${queue.queue} ${mb(heap?.last)}`;
@@ -121,7 +115,7 @@ function metricRows(env: LocalEnvironment): Rows {
     `duration   p50 ${ms(duration?.p50)}  p95 ${ms(duration?.p95)}      queue latency   p50 ${ms(latency?.p50)}  p95 ${ms(latency?.p95)}`,
     `metrics    ${totals.metrics} received   ${totals.dropped} the extension would drop   ${totals.notDistribution} not distributions   ${totals.truncatedDatagrams} datagrams over 8 KiB`,
     `heap       ${heaps.join('   ')}`,
-    scheduler.line,
+    `scheduler  ${delivered}`,
   ];
   const plain = [
     `jobs ${jobs.join(', ')}`,
@@ -129,7 +123,7 @@ function metricRows(env: LocalEnvironment): Rows {
     `queue latency p50 ${ms(latency?.p50)} p95 ${ms(latency?.p95)}`,
     `metrics ${totals.metrics} received, ${totals.dropped} would be dropped, ${totals.notDistribution} not distributions`,
     `heap ${heaps.join(', ')}`,
-    scheduler.plain,
+    `scheduler ${delivered}`,
   ];
   return { lines, plain };
 }

@@ -49,29 +49,16 @@ function matches(tagSet: ReadonlySet<string>, where: TagFilter | undefined): boo
 /** The series of every recorded metric. */
 export class MetricAggregates {
   private readonly series = new Map<string, Series>();
-  private readonly maxSamples: number;
 
   /** `maxSamples`: values kept per series for p50/p95. */
-  constructor(maxSamples: number) {
-    this.maxSamples = maxSamples;
-  }
+  constructor(private readonly maxSamples: number) {}
 
   record(metric: ParsedMetric): void {
-    const key = `${metric.name}\u0000${metric.tags.join(',')}`;
+    const { name, tags, kind } = metric;
+    const key = `${name}\u0000${tags.join(',')}`;
     let entry = this.series.get(key);
     if (entry === undefined) {
-      entry = {
-        name: metric.name,
-        tags: metric.tags,
-        tagSet: new Set(metric.tags),
-        kind: metric.kind,
-        count: 0,
-        sum: 0,
-        min: Infinity,
-        max: -Infinity,
-        last: Number.NaN,
-        samples: [],
-      };
+      entry = { name, tags, tagSet: new Set(tags), kind, count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, samples: [] };
       this.series.set(key, entry);
     }
     entry.kind = metric.kind;

@@ -92,7 +92,7 @@ export function sqsDelivery(sqs: SQSClient, sqsEndpoint: string): (delivery: Sch
       new SendMessageCommand({
         QueueUrl: `${sqsEndpoint}/${account}/${name}`,
         MessageBody: delivery.body,
-        ...(delivery.messageGroupId === undefined ? {} : { MessageGroupId: delivery.messageGroupId }),
+        MessageGroupId: delivery.messageGroupId,
       }),
     );
   };
@@ -182,7 +182,7 @@ async function route(store: SchedulerStore, request: IncomingMessage): Promise<{
     const size = Math.min(Math.max(Number(query('MaxResults') ?? '100'), 1), 100);
     const page = all.slice(start, start + size);
     const next = start + size < all.length ? String(start + size) : undefined;
-    return { status: 200, body: { Schedules: page.map(summary), ...(next ? { NextToken: next } : {}) } };
+    return { status: 200, body: { Schedules: page.map(summary), NextToken: next } };
   }
   if (collection === 'schedule-groups' && name !== undefined && parts.length === 2) {
     if (request.method === 'POST') return { status: 200, body: { ScheduleGroupArn: store.createGroup(name) } };
@@ -224,7 +224,7 @@ async function deliverOccurrence(
   return sent;
 }
 
-/** Starts the endpoint on 127.0.0.1. Rejects with `PortInUseError` (port-errors.ts) when the port is taken. */
+/** Starts the endpoint on 127.0.0.1. Rejects with `PortInUseError` (local-server.ts) when the port is taken. */
 export async function startLocalSchedulerServer(options: LocalSchedulerServerOptions): Promise<LocalSchedulerServer> {
   const requestedPort = checkPort('Scheduler', options.port ?? DEFAULT_SCHEDULER_PORT);
   const store = new SchedulerStore(options.clock ?? SYSTEM_CLOCK, LOCAL_REGION, LOCAL_ACCOUNT_ID);

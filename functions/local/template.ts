@@ -1,14 +1,9 @@
 /**
  * Reads what the local environment runs from the synthesized CloudFormation template (what `cdk synth`
- * writes, what `cdk deploy` creates):
- * - `AWS::SQS::Queue`: QueueName, FifoQueue, ContentBasedDeduplication, DeduplicationScope, FifoThroughputLimit,
- *   DelaySeconds, VisibilityTimeout, MessageRetentionPeriod, MaximumMessageSize, ReceiveMessageWaitTimeSeconds,
- *   RedrivePolicy {deadLetterTargetArn: Fn::GetAtt [queue, Arn], maxReceiveCount};
- * - `AWS::Lambda::EventSourceMapping`: EventSourceArn, FunctionName, BatchSize, MaximumBatchingWindowInSeconds,
- *   FunctionResponseTypes, ScalingConfig.MaximumConcurrency, Enabled;
- * - `AWS::Lambda::Function`: Handler (or the wrapped handler in `DD_LAMBDA_HANDLER` when the Datadog
- *   wrapper is in front), Timeout, MemorySize, Environment.Variables (intrinsics resolved against local
- *   resources: `Ref` of a queue is its URL, `Fn::GetAtt` Arn/QueueUrl/QueueName, pseudo parameters, Join, Sub, Select).
+ * writes, what `cdk deploy` creates): queues (QueueName, {@link QUEUE_ATTRIBUTE_PROPERTIES}, RedrivePolicy),
+ * SQS event source mappings, functions (Handler, or `DD_LAMBDA_HANDLER` behind the Datadog wrapper; Timeout,
+ * MemorySize, Environment.Variables as written: template-values.ts resolves them) and DynamoDB tables.
+ * A value the local environment needs as a literal and finds as an intrinsic is a {@link TemplateError}.
  */
 import { isObject, objectOr, referencedId, resourcesOf, TemplateError, type Json, type TemplateResource } from './template-values.ts';
 
@@ -71,8 +66,6 @@ export interface TemplateFunction {
   readonly runtime: string | undefined;
   /** Environment variables as written in the template (strings or intrinsics). */
   readonly environment: Readonly<Record<string, unknown>>;
-  /** The resource's Metadata (e.g. `serverless-jobs:entry`, `aws:cdk:path`). */
-  readonly metadata: Readonly<Record<string, unknown>>;
 }
 
 /** One `AWS::Lambda::EventSourceMapping` from an SQS queue. */
@@ -164,7 +157,7 @@ function readTable({ logicalId, properties }: TemplateResource): TemplateTable {
   };
 }
 
-function readFunction({ logicalId, properties, metadata }: TemplateResource): TemplateFunction {
+function readFunction({ logicalId, properties }: TemplateResource): TemplateFunction {
   const where = `function ${logicalId}`;
   const variables = objectOr(objectOr(properties.Environment).Variables);
   const wrapped = variables.DD_LAMBDA_HANDLER;
@@ -180,7 +173,6 @@ function readFunction({ logicalId, properties, metadata }: TemplateResource): Te
     memorySize: wholeOr(properties, 'MemorySize', where, LAMBDA_DEFAULT_MEMORY_MB),
     runtime: typeof properties.Runtime === 'string' ? properties.Runtime : undefined,
     environment: variables,
-    metadata,
   };
 }
 
