@@ -34,6 +34,8 @@ export interface WorkerLog {
   readonly messageId?: string;
   readonly jobId?: string;
   readonly receiveCount?: number;
+  /** The invocation's request id (the event source's report has the same). */
+  readonly requestId?: string;
   readonly error?: string;
 }
 
