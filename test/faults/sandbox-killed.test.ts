@@ -101,13 +101,13 @@ const killedMessageIds = (): Set<string> => new Set(crashes().flatMap(({ report 
 const jobOfMessage = (): Map<string, string> =>
   new Map(result.journal.flatMap((line) => (line.messageId && line.jobId ? [[line.messageId, line.jobId] as const] : [])));
 
-/** Killed records the worker had settled before the kill with one of `messages` (its log line of that invocation). */
-function settledBeforeKill(messages: readonly string[]): Set<string> {
+/** Killed records the worker had settled before the kill with one of `logMessages` (its log line of that invocation). */
+function settledBeforeKill(logMessages: readonly string[]): Set<string> {
   const crashed = new Map(crashes().map(({ report }) => [report.requestId, new Set(report.messageIds)]));
   const settled = new Set<string>();
   for (const log of run.logs) {
     const inCrash = crashed.get(log.requestId ?? '')?.has(log.messageId ?? '') === true;
-    if (inCrash && messages.includes(log.message ?? '')) settled.add(log.messageId ?? '');
+    if (inCrash && logMessages.includes(log.message ?? '')) settled.add(log.messageId ?? '');
   }
   return settled;
 }
@@ -168,6 +168,10 @@ function unexplainedMismatches(): ReturnType<typeof planMismatches> {
   });
 }
 
+/** `min / max s` of some durations. */
+const range = (ms: readonly number[]): string =>
+  ms.length === 0 ? 'none' : `${(Math.min(...ms) / 1000).toFixed(1)} / ${(Math.max(...ms) / 1000).toFixed(1)} s`;
+
 function accounting(): string {
   const ranBeforeKill = effectsBeforeKill();
   const effects = effectsByJob(result.journal);
@@ -175,8 +179,6 @@ function accounting(): string {
   const back = comebacks();
   const gaps = (scheduled: boolean): number[] =>
     back.flatMap((comeback) => (comeback.retryScheduled === scheduled && comeback.afterMs !== undefined ? [comeback.afterMs] : []));
-  const range = (ms: number[]): string =>
-    ms.length === 0 ? 'none' : `${(Math.min(...ms) / 1000).toFixed(1)} / ${(Math.max(...ms) / 1000).toFixed(1)} s`;
   const coldAfterFirstKill = timed.filter(({ report, startedAt }) => report.coldStart && startedAt > (kills[0]?.at ?? Infinity));
   return renderTable(`Fault: sandboxes killed mid-invocation, seed ${plan.options.seed}`, [
     ['jobs planned / messages sent', `${plan.jobs.length} / ${result.sent}`],
