@@ -10,12 +10,6 @@ import type { RetryPolicy } from './job.ts';
 import type { Logger } from './logger.ts';
 import { UNKNOWN_JOB_TYPE, type DeadReason } from './metric-names.ts';
 
-/** Done: Lambda deletes the message (`duplicate`: an idempotent job that had already completed). */
-export interface DoneVerdict {
-  readonly outcome: 'success' | 'duplicate';
-  readonly jobType: string;
-}
-
 /** Returned in `batchItemFailures`, so SQS delivers the message again. */
 export interface RetryVerdict {
   readonly outcome: 'retry';
@@ -35,8 +29,8 @@ export interface DeadVerdict {
   readonly error: Error;
 }
 
-/** What happens to one record. */
-export type Verdict = DoneVerdict | RetryVerdict | DeadVerdict;
+/** What happens to one record: done and deleted by Lambda (`duplicate`: an idempotent job already completed), retried or dead. */
+export type Verdict = { readonly outcome: 'success' | 'duplicate'; readonly jobType: string } | RetryVerdict | DeadVerdict;
 
 /** A record's verdict with what settling, metrics and logs need to know about it. */
 export interface RecordResult {
