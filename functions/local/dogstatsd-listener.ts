@@ -1,12 +1,8 @@
 /**
- * A UDP DogStatsD listener on 127.0.0.1 standing in for the Datadog Lambda extension the stack pins.
- *
- * Every datagram goes through {@link parseDatagram}, i.e. the pinned extension's own rules (it says which
- * revision in {@link DogStatsdListener.standsInFor}). The listener keeps per-series aggregates and reports,
- * through `onWarning` (default: a loud line on stderr), each warning with whose rule it is: `by: 'extension'`
- * is what production does (a `dropped` line is lost there; a `changed` one is kept, altered), `by: 'project'`
- * is our own rule that production does not enforce (not a distribution; more tags than the worker's cap).
- * Tests await metrics with {@link DogStatsdListener.waitFor}.
+ * A UDP DogStatsD listener on 127.0.0.1 standing in for the Datadog Lambda extension the stack pins: every
+ * datagram goes through {@link parseDatagram}, the pinned extension's own rules (it says which revision in
+ * {@link DogStatsdListener.standsInFor}). It keeps per-series aggregates, reports each {@link ListenerWarning}
+ * through `onWarning` (default: a loud line on stderr), and lets tests await metrics ({@link DogStatsdListener.waitFor}).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-extension.ts';
@@ -21,8 +17,9 @@ export type { MetricAggregate, TagFilter };
 export const DEFAULT_DOGSTATSD_PORT = 8125;
 
 /**
- * Something the listener reports, with whose rule it is: the extension's (`dropped`: production loses the
- * line; `changed`: production keeps it, altered) or the project's (production keeps the line as it is).
+ * Something the listener reports, with whose rule it is: `by: 'extension'` is what production does (a `dropped`
+ * line is lost there; a `changed` one is kept, altered); `by: 'project'` is our own rule, which production does not
+ * enforce (not a distribution; more tags than the worker's cap): it keeps the line as it is.
  */
 export type ListenerWarning =
   | { readonly kind: 'dropped'; readonly by: 'extension'; readonly rejected: RejectedLine }

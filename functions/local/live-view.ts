@@ -1,8 +1,7 @@
 /**
- * What `npm start` shows: per queue visible / in flight / delayed / DLQ counts, the workers' sandboxes and
- * invocations, jobs per outcome, p50/p95 job duration and queue latency, metrics received (and what the
- * Datadog extension would drop), worker heap, the local Scheduler's deliveries, and the latest events. A redrawn screen on a TTY; plain lines
- * otherwise (a summary line whenever something changed, and every event as it happens).
+ * What `npm start` shows: per queue its counts and its worker's sandboxes and invocations, then the metric
+ * rows (jobs, latencies, what the listener received, heap, the Scheduler's deliveries) and the latest events.
+ * A redrawn screen on a TTY; plain lines otherwise (a summary whenever something changed, every event as it happens).
  */
 import { METRIC, OUTCOMES, TAG } from '../runtime/metric-names.ts';
 import { describeWarning, type ListenerWarning } from './dogstatsd-listener.ts';

@@ -1,12 +1,10 @@
 /**
  * The servers of the local environment as one list: each says in one line where it listens and what it
- * stands in for (`npm start` prints these lines), and closes. Servers close in the reverse order they started.
- *
- * To add a server (a scheduler endpoint, a dashboard), write a {@link LocalServerSpec} and add it to the list
- * `npm start` passes as `servers` (functions/local/start.ts): it starts once the queues and workers are up and
- * gets the running environment. Bind {@link LOCAL_HOST} only, on a fixed port movable by an env var (`portFrom`),
- * checked with {@link checkPort} and bound with {@link listenTcp} (or {@link listenFailure} for UDP): a port that
- * cannot be bound is one sentence saying which port and which variable moves it, and no stack trace.
+ * stands in for (`npm start` prints these lines), and closes; they close in the reverse order they started.
+ * To add one, write a {@link LocalServerSpec} for the `servers` list of functions/local/start.ts. Rules: bind
+ * {@link LOCAL_HOST} only, on a fixed port movable by an env var, checked with {@link checkPort} and bound with
+ * {@link listenTcp} (or {@link listenFailure} for UDP): a port that cannot be bound is one sentence saying which
+ * port and which variable moves it, and no stack trace.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,14 +1,8 @@
 /**
  * One local Lambda execution environment: a worker thread with its own module graph, globals and
  * `process.env` (the function's environment), whose V8 heap is capped at the function's memory size.
- *
- * - {@link Sandbox.start} is the cold start: it imports the handler module once and resolves when the module
- *   is ready (or rejects with {@link SandboxInitError}, Lambda's `Runtime.ImportModuleError`);
- * - {@link Sandbox.invoke} runs one invocation at a time with a deadline; past the deadline the thread is
- *   terminated (as Lambda ends the runtime on a timeout) and the sandbox is dead: the next invocation needs
- *   a new one (a new cold start);
- * - a crash (an uncaught exception, an unhandled rejection, running out of heap) also kills the sandbox;
- * - {@link Sandbox.close} asks the module to close its metrics client (`metrics.close()`), then ends the thread.
+ * It runs one invocation at a time; a timeout (the thread is terminated, as Lambda ends the runtime) or a
+ * crash (an uncaught exception, an unhandled rejection, running out of heap) kills it for good.
  */
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -95,7 +89,7 @@ export class Sandbox {
     resolve(outcome(performance.now() - started));
   }
 
-  /** Starts a thread and loads the handler module: the cold start. */
+  /** The cold start: starts a thread and loads the handler module once; rejects with {@link SandboxInitError}. */
   static start(options: SandboxOptions): Promise<Sandbox> {
     const { env, onLog: givenOnLog, ...data } = options;
     const workerData: SandboxWorkerData = { ...data, tsxApiUrl: TSX_API_URL, runtimeUrl: RUNTIME_URL };

@@ -106,33 +106,25 @@ export function resolveValue(value: unknown, context: ResolveContext): string {
 }
 
 function resolveRef(id: string, attribute: string | undefined, context: ResolveContext): string {
-  switch (id) {
-    case 'AWS::Region':
-      return context.region;
-    case 'AWS::AccountId':
-      return context.accountId;
-    case 'AWS::Partition':
-      return 'aws';
-    case 'AWS::URLSuffix':
-      return 'amazonaws.com';
-    case 'AWS::StackName':
-      return context.stackName;
-    default:
-      break;
-  }
+  const pseudo = new Map([
+    ['AWS::Region', context.region],
+    ['AWS::AccountId', context.accountId],
+    ['AWS::Partition', 'aws'],
+    ['AWS::URLSuffix', 'amazonaws.com'],
+    ['AWS::StackName', context.stackName],
+  ]).get(id);
+  if (pseudo !== undefined) return pseudo;
   const queue = context.queues.get(id);
   if (queue !== undefined) {
-    switch (attribute) {
-      case undefined:
-      case 'QueueUrl':
-        return queue.url;
-      case 'Arn':
-        return queue.arn;
-      case 'QueueName':
-        return queue.name;
-      default:
-        throw new UnresolvableValueError(`queue ${id} has no attribute ${attribute} locally`);
-    }
+    // `Ref` of a queue is its URL.
+    const attributes = new Map([
+      ['QueueUrl', queue.url],
+      ['Arn', queue.arn],
+      ['QueueName', queue.name],
+    ]);
+    const value = attributes.get(attribute ?? 'QueueUrl');
+    if (value === undefined) throw new UnresolvableValueError(`queue ${id} has no attribute ${attribute} locally`);
+    return value;
   }
   const ref = context.refs?.get(id);
   if (ref !== undefined && attribute === undefined) return ref;
