@@ -37,7 +37,8 @@ import { ALARM_EMAIL_CONTEXT_KEY, ALARM_TOPIC_CONTEXT_KEY } from './alarms.ts';
 import { MONITORING_CONTEXT_KEY } from './monitoring/construct.ts';
 import { datadogMonitoringFactory } from './monitoring/stack-wiring.ts';
 import type { QueueSettings } from './queue-settings.ts';
-import { checkStage, ServerlessJobsStack, type MonitoringFactory } from './stack.ts';
+import { ServerlessJobsStack, type MonitoringFactory } from './stack.ts';
+import { checkStage } from './stack-names.ts';
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {

@@ -1,56 +1,25 @@
 /**
- * The serverless-jobs stack: one {@link JobQueue} per queue the job catalog needs, the idempotency table,
- * Datadog on every worker, and the queue URLs handed to producers (stack outputs and SSM parameters).
+ * The serverless-jobs stack: the catalog's queues (infra/catalog-queues.ts: a JobQueue each, with the producers'
+ * handles), the idempotency table, the schedules, Datadog on every worker, and one alerting path.
  */
 import path from 'node:path';
-import { AssetHashType, CfnOutput, DockerImage, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { physicalName, queueUrlEnvVar, stageNamePrefix } from '../functions/client/queue-names.ts';
-import type { JobType } from '../functions/jobs/catalog.ts';
-import { ATTEMPTS_KEY_PREFIX } from '../functions/runtime/attempt-ledger.ts';
+import { queueUrlEnvVar, stageNamePrefix } from '../functions/client/queue-names.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
-import { ALARM_SYMPTOMS, addQueueAlarms, alarmTopic, refuseSilentAlarms, type QueueAlarms } from './alarms.ts';
+import { ALARM_SYMPTOMS, addQueueAlarms, alarmTopic, refuseSilentAlarms } from './alarms.ts';
 import { bundleWorker, REPO_ROOT } from './bundling.ts';
+import { addCatalogQueue, resolveCatalogQueues, type JobQueueResources } from './catalog-queues.ts';
 import { annotateMonitoringOff, DatadogInstrumentation, type DatadogSettings } from './datadog.ts';
-import { JOB_PERMISSIONS, parseSender } from './job-permissions.ts';
-import { JobQueue, pascalCase } from './job-queue.ts';
+import { parseSender } from './job-permissions.ts';
 import { JobSchedules } from './schedules.ts';
-import { checkOverriddenQueues, QUEUE_SETTINGS, resolveQueueSettings, type QueueSettings } from './queue-settings.ts';
-
-/** What monitoring (and anything else that watches the queues) gets for each queue. */
-export interface JobQueueResources {
-  /** Logical queue name. */
-  readonly queueName: string;
-  /** Job types carried by the queue. */
-  readonly jobTypes: readonly string[];
-  readonly queue: JobQueue['queue'];
-  readonly deadLetterQueue: JobQueue['deadLetterQueue'];
-  readonly worker: JobQueue['worker'];
-  /** The construct itself (settings, grantEnqueue). */
-  readonly jobQueue: JobQueue;
-  /** What producers read: stack outputs and SSM parameters. */
-  readonly producer: ProducerHandles;
-  /** Its CloudWatch alarms (none for a symptom a Datadog monitor covers). */
-  readonly alarms: QueueAlarms;
-}
-
-/** How producers find a queue. */
-export interface ProducerHandles {
-  /** Stack output `<Queue>QueueUrl`. */
-  readonly queueUrlOutput: CfnOutput;
-  /** Stack output `<Queue>DeadLetterQueueUrl`. */
-  readonly deadLetterQueueUrlOutput: CfnOutput;
-  /** SSM parameter `/<service>/<stage>/queues/<queue>/url`. */
-  readonly queueUrlParameter: ssm.StringParameter;
-  /** SSM parameter `/<service>/<stage>/queues/<queue>/arn`. */
-  readonly queueArnParameter: ssm.StringParameter;
-}
+import type { QueueSettings } from './queue-settings.ts';
+import { checkStage, stackName } from './stack-names.ts';
 
 /** Per queue, the symptoms (monitor kinds) Datadog monitors cover. */
 export type MonitoredSymptoms = ReadonlyMap<string, ReadonlySet<string>>;
@@ -96,23 +65,21 @@ export function defaultLogRetentionDays(stage: string): number | undefined {
   return stage === 'prod' ? 365 : undefined;
 }
 
-/**
- * A physical name by the one rule of functions/client/queue-names.ts; a name that breaks it is a
- * {@link ConfigurationError} (what to change), so `cdk synth` refuses it.
- */
-export function stackName<T>(name: () => T): T {
-  try {
-    return name();
-  } catch (error) {
-    if (error instanceof RangeError) throw new ConfigurationError(error.message);
-    throw error;
-  }
-}
-
-/** Throws a {@link ConfigurationError} when `stage` cannot be part of resource names. */
-export function checkStage(stage: string): string {
-  stackName(() => stageNamePrefix(stage));
-  return stage;
+/** One bundle, shared by every worker: esbuild, locally, with the shared options (infra/bundling.ts). */
+function workerCode(): lambda.Code {
+  return lambda.Code.fromAsset(path.join(REPO_ROOT, 'functions'), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never used: local bundling always succeeds or throws esbuild's error. Docker is not a fallback.
+      image: DockerImage.fromRegistry('local-esbuild-bundling-only'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          bundleWorker(outputDir);
+          return true;
+        },
+      },
+    },
+  });
 }
 
 /** The stack. */
@@ -134,8 +101,7 @@ export class ServerlessJobsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ServerlessJobsStackProps) {
     super(scope, id, props);
-    const { stage } = props;
-    checkStage(stage);
+    const stage = checkStage(props.stage);
     const sender = parseSender(props.emailFrom);
     if (!sender)
       throw new ConfigurationError(`emailFrom "${props.emailFrom}" is not an email address (one ASCII line: address or "Name <address>")`);
@@ -143,139 +109,20 @@ export class ServerlessJobsStack extends Stack {
     this.namePrefix = stackName(() => stageNamePrefix(stage));
     const retain = props.retainData ?? stage === 'prod';
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-
-    // Which queues: the catalog's. How: queue-settings.ts (+ overrides). Checked before anything is created.
-    const jobsByQueue = new Map<string, JobDefinition[]>();
-    for (const job of props.jobs) jobsByQueue.set(job.queue, [...(jobsByQueue.get(job.queue) ?? []), job]);
-    const queueNames = [...jobsByQueue.keys()].toSorted();
-    if (queueNames.length === 0) throw new ConfigurationError('the job catalog is empty: there is no queue to create');
-    checkOverriddenQueues(queueNames, QUEUE_SETTINGS, props.queueSettings ?? {});
     const logRetentionDays = props.logRetentionDays ?? defaultLogRetentionDays(stage);
-    const resolved = queueNames.map((name) =>
-      resolveQueueSettings(name, jobsByQueue.get(name) ?? [], {
-        ...(logRetentionDays === undefined ? {} : { logRetentionDays }),
-        ...props.queueSettings?.[name],
-      }),
-    );
-    for (const settings of resolved) stackName(() => physicalName(stage, settings.queueName, 'worker'));
+    const queues = resolveCatalogQueues(stage, props.jobs, { queueSettings: props.queueSettings, logRetentionDays });
 
-    // Idempotency records (issue 5) and every worker's failed-runs ledger (issue 13): one table for the stack.
-    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
-      tableName: `${this.namePrefix}-idempotency`,
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'expiresAt',
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Explicit SSE with the AWS managed key (aws/dynamodb): nothing to manage or pay monthly; see the README.
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      deletionProtection: retain,
-      removalPolicy,
-    });
-
-    // One bundle, shared by every worker: esbuild, locally, with the shared options (infra/bundling.ts).
-    const code = lambda.Code.fromAsset(path.join(REPO_ROOT, 'functions'), {
-      assetHashType: AssetHashType.OUTPUT,
-      bundling: {
-        // Never used: local bundling always succeeds or throws esbuild's error. Docker is not a fallback.
-        image: DockerImage.fromRegistry('local-esbuild-bundling-only'),
-        local: {
-          tryBundle(outputDir: string): boolean {
-            bundleWorker(outputDir);
-            return true;
-          },
-        },
-      },
-    });
-
-    const common: Record<string, string> = {
+    this.idempotencyTable = this.createIdempotencyTable(retain, removalPolicy);
+    const environment = {
       DD_SERVICE: service,
       DD_ENV: stage,
       DD_VERSION: props.version,
       EMAIL_FROM: props.emailFrom,
+      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
     };
-
-    const jobQueues: JobQueueResources[] = [];
-    for (const settings of resolved) {
-      const jobs = jobsByQueue.get(settings.queueName) ?? [];
-      const idempotent = jobs.some((job) => job.idempotency !== undefined);
-      const extraStatements = jobs.flatMap((job) => JOB_PERMISSIONS[job.type as JobType]?.({ scope: this, sender }) ?? []);
-      const jobQueue = new JobQueue(this, `${pascalCase(settings.queueName)}JobQueue`, {
-        settings,
-        stage,
-        code,
-        jobTypes: jobs.map((job) => job.type),
-        environment: { ...common, IDEMPOTENCY_TABLE: this.idempotencyTable.tableName },
-        extraStatements,
-        removalPolicy,
-      });
-      // The failed-runs ledger: read per batch, counted per failed run, only its own items (`attempts#<messageId>`).
-      jobQueue.workerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'FailedRunsLedger',
-          actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
-          resources: [this.idempotencyTable.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ATTEMPTS_KEY_PREFIX}*`] } },
-        }),
-      );
-      if (idempotent) {
-        // Exactly the item calls the idempotency store makes, on this table only (no Scan/Query, no indexes).
-        this.idempotencyTable.grant(
-          jobQueue.workerRole,
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-        );
-      }
-      // Producers: the queue URL and ARN as stack outputs and SSM parameters.
-      const base = pascalCase(settings.queueName);
-      const producerHandles: ProducerHandles = {
-        queueUrlOutput: new CfnOutput(this, `${base}QueueUrl`, {
-          description: `URL of the "${settings.queueName}" job queue (job types: ${jobQueue.jobTypes.join(', ')})`,
-          value: jobQueue.queue.queueUrl,
-        }),
-        deadLetterQueueUrlOutput: new CfnOutput(this, `${base}DeadLetterQueueUrl`, {
-          description: `URL of the "${settings.queueName}" dead-letter queue`,
-          value: jobQueue.deadLetterQueue.queueUrl,
-        }),
-        queueUrlParameter: new ssm.StringParameter(this, `${base}QueueUrlParameter`, {
-          parameterName: `/${service}/${stage}/queues/${settings.queueName}/url`,
-          description: `URL of the "${settings.queueName}" job queue`,
-          stringValue: jobQueue.queue.queueUrl,
-        }),
-        queueArnParameter: new ssm.StringParameter(this, `${base}QueueArnParameter`, {
-          parameterName: `/${service}/${stage}/queues/${settings.queueName}/arn`,
-          description: `ARN of the "${settings.queueName}" job queue (for IAM policies of producers)`,
-          stringValue: jobQueue.queue.queueArn,
-        }),
-      };
-      jobQueues.push({
-        queueName: settings.queueName,
-        jobTypes: jobQueue.jobTypes,
-        queue: jobQueue.queue,
-        deadLetterQueue: jobQueue.deadLetterQueue,
-        worker: jobQueue.worker,
-        jobQueue,
-        producer: producerHandles,
-        alarms: {},
-      });
-    }
-
-    // Periodic schedules and long delays (issue 11): EventBridge Scheduler sends job messages to the queues.
-    this.jobSchedules = new JobSchedules(this, 'Scheduler', {
-      stage,
-      service,
-      namePrefix: this.namePrefix,
-      jobs: props.jobs,
-      queues: jobQueues.map(({ queueName, jobQueue }) => ({
-        queueName,
-        queue: jobQueue.queue,
-        fifo: jobQueue.settings.fifo,
-        contentBasedDeduplication: jobQueue.settings.contentBasedDeduplication,
-        encryptionKey: jobQueue.encryptionKey,
-      })),
-      removalPolicy,
-    });
+    const context = { stage, service, code: workerCode(), environment, sender, idempotencyTable: this.idempotencyTable, removalPolicy };
+    const jobQueues = queues.map((queue) => addCatalogQueue(this, queue, context));
+    this.jobSchedules = this.createSchedules(props, service, jobQueues, removalPolicy);
 
     // Datadog extension on every worker, or a clear statement that monitoring is off.
     if (props.datadog) {
@@ -288,6 +135,67 @@ export class ServerlessJobsStack extends Stack {
 
     // One alerting path (infra/alarms.ts): Datadog monitors, or CloudWatch alarms on an SNS topic; never an alarm to nobody.
     this.datadogMonitoring = props.datadogMonitoring ?? false;
+    const covered = this.monitoredSymptoms(props, jobQueues);
+    const uncovered = (entry: JobQueueResources) => ALARM_SYMPTOMS.filter((symptom) => !covered?.get(entry.queueName)?.has(symptom));
+    this.alarmTopic = jobQueues.some((entry) => uncovered(entry).length > 0)
+      ? alarmTopic(this, { namePrefix: this.namePrefix, alarmTopicArn: props.alarmTopicArn, alarmEmail: props.alarmEmail, removalPolicy })
+      : undefined;
+    const topic = this.alarmTopic;
+    this.jobQueues = jobQueues.map((entry) =>
+      topic === undefined
+        ? entry
+        : {
+            ...entry,
+            alarms: addQueueAlarms(entry.jobQueue, {
+              namePrefix: this.namePrefix,
+              topic,
+              covered: covered?.get(entry.queueName) ?? new Set(),
+            }),
+          },
+    );
+    refuseSilentAlarms(this);
+  }
+
+  /** Idempotency records (issue 5) and every worker's failed-runs ledger (issue 13): one table for the stack. */
+  private createIdempotencyTable(retain: boolean, removalPolicy: RemovalPolicy): dynamodb.Table {
+    return new dynamodb.Table(this, 'IdempotencyTable', {
+      tableName: `${this.namePrefix}-idempotency`,
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Explicit SSE with the AWS managed key (aws/dynamodb): nothing to manage or pay monthly; see the README.
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: retain,
+      removalPolicy,
+    });
+  }
+
+  /** Periodic schedules and long delays (issue 11): EventBridge Scheduler sends job messages to the queues. */
+  private createSchedules(
+    props: ServerlessJobsStackProps,
+    service: string,
+    jobQueues: readonly JobQueueResources[],
+    removalPolicy: RemovalPolicy,
+  ): JobSchedules {
+    return new JobSchedules(this, 'Scheduler', {
+      stage: props.stage,
+      service,
+      namePrefix: this.namePrefix,
+      jobs: props.jobs,
+      queues: jobQueues.map(({ queueName, jobQueue }) => ({
+        queueName,
+        queue: jobQueue.queue,
+        fifo: jobQueue.settings.fifo,
+        contentBasedDeduplication: jobQueue.settings.contentBasedDeduplication,
+        encryptionKey: jobQueue.encryptionKey,
+      })),
+      removalPolicy,
+    });
+  }
+
+  /** The symptoms the monitoring hook's Datadog monitors cover; with Datadog monitoring on, there must be some. */
+  private monitoredSymptoms(props: ServerlessJobsStackProps, jobQueues: readonly JobQueueResources[]): MonitoredSymptoms | undefined {
     const covered = props.monitoring?.(this, jobQueues);
     if (this.datadogMonitoring) {
       if (covered === undefined)
@@ -298,23 +206,7 @@ export class ServerlessJobsStack extends Stack {
         );
       }
     }
-    const uncovered = (entry: JobQueueResources) => ALARM_SYMPTOMS.filter((symptom) => !covered?.get(entry.queueName)?.has(symptom));
-    this.alarmTopic = jobQueues.some((entry) => uncovered(entry).length > 0)
-      ? alarmTopic(this, { namePrefix: this.namePrefix, alarmTopicArn: props.alarmTopicArn, alarmEmail: props.alarmEmail, removalPolicy })
-      : undefined;
-    this.jobQueues = jobQueues.map((entry) =>
-      this.alarmTopic === undefined
-        ? entry
-        : {
-            ...entry,
-            alarms: addQueueAlarms(entry.jobQueue, {
-              namePrefix: this.namePrefix,
-              topic: this.alarmTopic,
-              covered: covered?.get(entry.queueName) ?? new Set(),
-            }),
-          },
-    );
-    refuseSilentAlarms(this);
+    return covered;
   }
 
   /**

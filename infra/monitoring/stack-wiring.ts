@@ -8,7 +8,8 @@
 import { Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
-import type { JobQueueResources, MonitoredSymptoms, MonitoringFactory, ServerlessJobsStack } from '../stack.ts';
+import type { JobQueueResources } from '../catalog-queues.ts';
+import type { MonitoredSymptoms, MonitoringFactory, ServerlessJobsStack } from '../stack.ts';
 import { addDatadogMonitoring } from './construct.ts';
 import type { MonitoringOptions } from './options.ts';
 
