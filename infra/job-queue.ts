@@ -112,61 +112,18 @@ export class JobQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
-    const { settings, stage: stageName } = props;
-    const name = settings.queueName;
-    const ids = jobQueueLogicalIds(name);
+    const { settings } = props;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    this.queueName = name;
+    this.queueName = settings.queueName;
     this.jobTypes = [...props.jobTypes];
     this.settings = settings;
-
-    // Encryption: SSE-SQS by default (AWS-owned keys, nothing to manage), or a customer managed KMS key.
-    this.encryptionKey =
-      settings.encryption === 'kms'
-        ? (props.encryptionKey ??
-          new kms.Key(this, 'Key', {
-            description: `serverless-jobs queue "${name}" and its DLQ`,
-            enableKeyRotation: true,
-            removalPolicy,
-          }))
-        : undefined;
-    const encryption = this.encryptionKey
-      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey, dataKeyReuse: Duration.minutes(5) }
-      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
-
-    const queueName = physicalName(stageName, name, 'queue', settings.fifo);
-    const deadLetterQueueName = physicalName(stageName, name, 'dead-letter-queue', settings.fifo);
-    const functionName = physicalName(stageName, name, 'worker');
-    const stack = Stack.of(this);
-
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: deadLetterQueueName,
-      ...encryption,
-      enforceSSL: true,
-      fifo: settings.fifo || undefined,
-      contentBasedDeduplication: settings.fifo ? settings.contentBasedDeduplication : undefined,
-      retentionPeriod: Duration.seconds(settings.deadLetterRetentionSeconds),
-      // Only this job queue may redrive into this DLQ (an ARN built from the name: no reference cycle).
-      redriveAllowPolicy: {
-        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
-        sourceQueues: [sqs.Queue.fromQueueArn(this, 'SourceQueueRef', stack.formatArn({ service: 'sqs', resource: queueName }))],
-      },
-      removalPolicy,
-    });
-
-    this.queue = new sqs.Queue(this, 'Queue', {
-      queueName,
-      ...encryption,
-      enforceSSL: true,
-      fifo: settings.fifo || undefined,
-      contentBasedDeduplication: settings.fifo ? settings.contentBasedDeduplication : undefined,
-      retentionPeriod: Duration.seconds(settings.retentionPeriodSeconds),
-      visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-      removalPolicy,
-    });
+    this.encryptionKey = this.createEncryptionKey(props, removalPolicy);
+    const { queue, deadLetterQueue } = this.createQueues(props.stage, removalPolicy);
+    this.queue = queue;
+    this.deadLetterQueue = deadLetterQueue;
 
     // The worker: an explicit role (no managed policies) and an explicit log group with a retention.
+    const functionName = physicalName(props.stage, this.queueName, 'worker');
     this.logGroup = new logs.LogGroup(this, 'WorkerLogGroup', {
       logGroupName: `/aws/lambda/${functionName}`,
       retention: settings.logRetentionDays as logs.RetentionDays,
@@ -174,12 +131,70 @@ export class JobQueue extends Construct {
     });
     this.workerRole = new iam.Role(this, 'WorkerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `serverless-jobs worker for queue "${name}"`,
+      description: `serverless-jobs worker for queue "${this.queueName}"`,
     });
+    this.worker = this.createWorker(props, functionName);
+    this.grantWorker(props.extraStatements ?? []);
+    this.eventSourceMapping = this.createEventSource();
+    this.tagResources();
+  }
 
+  /** SSE-SQS by default (AWS-owned keys, nothing to manage), or a customer managed KMS key (given or created). */
+  private createEncryptionKey(props: JobQueueProps, removalPolicy: RemovalPolicy): kms.IKey | undefined {
+    if (this.settings.encryption !== 'kms') return undefined;
+    return (
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        description: `serverless-jobs queue "${this.queueName}" and its DLQ`,
+        enableKeyRotation: true,
+        removalPolicy,
+      })
+    );
+  }
+
+  /** The dead-letter queue, then the source queue that redrives into it. */
+  private createQueues(stage: string, removalPolicy: RemovalPolicy): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
+    const { settings } = this;
+    const encryption = this.encryptionKey
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey, dataKeyReuse: Duration.minutes(5) }
+      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+    const fifo = {
+      fifo: settings.fifo || undefined,
+      contentBasedDeduplication: settings.fifo ? settings.contentBasedDeduplication : undefined,
+    };
+    const queueName = physicalName(stage, this.queueName, 'queue', settings.fifo);
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: physicalName(stage, this.queueName, 'dead-letter-queue', settings.fifo),
+      ...encryption,
+      enforceSSL: true,
+      ...fifo,
+      retentionPeriod: Duration.seconds(settings.deadLetterRetentionSeconds),
+      // Only this job queue may redrive into this DLQ (an ARN built from the name: no reference cycle).
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [sqs.Queue.fromQueueArn(this, 'SourceQueueRef', Stack.of(this).formatArn({ service: 'sqs', resource: queueName }))],
+      },
+      removalPolicy,
+    });
+    const queue = new sqs.Queue(this, 'Queue', {
+      queueName,
+      ...encryption,
+      enforceSSL: true,
+      ...fifo,
+      retentionPeriod: Duration.seconds(settings.retentionPeriodSeconds),
+      visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      removalPolicy,
+    });
+    return { queue, deadLetterQueue };
+  }
+
+  /** The worker function, with its queue's variables on top of the stack's. */
+  private createWorker(props: JobQueueProps, functionName: string): lambda.Function {
+    const { settings } = this;
     const environment: Record<string, string> = {
       ...props.environment,
-      JOB_QUEUE: name,
+      JOB_QUEUE: this.queueName,
       JOB_QUEUE_URL: this.queue.queueUrl,
       DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
       // The worker dead-letters a record that did not run on this last receive itself (reason not_started).
@@ -187,10 +202,9 @@ export class JobQueue extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (settings.workerConcurrency !== undefined) environment.WORKER_CONCURRENCY = String(settings.workerConcurrency);
-
-    this.worker = new lambda.Function(this, 'Worker', {
+    return new lambda.Function(this, 'Worker', {
       functionName,
-      description: `serverless-jobs worker for queue "${name}" (${props.jobTypes.join(', ')})`.slice(0, 256),
+      description: `serverless-jobs worker for queue "${this.queueName}" (${props.jobTypes.join(', ')})`.slice(0, 256),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       handler: WORKER_HANDLER,
@@ -201,15 +215,23 @@ export class JobQueue extends Construct {
       logGroup: this.logGroup,
       environment,
     });
+  }
 
-    // Least privilege: consume its own queue (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes),
-    // send to its own DLQ, write its own log group. With KMS, exactly the key calls SQS makes on its behalf.
+  /**
+   * Least privilege: consume its own queue (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes), send to
+   * its own DLQ, write its own log group, plus what its jobs need. With KMS, exactly the key calls SQS makes for it.
+   */
+  private grantWorker(extraStatements: readonly iam.PolicyStatement[]): void {
     grantQueue(this.queue, this.encryptionKey, this.workerRole, CONSUME_ACTIONS, CONSUME_KEY_ACTIONS);
     grantQueue(this.deadLetterQueue, this.encryptionKey, this.workerRole, SEND_ACTIONS, SEND_KEY_ACTIONS);
     this.logGroup.grantWrite(this.workerRole);
-    for (const statement of props.extraStatements ?? []) this.workerRole.addToPrincipalPolicy(statement);
+    for (const statement of extraStatements) this.workerRole.addToPrincipalPolicy(statement);
+  }
 
-    this.eventSourceMapping = new lambda.EventSourceMapping(this, 'EventSource', {
+  /** The SQS event source with partial batch responses, created after the role may read the queue. */
+  private createEventSource(): lambda.EventSourceMapping {
+    const { settings } = this;
+    const mapping = new lambda.EventSourceMapping(this, 'EventSource', {
       target: this.worker,
       eventSourceArn: this.queue.queueArn,
       batchSize: settings.batchSize,
@@ -219,14 +241,18 @@ export class JobQueue extends Construct {
     });
     // The mapping polls with the function's role: it must not be created before the role may read the queue.
     const defaultPolicy = this.workerRole.node.tryFindChild('DefaultPolicy');
-    if (defaultPolicy) this.eventSourceMapping.node.addDependency(defaultPolicy);
+    if (defaultPolicy) mapping.node.addDependency(defaultPolicy);
+    return mapping;
+  }
 
-    // Stable logical ids and metadata for the main resources; metadata for the rest.
+  /** Stable logical ids and metadata for the main resources; metadata for the rest. */
+  private tagResources(): void {
+    const ids = jobQueueLogicalIds(this.queueName);
     const tag = (construct: IConstruct, component: JobQueueComponent, logicalId?: string): void => {
       const resource = construct.node.defaultChild ?? construct;
       if (!CfnResource.isCfnResource(resource)) return;
       if (logicalId !== undefined) resource.overrideLogicalId(logicalId);
-      resource.addMetadata(METADATA_KEY, { queue: name, component } satisfies JobQueueMetadata);
+      resource.addMetadata(METADATA_KEY, { queue: this.queueName, component } satisfies JobQueueMetadata);
     };
     tag(this.queue, 'queue', ids.queue);
     tag(this.deadLetterQueue, 'dead-letter-queue', ids.deadLetterQueue);
