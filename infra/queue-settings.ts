@@ -121,6 +121,9 @@ function isWhole(value: number | undefined, min: number, max: number): boolean {
   return value !== undefined && Number.isInteger(value) && value >= min && value <= max;
 }
 
+/** The merged settings before the derived values (maxReceiveCount and the visibility timeout may be unset). */
+type ConfiguredSettings = typeof DEFAULT_QUEUE_SETTINGS & Partial<QueueSettings>;
+
 /**
  * Merges defaults, the configured overrides and `extra` overrides (tests, other apps) for one queue, derives the
  * visibility timeout and checks every rule against the jobs that use the queue. Throws a
@@ -131,12 +134,34 @@ export function resolveQueueSettings(
   jobs: readonly JobDefinition[],
   overrides: Partial<QueueSettings> = {},
 ): ResolvedQueueSettings {
-  const configured = { ...DEFAULT_QUEUE_SETTINGS, ...stripUndefined(QUEUE_SETTINGS[queueName] ?? {}), ...stripUndefined(overrides) };
-  const problems: string[] = [];
-  const s = configured;
-
+  const s: ConfiguredSettings = {
+    ...DEFAULT_QUEUE_SETTINGS,
+    ...stripUndefined(QUEUE_SETTINGS[queueName] ?? {}),
+    ...stripUndefined(overrides),
+  };
   const mostAttempts = Math.max(1, ...jobs.map((job) => job.retry.maxAttempts));
   const maxReceiveCount = s.maxReceiveCount ?? Math.min(1000, mostAttempts + NOT_RUN_RECEIVE_HEADROOM);
+  const visibility = s.visibilityTimeoutSeconds ?? minimumVisibilityTimeoutSeconds(s.timeoutSeconds, s.maxBatchingWindowSeconds);
+  const problems = [
+    ...rangeProblems(s, maxReceiveCount),
+    ...visibilityProblems(s, visibility),
+    ...jobs.flatMap((job) => jobProblems(queueName, job, s, maxReceiveCount, visibility)),
+  ];
+  if (problems.length > 0) {
+    throw new ConfigurationError(`queue "${queueName}" is misconfigured:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    ...s,
+    queueName,
+    maxReceiveCount,
+    visibilityTimeoutSeconds: visibility,
+    deadLetterRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+  };
+}
+
+/** Each setting within what SQS, Lambda and CloudWatch Logs accept, and the combinations they refuse. */
+function rangeProblems(s: ConfiguredSettings, maxReceiveCount: number): string[] {
+  const problems: string[] = [];
   if (!isWhole(maxReceiveCount, 1, 1000)) problems.push(`maxReceiveCount must be a whole number from 1 to 1000 (got ${maxReceiveCount})`);
   if (!isWhole(s.maxBatchingWindowSeconds, 0, 300))
     problems.push(`maxBatchingWindowSeconds must be a whole number from 0 to 300 (got ${s.maxBatchingWindowSeconds})`);
@@ -172,9 +197,13 @@ export function resolveQueueSettings(
   if (!s.fifo && s.contentBasedDeduplication) problems.push('contentBasedDeduplication needs fifo: true');
   if (s.encryption !== 'sqs-managed' && s.encryption !== 'kms')
     problems.push(`encryption must be "sqs-managed" or "kms" (got ${String(s.encryption)})`);
+  return problems;
+}
 
+/** The visibility timeout: at least what AWS asks for, at most what SQS allows. */
+function visibilityProblems(s: ConfiguredSettings, visibility: number): string[] {
+  const problems: string[] = [];
   const minimumVisibility = minimumVisibilityTimeoutSeconds(s.timeoutSeconds, s.maxBatchingWindowSeconds);
-  const visibility = s.visibilityTimeoutSeconds ?? minimumVisibility;
   if (visibility < minimumVisibility) {
     problems.push(
       `visibilityTimeoutSeconds ${visibility} is below ${VISIBILITY_TIMEOUT_FACTOR} x timeoutSeconds (${s.timeoutSeconds}) + ` +
@@ -186,42 +215,33 @@ export function resolveQueueSettings(
       `the visibility timeout would be ${visibility} s, above the SQS maximum of ${MAX_VISIBILITY_TIMEOUT_SECONDS} s: lower timeoutSeconds or the batching window`,
     );
   }
+  return problems;
+}
 
-  for (const job of jobs) {
-    if (job.queue !== queueName) problems.push(`job "${job.type}" names queue "${job.queue}", not "${queueName}"`);
-    if (job.retry.maxAttempts + NOT_RUN_RECEIVE_HEADROOM > maxReceiveCount) {
-      problems.push(
-        `job "${job.type}" retries up to ${job.retry.maxAttempts} attempts but the queue redrives to its DLQ after ${maxReceiveCount} receives, ` +
-          `which leaves less than ${NOT_RUN_RECEIVE_HEADROOM} receives (NOT_RUN_RECEIVE_HEADROOM) for deliveries that could not run: ` +
-          `lower the job's retry.maxAttempts, or leave the queue's maxReceiveCount unset to derive it`,
-      );
-    }
-    if (job.timeoutMs >= s.timeoutSeconds * 1000) {
-      problems.push(
-        `job "${job.type}" has a ${job.timeoutMs} ms timeout, which does not fit in the worker's ${s.timeoutSeconds} s timeout`,
-      );
-    }
-    // Worst case before the last receive: every receive but the last ends in a retry that waits its longest delay,
-    // or in a crash that only the visibility timeout recovers. The message must still exist then.
-    const worstCase = (maxReceiveCount - 1) * Math.max(job.retry.maxDelaySeconds, visibility) + visibility;
-    if (worstCase >= s.retentionPeriodSeconds) {
-      problems.push(
-        `job "${job.type}" may need up to ${worstCase} s to use the queue's ${maxReceiveCount} receives, longer than the queue's ` +
-          `${s.retentionPeriodSeconds} s retention: messages would expire before they reach the DLQ`,
-      );
-    }
+/** A job's rules against its queue: the queue it names, attempts within the receives, its timeout, the retention. */
+function jobProblems(queueName: string, job: JobDefinition, s: ConfiguredSettings, maxReceiveCount: number, visibility: number): string[] {
+  const problems: string[] = [];
+  if (job.queue !== queueName) problems.push(`job "${job.type}" names queue "${job.queue}", not "${queueName}"`);
+  if (job.retry.maxAttempts + NOT_RUN_RECEIVE_HEADROOM > maxReceiveCount) {
+    problems.push(
+      `job "${job.type}" retries up to ${job.retry.maxAttempts} attempts but the queue redrives to its DLQ after ${maxReceiveCount} receives, ` +
+        `which leaves less than ${NOT_RUN_RECEIVE_HEADROOM} receives (NOT_RUN_RECEIVE_HEADROOM) for deliveries that could not run: ` +
+        `lower the job's retry.maxAttempts, or leave the queue's maxReceiveCount unset to derive it`,
+    );
   }
-
-  if (problems.length > 0) {
-    throw new ConfigurationError(`queue "${queueName}" is misconfigured:\n  - ${problems.join('\n  - ')}`);
+  if (job.timeoutMs >= s.timeoutSeconds * 1000) {
+    problems.push(`job "${job.type}" has a ${job.timeoutMs} ms timeout, which does not fit in the worker's ${s.timeoutSeconds} s timeout`);
   }
-  return {
-    ...s,
-    queueName,
-    maxReceiveCount,
-    visibilityTimeoutSeconds: visibility,
-    deadLetterRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
-  };
+  // Worst case before the last receive: every receive but the last ends in a retry that waits its longest delay,
+  // or in a crash that only the visibility timeout recovers. The message must still exist then.
+  const worstCase = (maxReceiveCount - 1) * Math.max(job.retry.maxDelaySeconds, visibility) + visibility;
+  if (worstCase >= s.retentionPeriodSeconds) {
+    problems.push(
+      `job "${job.type}" may need up to ${worstCase} s to use the queue's ${maxReceiveCount} receives, longer than the queue's ` +
+        `${s.retentionPeriodSeconds} s retention: messages would expire before they reach the DLQ`,
+    );
+  }
+  return problems;
 }
 
 /** Checks that every overridden queue is one the catalog needs (a typo would otherwise be silently ignored). */
