@@ -9,7 +9,14 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { JobType, PayloadOf } from '../jobs/catalog.ts';
 import { ConfigurationError } from '../runtime/errors.ts';
-import { DEFAULT_BATCH_RETRY, sendInBatches, toSendFailedError, type BatchItem, type BatchRetryPolicy } from './batch-send.ts';
+import {
+  DEFAULT_BATCH_RETRY,
+  sendInBatches,
+  toSendFailedError,
+  type BatchItem,
+  type BatchItemOutcome,
+  type BatchRetryPolicy,
+} from './batch-send.ts';
 import {
   cancelDelivery,
   checkScheduledOptions,
@@ -136,6 +143,48 @@ function checkRetryPolicy(policy: BatchRetryPolicy): BatchRetryPolicy {
   return policy;
 }
 
+/** The jobs of one `enqueueMany`, sorted before anything is sent. */
+interface ManyPlan {
+  /** Refused by validation or configuration: their entries, with the error. */
+  readonly refused: EnqueueManyEntry[];
+  /** Delayed beyond 900 s: one one-time schedule each. */
+  readonly later: { readonly index: number; readonly message: PreparedMessage & { readonly runAt: Date }; readonly queueUrl: string }[];
+  /** The rest: SendMessageBatch items per queue URL, and each one's message by input index. */
+  readonly byQueue: Map<string, BatchItem[]>;
+  readonly prepared: Map<number, PreparedMessage>;
+}
+
+function planMany(jobs: readonly UncheckedJobRequest[], queueUrlOf: (queue: string) => string): ManyPlan {
+  const plan: ManyPlan = { refused: [], later: [], byQueue: new Map(), prepared: new Map() };
+  jobs.forEach((job, index) => {
+    try {
+      const message = prepareMessage(job.type, job.payload, job.options);
+      const queueUrl = queueUrlOf(message.queue);
+      const { runAt } = message;
+      if (runAt !== undefined) {
+        checkScheduledOptions(message, queueUrl);
+        plan.later.push({ index, message: { ...message, runAt }, queueUrl });
+        return;
+      }
+      plan.prepared.set(index, message);
+      const items = plan.byQueue.get(queueUrl) ?? [];
+      items.push({ key: index, bytes: message.bytes, fields: sendFields(message, queueUrl) });
+      plan.byQueue.set(queueUrl, items);
+    } catch (error) {
+      plan.refused.push({ index, type: job.type, ok: false, jobId: job.options?.jobId, error: error as EnqueueError, attempts: 0 });
+    }
+  });
+  return plan;
+}
+
+/** The entry of a job sent in a batch. */
+function batchEntry(outcome: BatchItemOutcome, message: PreparedMessage): EnqueueManyEntry {
+  const common = { index: outcome.key, type: message.type, jobId: message.jobId };
+  return outcome.ok
+    ? { ...common, ok: true, messageId: outcome.messageId, attempts: outcome.attempts }
+    : { ...common, ok: false, error: outcome.error, attempts: outcome.attempts };
+}
+
 /**
  * Creates a producer client. Options are validated here, once. Keep the client for the life of the
  * process (module scope): it holds the SQS client and its connections.
@@ -178,84 +227,37 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     jobs: readonly UncheckedJobRequest[],
     manyOptions: EnqueueManyOptions = {},
   ): Promise<EnqueueManyResult> {
-    const total = jobs.length;
-    const entries: EnqueueManyEntry[] = Array.from({ length: total });
+    const entries: EnqueueManyEntry[] = Array.from({ length: jobs.length });
     let settled = 0;
-    const progress = (count: number): void => {
-      settled += count;
-      manyOptions.onProgress?.(settled, total);
+    const settle = (done: readonly EnqueueManyEntry[]): void => {
+      for (const entry of done) entries[entry.index] = entry;
+      settled += done.length;
+      manyOptions.onProgress?.(settled, jobs.length);
     };
-    const prepared = new Map<number, PreparedMessage>();
-    const byQueue = new Map<string, BatchItem[]>();
-    const later: { index: number; message: PreparedMessage & { readonly runAt: Date }; queueUrl: string }[] = [];
-    let refused = 0;
-    jobs.forEach((job, index) => {
-      try {
-        const message = prepareMessage(job.type, job.payload, job.options);
-        const queueUrl = queueUrlOf(message.queue);
-        const { runAt } = message;
-        if (runAt !== undefined) {
-          checkScheduledOptions(message, queueUrl);
-          later.push({ index, message: { ...message, runAt }, queueUrl });
-          return;
-        }
-        const item: BatchItem = { key: index, bytes: message.bytes, fields: sendFields(message, queueUrl) };
-        prepared.set(index, message);
-        const items = byQueue.get(queueUrl) ?? [];
-        items.push(item);
-        byQueue.set(queueUrl, items);
-      } catch (error) {
-        entries[index] = { index, type: job.type, ok: false, jobId: job.options?.jobId, error: error as EnqueueError, attempts: 0 };
-        refused += 1;
-      }
-    });
-    if (refused > 0) progress(refused);
+    const plan = planMany(jobs, queueUrlOf);
+    if (plan.refused.length > 0) settle(plan.refused);
     // Delayed entries: one CreateSchedule each, one at a time (the Scheduler has no batch call).
     const scheduleAll = async (): Promise<void> => {
-      for (const { index, message, queueUrl } of later) {
+      for (const { index, message, queueUrl } of plan.later) {
+        const common = { index, type: message.type, jobId: message.jobId, attempts: 1 };
         try {
           const { scheduleName } = await scheduleLater(message, queueUrl);
-          entries[index] = { index, type: message.type, ok: true, jobId: message.jobId, messageId: '', attempts: 1, scheduleName };
+          settle([{ ...common, ok: true, messageId: '', scheduleName }]);
         } catch (error) {
-          entries[index] = { index, type: message.type, ok: false, jobId: message.jobId, error: error as EnqueueError, attempts: 1 };
+          settle([{ ...common, ok: false, error: error as EnqueueError }]);
         }
-        progress(1);
       }
     };
-    await Promise.all([
-      scheduleAll(),
-      ...[...byQueue].map(([queueUrl, items]) =>
-        sendInBatches(sqs, queueUrl, items, {
-          policy,
-          concurrency,
-          onSettled: (outcomes) => {
-            for (const outcome of outcomes) {
-              const message = prepared.get(outcome.key) as PreparedMessage;
-              entries[outcome.key] = outcome.ok
-                ? {
-                    index: outcome.key,
-                    type: message.type,
-                    ok: true,
-                    jobId: message.jobId,
-                    messageId: outcome.messageId,
-                    attempts: outcome.attempts,
-                  }
-                : {
-                    index: outcome.key,
-                    type: message.type,
-                    ok: false,
-                    jobId: message.jobId,
-                    error: outcome.error,
-                    attempts: outcome.attempts,
-                  };
-            }
-            progress(outcomes.length);
-          },
-        }),
-      ),
-    ]);
+    const sendAll = [...plan.byQueue].map(([queueUrl, items]) =>
+      sendInBatches(sqs, queueUrl, items, {
+        policy,
+        concurrency,
+        onSettled: (outcomes) => settle(outcomes.map((outcome) => batchEntry(outcome, plan.prepared.get(outcome.key) as PreparedMessage))),
+      }),
+    );
+    await Promise.all([scheduleAll(), ...sendAll]);
     const sent = entries.filter((entry) => entry.ok).length;
-    return { sent, failed: total - sent, entries };
+    return { sent, failed: jobs.length - sent, entries };
   }
 
   return {
