@@ -17,14 +17,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
-import { resolveQueueSettings } from '../../infra/queue-settings.ts';
+import { resolveQueueSettings, type ResolvedQueueSettings } from '../../infra/queue-settings.ts';
 import { physicalQueueName } from '../client/queue-names.ts';
 import { startEchoServer } from '../local/demo.ts';
 import { Sandbox } from '../local/sandbox.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/sqs-server.ts';
 import type { JobDefinition } from '../runtime/job.ts';
 import { summarizeIssues } from '../runtime/payload-issues.ts';
-import { startMetricSink } from './metric-sink.ts';
+import { startMetricSink, type MetricSink } from './metric-sink.ts';
 import type { SoakResponse } from './soak-entry.ts';
 import { DEFAULT_SOAK_THRESHOLDS, judgeFigure, type FigureVerdict, type SoakFigure, type SoakThresholds } from './slopes.ts';
 
@@ -111,6 +111,93 @@ function isResponse(value: unknown): value is SoakResponse {
   return typeof value === 'object' && value !== null && 'batchItemFailures' in value && Array.isArray(value.batchItemFailures);
 }
 
+/** The soak's sandbox: the handler module behind soak-entry.ts, with the local transports' variables. */
+async function startSoakSandbox(
+  options: SoakOptions,
+  settings: ResolvedQueueSettings,
+  transports: { readonly outboxDir: string; readonly sink: MetricSink },
+): Promise<{ sandbox: Sandbox; queueArn: string }> {
+  const { job } = options;
+  const name = physicalQueueName({ stage: SOAK_STAGE, queue: job.queue });
+  const queueUrl = `${UNREACHABLE_ENDPOINT}/${LOCAL_ACCOUNT_ID}/${name}`;
+  const sandbox = await Sandbox.start({
+    entryUrl: SOAK_ENTRY_URL,
+    exportName: 'handler',
+    functionName: `${name}-soak`,
+    memorySize: settings.memorySize,
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
+    env: {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_SQS: UNREACHABLE_ENDPOINT,
+      DEAD_LETTER_QUEUE_URL: `${queueUrl}-dlq`,
+      JOB_QUEUE: job.queue,
+      JOB_QUEUE_URL: queueUrl,
+      EMAIL_OUTBOX_DIR: transports.outboxDir,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+      DD_AGENT_HOST: transports.sink.host,
+      DD_DOGSTATSD_PORT: String(transports.sink.port),
+      SOAK_HANDLER_URL: pathToFileURL(options.entry ?? DEFAULT_SOAK_ENTRY).href,
+      SOAK_SAMPLE_EVERY: String(Math.max(1, Math.floor(options.invocations / SAMPLES))),
+      ...(settings.workerConcurrency === undefined ? {} : { WORKER_CONCURRENCY: String(settings.workerConcurrency) }),
+    },
+    onLog: () => undefined,
+  });
+  return { sandbox, queueArn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}` };
+}
+
+/** What the invocations of a soak returned. */
+interface SoakRun {
+  /** Invocations made (fewer than asked when the sandbox died). */
+  readonly ran: number;
+  readonly failedRecords: number;
+  readonly invocationErrors: readonly string[];
+  readonly samples: SoakResult['samples'];
+}
+
+/** Invokes the sandbox back to back, collecting the sampled figures; stops early only when the sandbox died. */
+async function invokeBackToBack(
+  sandbox: Sandbox,
+  options: SoakOptions,
+  batch: { readonly payload: unknown; readonly size: number; readonly queueArn: string; readonly timeoutMs: number },
+): Promise<SoakRun> {
+  const samples = { at: [] as number[], heap: [] as number[], rss: [] as number[], fds: [] as number[] };
+  let failedRecords = 0;
+  const invocationErrors: string[] = [];
+  const keep = (error: string): void => {
+    if (invocationErrors.length < MAX_KEPT_ERRORS) invocationErrors.push(error);
+  };
+  let ran = 0;
+  for (; ran < options.invocations; ran++) {
+    const records = Array.from({ length: batch.size }, (_, slot) => recordFor(options.job, batch.payload, slot, batch.queueArn));
+    const outcome = await sandbox.invoke({ Records: records } satisfies SQSEvent, batch.timeoutMs);
+    if (outcome.kind === 'returned' && isResponse(outcome.value)) {
+      failedRecords += outcome.value.batchItemFailures.length;
+      const sample = outcome.value.soakSample;
+      if (sample !== undefined) {
+        samples.at.push(ran + 1);
+        samples.heap.push(sample.heap);
+        samples.rss.push(sample.rss);
+        samples.fds.push(sample.fds);
+      }
+    } else if (outcome.kind === 'returned') {
+      keep(`invocation ${ran + 1} returned no batch response`);
+    } else {
+      keep(
+        `invocation ${ran + 1} ${outcome.kind === 'timeout' ? 'timed out' : `${outcome.kind}: ${outcome.error.name}: ${outcome.error.message}`}`,
+      );
+      if (!sandbox.isAlive) {
+        ran += 1;
+        break;
+      }
+    }
+    options.onProgress?.(ran + 1, options.invocations);
+  }
+  return { ran, failedRecords, invocationErrors, samples };
+}
+
 /** Runs the soak and judges it. Rejects only when it cannot start (bad payload, the module does not load). */
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { job } = options;
@@ -123,65 +210,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let sandbox: Sandbox | undefined;
   try {
     const payload = soakPayload(job, options.payload, echo.url);
-    const name = physicalQueueName({ stage: SOAK_STAGE, queue: job.queue });
-    const queueUrl = `${UNREACHABLE_ENDPOINT}/${LOCAL_ACCOUNT_ID}/${name}`;
-    sandbox = await Sandbox.start({
-      entryUrl: SOAK_ENTRY_URL,
-      exportName: 'handler',
-      functionName: `${name}-soak`,
-      memorySize: settings.memorySize,
-      region: LOCAL_REGION,
-      accountId: LOCAL_ACCOUNT_ID,
-      env: {
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_SQS: UNREACHABLE_ENDPOINT,
-        DEAD_LETTER_QUEUE_URL: `${queueUrl}-dlq`,
-        JOB_QUEUE: job.queue,
-        JOB_QUEUE_URL: queueUrl,
-        EMAIL_OUTBOX_DIR: outboxDir,
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
-        DD_AGENT_HOST: sink.host,
-        DD_DOGSTATSD_PORT: String(sink.port),
-        SOAK_HANDLER_URL: pathToFileURL(options.entry ?? DEFAULT_SOAK_ENTRY).href,
-        SOAK_SAMPLE_EVERY: String(Math.max(1, Math.floor(options.invocations / SAMPLES))),
-        ...(settings.workerConcurrency === undefined ? {} : { WORKER_CONCURRENCY: String(settings.workerConcurrency) }),
-      },
-      onLog: () => undefined,
-    });
-    const queueArn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`;
-    const started = performance.now();
-    const samples = { at: [] as number[], heap: [] as number[], rss: [] as number[], fds: [] as number[] };
-    let failedRecords = 0;
-    const invocationErrors: string[] = [];
-    let ran = 0;
-    for (; ran < options.invocations; ran++) {
-      const event: SQSEvent = { Records: Array.from({ length: batchSize }, (_, slot) => recordFor(job, payload, slot, queueArn)) };
-      const outcome = await sandbox.invoke(event, settings.timeoutSeconds * 1000);
-      if (outcome.kind === 'returned' && isResponse(outcome.value)) {
-        failedRecords += outcome.value.batchItemFailures.length;
-        const sample = outcome.value.soakSample;
-        if (sample !== undefined) {
-          samples.at.push(ran + 1);
-          samples.heap.push(sample.heap);
-          samples.rss.push(sample.rss);
-          samples.fds.push(sample.fds);
-        }
-      } else if (outcome.kind === 'returned') {
-        if (invocationErrors.length < MAX_KEPT_ERRORS) invocationErrors.push(`invocation ${ran + 1} returned no batch response`);
-      } else {
-        const detail = outcome.kind === 'timeout' ? 'timed out' : `${outcome.kind}: ${outcome.error.name}: ${outcome.error.message}`;
-        if (invocationErrors.length < MAX_KEPT_ERRORS) invocationErrors.push(`invocation ${ran + 1} ${detail}`);
-        if (!sandbox.isAlive) {
-          ran += 1;
-          break;
-        }
-      }
-      options.onProgress?.(ran + 1, options.invocations);
-    }
+    const started = await startSoakSandbox(options, settings, { outboxDir, sink });
+    sandbox = started.sandbox;
+    const startedAt = performance.now();
+    const batch = { payload, size: batchSize, queueArn: started.queueArn, timeoutMs: settings.timeoutSeconds * 1000 };
+    const { ran, failedRecords, invocationErrors, samples } = await invokeBackToBack(sandbox, options, batch);
     await sink.waitFor(ran, 2000);
-    const durationMs = performance.now() - started;
+    const durationMs = performance.now() - startedAt;
     const verdicts = (['heap', 'rss', 'fds'] as const).map((figure) =>
       judgeFigure(figure, samples.at, samples[figure], ran, thresholds[figure]),
     );
