@@ -14,7 +14,7 @@ import { catalog, findJob } from '../../jobs/catalog.ts';
 import { stringOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, type Progress } from '../progress.ts';
 import { schedulerTarget } from '../scheduler-target.ts';
 import { locateQueue, type Target } from '../target.ts';
 
@@ -96,6 +96,74 @@ interface LineFailure {
   readonly message: string;
 }
 
+/** What an enqueue from a file counted, line by line. */
+class FileTally {
+  /** Lines read, non-blank lines (jobs), jobs sent, jobs failed, blank lines. */
+  read = 0;
+  jobs = 0;
+  sent = 0;
+  failed = 0;
+  blank = 0;
+  /** The first failures, for the report. */
+  readonly failures: LineFailure[] = [];
+
+  fail(line: number, message: string): void {
+    this.failed += 1;
+    if (this.failures.length < MAX_LISTED_FAILURES) this.failures.push({ line, message });
+  }
+
+  settled(): number {
+    return this.sent + this.failed + this.blank;
+  }
+
+  note(): string {
+    return this.failed > 0 ? `(${this.failed} failed)` : '';
+  }
+}
+
+/** A job read from a line of the file. */
+interface LineJob {
+  readonly line: number;
+  readonly job: UncheckedJobRequest;
+}
+
+/** One line's job, or undefined for a blank line or one that is not JSON (counted as failed). */
+function lineJob(
+  text: string,
+  tally: FileTally,
+  job: { type: string; options: EnqueueOptions; prefix: string | undefined },
+): LineJob | undefined {
+  if (!text.trim()) {
+    tally.blank += 1;
+    return undefined;
+  }
+  tally.jobs += 1;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (error) {
+    tally.fail(tally.read, `not JSON: ${(error as Error).message}`);
+    return undefined;
+  }
+  const options = job.prefix === undefined ? job.options : { ...job.options, jobId: `${job.prefix}-${tally.read}` };
+  return { line: tally.read, job: { type: job.type, payload, options } };
+}
+
+/** Sends one chunk of lines with enqueueMany and counts each entry. */
+async function sendChunk(client: JobsClient, chunk: readonly LineJob[], tally: FileTally, progress: Progress): Promise<void> {
+  if (chunk.length === 0) return;
+  const before = tally.settled();
+  const result = await client.enqueueManyUnchecked(
+    chunk.map((entry) => entry.job),
+    { onProgress: (settled) => progress.update(before + settled, tally.note()) },
+  );
+  for (const entry of result.entries) {
+    if (entry.ok) tally.sent += 1;
+    else tally.fail(chunk[entry.index]?.line ?? 0, `${entry.error.name}: ${entry.error.message}`);
+  }
+  progress.update(tally.settled(), tally.note());
+}
+
 async function enqueueFile(
   client: JobsClient,
   type: string,
@@ -111,74 +179,41 @@ async function enqueueFile(
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  const options = enqueueOptions(values, true);
-  const prefix = stringOption(values, 'job-id-prefix');
-  const failures: LineFailure[] = [];
-  let jobs = 0;
-  let sent = 0;
-  let failed = 0;
-  let blank = 0;
-  let read = 0;
+  const job = { type, options: enqueueOptions(values, true), prefix: stringOption(values, 'job-id-prefix') };
+  const tally = new FileTally();
   const progress = createProgress(io.stderr, `enqueue ${type}`, lineCount);
-  const note = (): string => (failed > 0 ? `(${failed} failed)` : '');
-  const fail = (line: number, message: string): void => {
-    failed += 1;
-    if (failures.length < MAX_LISTED_FAILURES) failures.push({ line, message });
-  };
-
-  let chunk: { line: number; job: UncheckedJobRequest }[] = [];
-  const flush = async (): Promise<void> => {
-    if (chunk.length === 0) return;
-    const batch = chunk;
-    chunk = [];
-    const before = sent + failed + blank;
-    const result = await client.enqueueManyUnchecked(
-      batch.map((entry) => entry.job),
-      { onProgress: (settled) => progress.update(before + settled, note()) },
-    );
-    for (const entry of result.entries) {
-      if (entry.ok) sent += 1;
-      else fail(batch[entry.index]?.line ?? 0, `${entry.error.name}: ${entry.error.message}`);
-    }
-    progress.update(sent + failed + blank, note());
-  };
-
+  let chunk: LineJob[] = [];
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let interrupted = false;
   for await (const text of lines) {
-    read += 1;
-    if (!text.trim()) {
-      blank += 1;
-      continue;
+    tally.read += 1;
+    const entry = lineJob(text, tally, job);
+    if (entry !== undefined) chunk.push(entry);
+    if (chunk.length >= CHUNK_LINES) {
+      await sendChunk(client, chunk, tally, progress);
+      chunk = [];
     }
-    jobs += 1;
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch (error) {
-      fail(read, `not JSON: ${(error as Error).message}`);
-      continue;
-    }
-    const jobOptions = prefix === undefined ? options : { ...options, jobId: `${prefix}-${read}` };
-    chunk.push({ line: read, job: { type, payload, options: jobOptions } });
-    if (chunk.length >= CHUNK_LINES) await flush();
     if (io.signal?.aborted) {
       interrupted = true;
       break;
     }
   }
   lines.close();
-  await flush();
+  await sendChunk(client, chunk, tally, progress);
   progress.finish();
+  return printFileReport(io, tally, `${type} jobs to ${queueName}`, interrupted);
+}
 
-  println(io.stdout, `sent ${sent} of ${jobs} ${type} jobs to ${queueName}${failed > 0 ? `; ${failed} failed:` : ''}`);
-  for (const failure of failures) println(io.stdout, `  line ${failure.line}: ${failure.message}`);
-  if (failed > failures.length) println(io.stdout, `  ... and ${failed - failures.length} more`);
+/** Prints what an enqueue from a file did; the exit code: 0 all sent, 1 some failed, 130 interrupted. */
+function printFileReport(io: CliIo, tally: FileTally, what: string, interrupted: boolean): number {
+  println(io.stdout, `sent ${tally.sent} of ${tally.jobs} ${what}${tally.failed > 0 ? `; ${tally.failed} failed:` : ''}`);
+  for (const failure of tally.failures) println(io.stdout, `  line ${failure.line}: ${failure.message}`);
+  if (tally.failed > tally.failures.length) println(io.stdout, `  ... and ${tally.failed - tally.failures.length} more`);
   if (interrupted) {
-    println(io.stderr, `interrupted after line ${read}: the lines after it were not sent (rerun with the rest of the file)`);
+    println(io.stderr, `interrupted after line ${tally.read}: the lines after it were not sent (rerun with the rest of the file)`);
     return 130;
   }
-  return failed > 0 ? 1 : 0;
+  return tally.failed > 0 ? 1 : 0;
 }
 
 /** Runs `enqueue`. */
