@@ -55,16 +55,35 @@ function total(values: readonly (number | null)[] | undefined, how: 'sum' | 'max
   return how === 'sum' ? present.reduce((a, b) => a + b, 0) : Math.max(...present);
 }
 
-/** Reads a deployed stage. */
-export function createStageSource(options: StageSourceOptions): DashboardSource {
-  const { target, cloudWatch } = options;
-  const locations = new QueueLocations(target);
-  const deadLetters = new DeadLetterStore(locations, { maxAgeMs: 60_000 });
-  const metricsEveryMs = options.metricsEveryMs ?? 60_000;
-  let metrics: { at: number; value: StageMetrics | undefined; problem: string | undefined } | undefined;
+/** The CloudWatch metrics of a stage's queues and workers, read at most every `everyMs`, with what went wrong. */
+class StageMetricsReader {
+  private last: { at: number; value: StageMetrics | undefined; problem: string | undefined } | undefined;
 
-  const metricTargets = (rows: readonly QueueRowView[]): MetricTargets[] =>
-    rows.flatMap((row) =>
+  constructor(
+    private readonly target: Target,
+    private readonly cloudWatch: CloudWatchClient | undefined,
+    private readonly everyMs: number,
+  ) {}
+
+  async read(rows: readonly QueueRowView[]): Promise<{ value: StageMetrics | undefined; problem: string | undefined }> {
+    if (this.last && Date.now() - this.last.at < this.everyMs) return this.last;
+    if (!this.cloudWatch) {
+      const problem = `no CloudWatch for ${this.target.target}: worker metrics are read from AWS only (without --endpoint)`;
+      this.last = { at: Date.now(), value: undefined, problem };
+      return this.last;
+    }
+    try {
+      this.last = { at: Date.now(), value: await readStageMetrics(this.cloudWatch, this.targets(rows)), problem: undefined };
+    } catch (error) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const problem = `CloudWatch did not answer (${text}); the credentials need cloudwatch:GetMetricData`;
+      this.last = { at: Date.now(), value: this.last?.value, problem };
+    }
+    return this.last;
+  }
+
+  private targets(rows: readonly QueueRowView[]): MetricTargets[] {
+    return rows.flatMap((row) =>
       row.name === undefined
         ? []
         : [
@@ -72,34 +91,62 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
               queue: row.queue,
               queueName: row.name,
               deadLetterName: row.deadLetterName,
-              functionName: workerFunctionName({ stage: target.stage, queue: row.queue }),
+              functionName: workerFunctionName({ stage: this.target.stage, queue: row.queue }),
             },
           ],
     );
+  }
+}
 
-  const readMetrics = async (rows: readonly QueueRowView[]): Promise<NonNullable<typeof metrics>> => {
-    if (metrics && Date.now() - metrics.at < metricsEveryMs) return metrics;
-    if (!cloudWatch) {
-      metrics = {
-        at: Date.now(),
-        value: undefined,
-        problem: `no CloudWatch for ${target.target}: worker metrics are read from AWS only (without --endpoint)`,
-      };
-      return metrics;
-    }
-    try {
-      metrics = { at: Date.now(), value: await readStageMetrics(cloudWatch, metricTargets(rows)), problem: undefined };
-    } catch (error) {
-      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      metrics = {
-        at: Date.now(),
-        value: metrics?.value,
-        problem: `CloudWatch did not answer (${text}); the credentials need cloudwatch:GetMetricData`,
-      };
-    }
-    return metrics;
+/** Each worker's charts and totals over the metrics' window. */
+function workerViews(stage: string, rows: readonly QueueRowView[], lambdaViews: readonly TimeSeriesView[]): LambdaWorkerView[] {
+  return rows.map((row, index) => {
+    const view = lambdaViews[index] ?? EMPTY;
+    return {
+      functionName: workerFunctionName({ stage, queue: row.queue }),
+      queue: row.queue,
+      metrics: view,
+      totals: {
+        invocations: total(view.series.Invocations, 'sum'),
+        errors: total(view.series.Errors, 'sum'),
+        throttles: total(view.series.Throttles, 'sum'),
+        'duration p95 (ms)': total(view.series['Duration p95 (ms)'], 'max'),
+        'max memory used (MB)': total(view.series['Max memory used (MB)'], 'max'),
+      },
+    };
+  });
+}
+
+/** The queues view: rows, outcomes per minute and the percentiles CloudWatch can give. */
+function queuesView(
+  rows: readonly QueueRowView[],
+  stage: StageMetrics | undefined,
+  lambdaViews: readonly TimeSeriesView[],
+): Snapshot['queues'] {
+  const worst = (name: string): number | undefined =>
+    total(
+      lambdaViews.map((view) => lastValue(view.series[name]) ?? null),
+      'max',
+    );
+  const ages = rows.map((row) => stage?.oldestAgeMs.get(row.queue) ?? null);
+  return {
+    rows,
+    outcomes: stage ? sumSeries([...stage.outcomes.values()], ['done', 'dead']) : EMPTY,
+    outcomesLabel:
+      'per minute, all queues, from CloudWatch: done = NumberOfMessagesDeleted of the queues, dead = NumberOfMessagesSent of their DLQs',
+    duration: { p50: worst('Duration p50 (ms)'), p95: worst('Duration p95 (ms)') },
+    latency: { p50: undefined, p95: total(ages, 'max') },
+    percentilesLabel:
+      'duration: Lambda Duration per invocation (latest minute, slowest worker); latency: ApproximateAgeOfOldestMessage (max over 15 min) - per-job figures are in Datadog',
   };
+}
 
+/** Reads a deployed stage. */
+export function createStageSource(options: StageSourceOptions): DashboardSource {
+  const { target, cloudWatch } = options;
+  const locations = new QueueLocations(target);
+  const deadLetters = new DeadLetterStore(locations, { maxAgeMs: 60_000 });
+  const metrics = new StageMetricsReader(target, cloudWatch, options.metricsEveryMs ?? 60_000);
   return {
     kind: 'stage',
     target: target.target,
@@ -108,50 +155,19 @@ export function createStageSource(options: StageSourceOptions): DashboardSource 
       const rows = await locations.rows();
       const [lists, read, oneTime] = await Promise.all([
         deadLetters.listAll(rows),
-        readMetrics(rows),
+        metrics.read(rows),
         options.oneTime?.read() ?? Promise.resolve(NO_ONE_TIME),
       ]);
-      const stage = read.value;
-      const lambdaViews = rows.map((row) => stage?.lambda.get(workerFunctionName({ stage: target.stage, queue: row.queue })) ?? EMPTY);
-      const workers: LambdaWorkerView[] = rows.map((row, index) => {
-        const view = lambdaViews[index] ?? EMPTY;
-        return {
-          functionName: workerFunctionName({ stage: target.stage, queue: row.queue }),
-          queue: row.queue,
-          metrics: view,
-          totals: {
-            invocations: total(view.series.Invocations, 'sum'),
-            errors: total(view.series.Errors, 'sum'),
-            throttles: total(view.series.Throttles, 'sum'),
-            'duration p95 (ms)': total(view.series['Duration p95 (ms)'], 'max'),
-            'max memory used (MB)': total(view.series['Max memory used (MB)'], 'max'),
-          },
-        };
-      });
-      const worst = (name: string): number | undefined =>
-        total(
-          lambdaViews.map((view) => lastValue(view.series[name]) ?? null),
-          'max',
-        );
-      const ages = rows.map((row) => stage?.oldestAgeMs.get(row.queue) ?? null);
+      const lambdaViews = rows.map((row) => read.value?.lambda.get(workerFunctionName({ stage: target.stage, queue: row.queue })) ?? EMPTY);
       return {
         at: Date.now(),
         source: 'stage',
         stage: target.stage,
         target: target.target,
         readOnly,
-        queues: {
-          rows,
-          outcomes: stage ? sumSeries([...stage.outcomes.values()], ['done', 'dead']) : EMPTY,
-          outcomesLabel:
-            'per minute, all queues, from CloudWatch: done = NumberOfMessagesDeleted of the queues, dead = NumberOfMessagesSent of their DLQs',
-          duration: { p50: worst('Duration p50 (ms)'), p95: worst('Duration p95 (ms)') },
-          latency: { p50: undefined, p95: total(ages, 'max') },
-          percentilesLabel:
-            'duration: Lambda Duration per invocation (latest minute, slowest worker); latency: ApproximateAgeOfOldestMessage (max over 15 min) - per-job figures are in Datadog',
-        },
+        queues: queuesView(rows, read.value, lambdaViews),
         deadLetters: lists,
-        workers: { kind: 'stage', workers, problem: read.problem },
+        workers: { kind: 'stage', workers: workerViews(target.stage, rows, lambdaViews), problem: read.problem },
         activity: undefined,
         schedules: [...periodicSchedules(target.stage), ...oneTime.views],
         schedulesProblem: oneTime.problem,
