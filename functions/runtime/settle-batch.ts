@@ -10,7 +10,7 @@ import { rootLogger } from './logger.ts';
 import { remembered } from './remembered.ts';
 import type { SourceQueues } from './source-queue.ts';
 import type { DeadLetterEntry, SqsActions, VisibilityEntry } from './sqs-actions.ts';
-import { retryUnsent, type DeadVerdict, type RecordResult } from './verdict.ts';
+import { receiveCountOf, retryUnsent, type DeadVerdict, type RecordResult } from './verdict.ts';
 
 /** Longest error message kept on a dead-lettered message. */
 const MAX_ERROR_ATTRIBUTE_LENGTH = 1024;
@@ -42,7 +42,7 @@ function deadLetter(record: SQSRecord, verdict: DeadVerdict, sourceQueue: string
       [DEAD_LETTER_ATTRIBUTE.error]:
         error.length > MAX_ERROR_ATTRIBUTE_LENGTH ? `${error.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH - 1)}…` : error,
       [DEAD_LETTER_ATTRIBUTE.jobType]: verdict.jobType,
-      [DEAD_LETTER_ATTRIBUTE.receiveCount]: record.attributes.ApproximateReceiveCount ?? '1',
+      [DEAD_LETTER_ATTRIBUTE.receiveCount]: String(receiveCountOf(record)),
       [DEAD_LETTER_ATTRIBUTE.sourceQueue]: sourceQueue,
       [DEAD_LETTER_ATTRIBUTE.failedAt]: failedAt,
     },
