@@ -58,7 +58,6 @@ export interface InvocationCounts {
   readonly coldStarts: number;
   /** Invocations that did not return a valid response (error, timeout, crash, invalid response, init error). */
   readonly failed: number;
-  readonly timeouts: number;
   readonly lastError: string | undefined;
 }
 
@@ -166,7 +165,6 @@ function counted(counts: InvocationCounts, report: InvocationReport): Invocation
     invocations: counts.invocations + 1,
     coldStarts: counts.coldStarts + (report.coldStart ? 1 : 0),
     failed: counts.failed + (failed ? 1 : 0),
-    timeouts: counts.timeouts + (report.status === 'timeout' ? 1 : 0),
     lastError: failed ? report.error : counts.lastError,
   };
 }
@@ -222,7 +220,7 @@ export function startEventSource(options: EventSourceOptions): EventSource {
   const onError = (error: Error): void => notice(`event source ${fn.functionName}: ${error.name}: ${error.message}`);
   const access: QueueAccess = { sqs: options.sqs, queue, onError };
   const pool = newPool(options);
-  let counts: InvocationCounts = { invocations: 0, coldStarts: 0, failed: 0, timeouts: 0, lastError: undefined };
+  let counts: InvocationCounts = { invocations: 0, coldStarts: 0, failed: 0, lastError: undefined };
   let stopping = false;
   const running = new Set<Promise<unknown>>();
 

@@ -29,10 +29,7 @@ function createQueueAttributes(
   return attributes;
 }
 
-/**
- * Creates every queue of the model on the local server with the template's attributes, dead-letter queues
- * first. `server` gives the local URL and ARN of a queue name.
- */
+/** Creates every queue of the model as the module header says; `server` gives the local URL and ARN of a queue name. */
 export async function createLocalQueues(
   model: StackModel,
   sqs: SQSClient,
