@@ -269,11 +269,10 @@ function linesPastTheCut(bytes: Buffer, kept: string[], bufferBytes: number, opt
 }
 
 /**
- * Parses one datagram as the extension's `process_packet` / `insert_metrics` do (dogstatsd.rs): cut to the
- * buffer, decoded as UTF-8 (a datagram that is not is dropped whole), split on `\n`, each line through
- * {@link parseLine}. A datagram longer than the buffer is `truncated`: lines wholly past the cut are
- * `beyond_buffer`, the line the cut runs through is `cut_by_buffer` (its first part may still be recorded,
- * with a wrong value or fewer tags; such a metric carries a note).
+ * Parses one datagram as the extension's `process_packet` / `insert_metrics` do (the header's dogstatsd.rs
+ * rules), each line through {@link parseLine}. A datagram longer than the buffer is `truncated`: lines wholly
+ * past the cut are `beyond_buffer`, the line the cut runs through is `cut_by_buffer` (its first part may still
+ * be recorded, with a wrong value or fewer tags; such a metric carries a note).
  */
 export function parseDatagram(datagram: Buffer | string, options: ParseOptions = {}): ParsedDatagram {
   const bufferBytes = options.bufferBytes ?? EXTENSION_BUFFER_BYTES;
