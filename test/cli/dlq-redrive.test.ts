@@ -47,6 +47,25 @@ function onCommand(client: SQSClient, command: string, effect: (send: () => Prom
   );
 }
 
+/**
+ * A client whose first `times` SendMessageBatch calls are followed by `count` new dead letters, as when the worker
+ * fails each redriven copy at once and dead-letters it again (bounded, so a looping redrive ends too).
+ */
+function failingAgainClient(queue: StackQueue, count: number, times = 1): SQSClient {
+  const client = local.newClient();
+  onCommand(
+    client,
+    'SendMessageBatchCommand',
+    async (send) => {
+      const result = await send();
+      await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(count, 'send-email', 'again'));
+      return result;
+    },
+    times,
+  );
+  return client;
+}
+
 describe('jobs dlq redrive', () => {
   it('moves every dead message back to its queue: body unchanged, reason attributes dropped, redrivenFrom added', async () => {
     const { stage, queue, journal } = await fixture();
@@ -99,18 +118,7 @@ describe('jobs dlq redrive', () => {
   it('leaves in the DLQ what reaches it after the redrive started (a redriven job failing again) instead of redriving it in a loop', async () => {
     const { stage, queue, journal } = await fixture();
     await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(5));
-    // The worker fails each redriven copy at once and dead-letters it again (bounded, so a looping redrive ends too).
-    const failingAgain = local.newClient();
-    onCommand(
-      failingAgain,
-      'SendMessageBatchCommand',
-      async (send) => {
-        const result = await send();
-        await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(5, 'send-email', 'again'));
-        return result;
-      },
-      20,
-    );
+    const failingAgain = failingAgainClient(queue, 5, 20);
     const run = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal, '--json'], { sqs: failingAgain });
     expect(run.code).toBe(0);
     expect(reportOf(run.stdout)).toMatchObject({ sent: 5, arrivedDuringRun: 5, failed: 0 });
@@ -121,12 +129,7 @@ describe('jobs dlq redrive', () => {
   it('says how many reached the DLQ during the run and what to do about them', async () => {
     const { stage, queue, journal } = await fixture();
     await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(3));
-    const failingAgain = local.newClient();
-    onCommand(failingAgain, 'SendMessageBatchCommand', async (send) => {
-      const result = await send();
-      await putDeadJobs(local.sqs, queue.dlqUrl, deadJobs(3, 'send-email', 'again'));
-      return result;
-    });
+    const failingAgain = failingAgainClient(queue, 3);
     const run = await jobs(local, stage, ['dlq', 'redrive', 'default', '--journal', journal], { sqs: failingAgain });
     expect(run.stdout).toContain(
       '3 reached the DLQ after this redrive started (redriven jobs that failed again): left in the DLQ; fix the cause, then redrive again',

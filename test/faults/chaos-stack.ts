@@ -7,12 +7,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalEnvironment, type LocalEnvironment, type LocalEnvironmentOptions } from '../../functions/local/environment.ts';
 import { LOCAL_STAGE } from '../../functions/local/local-synth.ts';
-import { NOT_RUN_RECEIVE_HEADROOM, type QueueSettings } from '../../infra/queue-settings.ts';
+import { minimumVisibilityTimeoutSeconds, NOT_RUN_RECEIVE_HEADROOM, type QueueSettings } from '../../infra/queue-settings.ts';
 import { CHAOS_ORDERED_QUEUE, CHAOS_RETRY, CHAOS_TASK_QUEUE, chaosJobs } from './chaos-jobs.ts';
+import { JOURNAL_ENV } from './journal.ts';
 
 /** Worker (Lambda) timeout of both chaos queues, in seconds. The derived visibility timeout is 6 x this. */
 export const CHAOS_WORKER_TIMEOUT_SECONDS = 5;
+/** The visibility timeout the stack derives for that worker timeout, in ms: a crashed batch comes back no sooner. */
+export const CHAOS_VISIBILITY_TIMEOUT_MS = minimumVisibilityTimeoutSeconds(CHAOS_WORKER_TIMEOUT_SECONDS, 0) * 1000;
 /** Receives before SQS's own redrive would move a message, as the stack derives it: maxAttempts + the headroom. */
 export const CHAOS_MAX_RECEIVE_COUNT = CHAOS_RETRY.maxAttempts + NOT_RUN_RECEIVE_HEADROOM;
 
@@ -49,4 +54,37 @@ export async function synthesizeChaosTemplate(
     else process.env.CDK_VALIDATION = validation;
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** The chaos worker's handler module, loaded by every sandbox of a fault run. */
+const CHAOS_WORKER = fileURLToPath(new URL('./chaos-worker.ts', import.meta.url));
+
+/** Options of {@link startChaosEnvironment}: the local environment's, less what every fault run sets alike. */
+export interface ChaosEnvironmentOptions
+  extends Omit<LocalEnvironmentOptions, 'sqsPort' | 'dogstatsdPort' | 'localDir' | 'applyToProcessEnv' | 'source' | 'entryFor'> {
+  /** The chaos stack's template ({@link synthesizeChaosTemplate}). */
+  readonly template: unknown;
+  /** Local state (outbox, DynamoDB stand-in's files). */
+  readonly localDir: string;
+  /** Where the chaos jobs journal their attempts and side effects. */
+  readonly journalPath: string;
+}
+
+/**
+ * Starts the embedded local environment of a fault run: free ports, nothing set on this process, the chaos worker in
+ * every sandbox with its journal, a 1 s safety margin and WARN logs (the worker's one line per retried record);
+ * `sandboxEnv` adds to those.
+ */
+export function startChaosEnvironment(options: ChaosEnvironmentOptions): Promise<LocalEnvironment> {
+  const { template, localDir, journalPath, sandboxEnv, ...rest } = options;
+  return startLocalEnvironment({
+    sqsPort: 0,
+    dogstatsdPort: 0,
+    localDir,
+    applyToProcessEnv: false,
+    source: { template },
+    entryFor: () => CHAOS_WORKER,
+    sandboxEnv: { [JOURNAL_ENV]: journalPath, WORKER_SAFETY_MARGIN_MS: '1000', POWERTOOLS_LOG_LEVEL: 'WARN', ...sandboxEnv },
+    ...rest,
+  });
 }

@@ -9,15 +9,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalEnvironment, type LocalEnvironment } from '../../functions/local/environment.ts';
+import type { LocalEnvironment } from '../../functions/local/environment.ts';
 import type { InvocationReport } from '../../functions/local/event-source.ts';
 import { METRIC, TAG, UNKNOWN_JOB_TYPE } from '../../functions/runtime/metric-names.ts';
 import { CHAOS_ORDERED_QUEUE, CHAOS_TASK, CHAOS_TASK_QUEUE } from './chaos-jobs.ts';
-import { synthesizeChaosTemplate } from './chaos-stack.ts';
-import { JOURNAL_ENV, readJournal, type JournalLine } from './journal.ts';
+import { startChaosEnvironment, synthesizeChaosTemplate } from './chaos-stack.ts';
+import { readJournal, type JournalLine } from './journal.ts';
 import { sendPaced, waitUntilDrained } from './queues.ts';
 
 const WORKER_TIMEOUT_SECONDS = 3;
@@ -37,14 +36,10 @@ beforeAll(async () => {
     [CHAOS_TASK_QUEUE]: { timeoutSeconds: WORKER_TIMEOUT_SECONDS, workerConcurrency: 1 },
     [CHAOS_ORDERED_QUEUE]: { fifo: true, timeoutSeconds: WORKER_TIMEOUT_SECONDS },
   });
-  env = await startLocalEnvironment({
-    sqsPort: 0,
-    dogstatsdPort: 0,
+  env = await startChaosEnvironment({
+    template,
     localDir: dir,
-    applyToProcessEnv: false,
-    source: { template },
-    entryFor: () => fileURLToPath(new URL('./chaos-worker.ts', import.meta.url)),
-    sandboxEnv: { [JOURNAL_ENV]: journalPath, WORKER_SAFETY_MARGIN_MS: '1000', POWERTOOLS_LOG_LEVEL: 'WARN' },
+    journalPath,
     waitTimeSeconds: 1,
     concurrencyLimit: 1,
     onInvocation: (report) => void reports.push(report),

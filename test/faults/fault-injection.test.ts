@@ -15,15 +15,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalEnvironment, type LocalEnvironment } from '../../functions/local/environment.ts';
+import type { LocalEnvironment } from '../../functions/local/environment.ts';
 import type { InvocationReport } from '../../functions/local/event-source.ts';
 import { METRIC, TAG } from '../../functions/runtime/metric-names.ts';
 import { CHAOS_ORDERED_QUEUE, CHAOS_RETRY, CHAOS_TASK_QUEUE, TIMEOUT_STEP_MS } from './chaos-jobs.ts';
-import { CHAOS_WORKER_TIMEOUT_SECONDS, synthesizeChaosTemplate } from './chaos-stack.ts';
-import { JOURNAL_ENV, readJournal, type JournalLine } from './journal.ts';
+import { CHAOS_VISIBILITY_TIMEOUT_MS, startChaosEnvironment, synthesizeChaosTemplate } from './chaos-stack.ts';
+import { readJournal, type JournalLine } from './journal.ts';
 import { holdLeases, type HeldLeases } from './held-leases.ts';
 import { buildPlan, minimumGapSeconds, planHeldLeases, type PlannedJob } from './plan.ts';
 import { drainDeadLetters, sendPaced, waitUntilDrained, type DeadLetter, type OutgoingMessage } from './queues.ts';
@@ -53,8 +52,6 @@ const heldLeases = planHeldLeases(plan, { fifoHeads: 3, standard: 20 });
 /** The producer: at most this many messages per second per queue, and at most this many visible on the standard queue. */
 const SEND_RATE = 250;
 const MAX_VISIBLE = 150;
-/** The derived visibility timeout of both queues (6 x the worker timeout): a retry that came after this did not get its backoff. */
-const VISIBILITY_TIMEOUT_MS = 6 * CHAOS_WORKER_TIMEOUT_SECONDS * 1000;
 /** Clock tolerance when comparing a gap with its minimum. */
 const GAP_TOLERANCE_MS = 50;
 const DRAIN_TIMEOUT_MS = 150_000;
@@ -75,8 +72,6 @@ interface WorkerLogLine {
   readonly attempt?: number;
   readonly error?: string;
 }
-
-const CHAOS_WORKER = fileURLToPath(new URL('./chaos-worker.ts', import.meta.url));
 
 let env: LocalEnvironment;
 let dir: string;
@@ -248,15 +243,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fault-injection-'));
   const journalPath = join(dir, 'journal.jsonl');
   const template = await synthesizeChaosTemplate();
-  env = await startLocalEnvironment({
-    sqsPort: 0,
-    dogstatsdPort: 0,
+  env = await startChaosEnvironment({
+    template,
     localDir: dir,
-    applyToProcessEnv: false,
-    source: { template },
-    entryFor: () => CHAOS_WORKER,
-    // WARN: the worker's one line per retried record says why (checked against the journal).
-    sandboxEnv: { [JOURNAL_ENV]: journalPath, WORKER_SAFETY_MARGIN_MS: '1000', POWERTOOLS_LOG_LEVEL: 'WARN' },
+    journalPath,
     waitTimeSeconds: 2,
     concurrencyLimit: 4,
     onInvocation: (report) => {
@@ -528,7 +518,7 @@ describe('fault-injection run: 5,000 jobs with retries, timeouts, permanent fail
     const gaps = retryGaps();
     expect(gaps.length).toBeGreaterThan(500);
     const early = gaps.filter((gap) => gap.gapMs < gap.minimumMs - GAP_TOLERANCE_MS);
-    const late = gaps.filter((gap) => gap.to === gap.from + 1 && gap.gapMs >= VISIBILITY_TIMEOUT_MS);
+    const late = gaps.filter((gap) => gap.to === gap.from + 1 && gap.gapMs >= CHAOS_VISIBILITY_TIMEOUT_MS);
     expect({ early: early.slice(0, 5), late: late.slice(0, 5) }).toEqual({ early: [], late: [] });
   });
 

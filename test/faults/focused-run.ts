@@ -8,14 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalEnvironment, type LocalEnvironment } from '../../functions/local/environment.ts';
+import type { LocalEnvironment } from '../../functions/local/environment.ts';
 import type { InvocationReport } from '../../functions/local/event-source.ts';
 import type { QueueSettings } from '../../infra/queue-settings.ts';
 import { CHAOS_TASK_QUEUE } from './chaos-jobs.ts';
-import { synthesizeChaosTemplate } from './chaos-stack.ts';
-import { JOURNAL_ENV, readJournal, type JournalLine } from './journal.ts';
+import { startChaosEnvironment, synthesizeChaosTemplate } from './chaos-stack.ts';
+import { readJournal, type JournalLine } from './journal.ts';
 import { buildPlan, type Plan, type PlannedJob } from './plan.ts';
 import { drainDeadLetters, sendPaced, waitUntilDrained, type DeadLetter } from './queues.ts';
 
@@ -123,14 +122,11 @@ export async function startFocusedRun(options: FocusedRunOptions): Promise<Focus
   const logs: WorkerLog[] = [];
   const unexpectedLogs: string[] = [];
   let finished = 0;
-  const env = await startLocalEnvironment({
-    sqsPort: 0,
-    dogstatsdPort: 0,
+  const env = await startChaosEnvironment({
+    template,
     localDir: dir,
-    applyToProcessEnv: false,
-    source: { template },
-    entryFor: () => fileURLToPath(new URL('./chaos-worker.ts', import.meta.url)),
-    sandboxEnv: { [JOURNAL_ENV]: journalPath, WORKER_SAFETY_MARGIN_MS: '1000', POWERTOOLS_LOG_LEVEL: 'WARN', ...options.sandboxEnv },
+    journalPath,
+    sandboxEnv: options.sandboxEnv,
     waitTimeSeconds: 1,
     concurrencyLimit: options.concurrencyLimit ?? 2,
     onInvocation: (report) => {

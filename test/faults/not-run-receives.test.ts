@@ -17,15 +17,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalEnvironment, type LocalEnvironment } from '../../functions/local/environment.ts';
+import type { LocalEnvironment } from '../../functions/local/environment.ts';
 import type { InvocationReport } from '../../functions/local/event-source.ts';
 import { CHAOS_ORDERED, CHAOS_ORDERED_QUEUE, CHAOS_RETRY, CHAOS_TASK, CHAOS_TASK_QUEUE } from './chaos-jobs.ts';
-import { CHAOS_MAX_RECEIVE_COUNT, synthesizeChaosTemplate } from './chaos-stack.ts';
-import { JOURNAL_ENV, readJournal, type JournalLine } from './journal.ts';
+import { CHAOS_MAX_RECEIVE_COUNT, startChaosEnvironment, synthesizeChaosTemplate } from './chaos-stack.ts';
+import { readJournal, type JournalLine } from './journal.ts';
 import { drainDeadLetters, sendPaced, waitUntilDrained, type DeadLetter } from './queues.ts';
 import { renderTable } from './table.ts';
 
@@ -79,14 +78,10 @@ beforeAll(async () => {
     [CHAOS_ORDERED_QUEUE]: { fifo: true, timeoutSeconds: WORKER_TIMEOUT_SECONDS },
   });
   let freed = false;
-  env = await startLocalEnvironment({
-    sqsPort: 0,
-    dogstatsdPort: 0,
+  env = await startChaosEnvironment({
+    template,
     localDir: dir,
-    applyToProcessEnv: false,
-    source: { template },
-    entryFor: () => fileURLToPath(new URL('./chaos-worker.ts', import.meta.url)),
-    sandboxEnv: { [JOURNAL_ENV]: journalPath, WORKER_SAFETY_MARGIN_MS: '1000', POWERTOOLS_LOG_LEVEL: 'WARN' },
+    journalPath,
     waitTimeSeconds: 1,
     concurrencyLimit: 1,
     onInvocation: (report) => void reports.push(report),

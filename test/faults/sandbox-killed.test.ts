@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvocationReport } from '../../functions/local/event-source.ts';
-import { CHAOS_WORKER_TIMEOUT_SECONDS } from './chaos-stack.ts';
+import { CHAOS_VISIBILITY_TIMEOUT_MS } from './chaos-stack.ts';
 import {
   deadByReason,
   effectsByJob,
@@ -32,8 +32,6 @@ const messages = plan.standardSendOrder.length;
 const KILL_AFTER = [1, 2, 3].map((fifth) => Math.round((messages * fifth) / 5));
 /** Every attempt works this long before its step. */
 const JOB_DURATION_MS = 100;
-/** The queue's visibility timeout (6 x the worker timeout): a killed record is received again no sooner. */
-const VISIBILITY_TIMEOUT_MS = 6 * CHAOS_WORKER_TIMEOUT_SECONDS * 1000;
 /** Clock tolerance between the event source's receive and the report's start. */
 const CLOCK_TOLERANCE_MS = 250;
 /** How long one kill waits for a busy sandbox before it gives up. */
@@ -225,7 +223,7 @@ describe('fault: sandboxes are killed in the middle of an invocation', () => {
 
   it('receives a killed record no sooner than the visibility timeout, unless the worker had already scheduled its retry', () => {
     const early = comebacks().filter(
-      (comeback) => !comeback.retryScheduled && (comeback.afterMs ?? 0) < VISIBILITY_TIMEOUT_MS - CLOCK_TOLERANCE_MS,
+      (comeback) => !comeback.retryScheduled && (comeback.afterMs ?? 0) < CHAOS_VISIBILITY_TIMEOUT_MS - CLOCK_TOLERANCE_MS,
     );
     expect(early).toEqual([]);
   });
