@@ -71,6 +71,11 @@ describe('EventBridge Scheduler expressions', () => {
     expect(() => checkTimeZone('Mars/Olympus_Mons')).toThrow(TimeZoneError);
   });
 
+  it('knows the time zone aliases that the runtime does not list', () => {
+    expect(checkTimeZone('Etc/UTC')).toBe('Etc/UTC');
+    expect(checkTimeZone('US/Eastern')).toBe('US/Eastern');
+  });
+
   it('writes an instant as an at() expression in UTC', () => {
     expect(atExpression(new Date('2027-01-31T08:00:05.250Z'))).toBe('at(2027-01-31T08:00:05)');
   });
