@@ -107,33 +107,6 @@ export interface EventSource {
   stop(): Promise<void>;
 }
 
-type ReportFields = Omit<InvocationReport, 'functionName' | 'queueName' | 'requestId' | 'messageIds'>;
-
-/** Applies an invocation's outcome to its records (deletes what Lambda deletes) and says how it ended. */
-async function settle(access: QueueAccess, options: EventSourceOptions, messages: readonly Message[], run: PooledInvocation) {
-  const { outcome, sandboxId, coldStart } = run;
-  const messageIds = messages.map((message) => message.MessageId ?? '');
-  const timing = { sandboxId, coldStart, durationMs: outcome.durationMs, initMs: coldStart ? run.initMs : undefined };
-  const ended = (status: InvocationStatus, failedIds: readonly string[], deleted: number, error: string | undefined): ReportFields => ({
-    ...timing,
-    status,
-    failedIds,
-    deleted,
-    error,
-  });
-  if (outcome.kind === 'timeout') return ended('timeout', messageIds, 0, `Task timed out after ${options.fn.timeoutSeconds} seconds`);
-  if (outcome.kind !== 'returned') return ended(outcome.kind, messageIds, 0, `${outcome.error.name}: ${outcome.error.message}`);
-  const verdict = options.mapping.reportBatchItemFailures
-    ? failedRecordIds(outcome.value, new Set(messageIds))
-    : { ids: new Set<string>() };
-  if ('invalid' in verdict) return ended('invalid_response', messageIds, 0, verdict.invalid);
-  const deleted = await deleteRecords(
-    access,
-    messages.filter((message) => !verdict.ids.has(message.MessageId ?? '')),
-  );
-  return ended(verdict.ids.size === 0 ? 'success' : 'partial', [...verdict.ids], deleted, undefined);
-}
-
 function validated(options: EventSourceOptions): { concurrency: number; waitTimeSeconds: number } {
   const limit = options.concurrencyLimit ?? DEFAULT_LOCAL_CONCURRENCY_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrencyLimit must be a whole number >= 1, got ${limit}`);
@@ -169,21 +142,46 @@ function counted(counts: InvocationCounts, report: InvocationReport): Invocation
   };
 }
 
-/** Runs one batch in the pool and settles its records; a sandbox that cannot start is an `init_error`. */
-async function invokeBatch(options: EventSourceOptions, pool: SandboxPool, access: QueueAccess, messages: readonly Message[]) {
+/**
+ * Runs one batch in the pool and applies its outcome to the records (deletes what Lambda deletes); a sandbox
+ * that cannot start is an `init_error`.
+ */
+async function invokeBatch(
+  options: EventSourceOptions,
+  pool: SandboxPool,
+  access: QueueAccess,
+  messages: readonly Message[],
+): Promise<InvocationReport> {
   const { fn, queue } = options;
-  const requestId = randomUUID();
   const messageIds = messages.map((message) => message.MessageId ?? '');
-  let fields: ReportFields;
+  const batch = { functionName: fn.functionName, queueName: queue.name, requestId: randomUUID(), messageIds };
+  let run: PooledInvocation;
   try {
     const event = { Records: messages.map((message) => toSqsRecord(message, queue, options.region)) };
-    fields = await settle(access, options, messages, await pool.invoke(event, fn.timeoutSeconds * 1000, requestId));
+    run = await pool.invoke(event, fn.timeoutSeconds * 1000, batch.requestId);
   } catch (error) {
     const message = error instanceof SandboxInitError ? error.message : String(error);
     const none = { sandboxId: undefined, deleted: 0, durationMs: 0, initMs: undefined };
-    fields = { status: 'init_error', failedIds: messageIds, coldStart: true, error: message, ...none };
+    return { ...batch, ...none, status: 'init_error', failedIds: messageIds, coldStart: true, error: message };
   }
-  return { functionName: fn.functionName, queueName: queue.name, requestId, messageIds, ...fields } satisfies InvocationReport;
+  const { outcome, sandboxId, coldStart } = run;
+  const timing = { sandboxId, coldStart, durationMs: outcome.durationMs, initMs: coldStart ? run.initMs : undefined };
+  const ended = (status: InvocationStatus, failedIds: readonly string[], deleted: number, error?: string): InvocationReport => ({
+    ...batch,
+    ...timing,
+    status,
+    failedIds,
+    deleted,
+    error,
+  });
+  if (outcome.kind === 'timeout') return ended('timeout', messageIds, 0, `Task timed out after ${fn.timeoutSeconds} seconds`);
+  if (outcome.kind !== 'returned') return ended(outcome.kind, messageIds, 0, `${outcome.error.name}: ${outcome.error.message}`);
+  const verdict = options.mapping.reportBatchItemFailures
+    ? failedRecordIds(outcome.value, new Set(messageIds))
+    : { ids: new Set<string>() };
+  if ('invalid' in verdict) return ended('invalid_response', messageIds, 0, verdict.invalid);
+  const succeeded = messages.filter((message) => !verdict.ids.has(message.MessageId ?? ''));
+  return ended(verdict.ids.size === 0 ? 'success' : 'partial', [...verdict.ids], await deleteRecords(access, succeeded));
 }
 
 /** One sqs-consumer poller per concurrency slot, each handing its batches to `handleMessageBatch`. */

@@ -56,7 +56,6 @@ interface Entry {
   readonly sandbox: Sandbox;
   readonly id: string;
   invocations: number;
-  reserved: boolean;
 }
 
 function openFds(): number | undefined {
@@ -92,22 +91,34 @@ export class SandboxPool {
   /**
    * Runs one invocation in an idle sandbox, or in a new one (a cold start). Rejects with `SandboxInitError`
    * when a new sandbox's module does not load, and with {@link SandboxPoolClosedError} after {@link close}.
+   * From finding the sandbox to calling it there is no `await`, so no other invocation can take it meanwhile.
    */
   async invoke(event: SQSEvent, timeoutMs: number, requestId: string): Promise<PooledInvocation> {
-    let acquired = await this.acquire();
-    // A reload may have closed it meanwhile; the check and the invoke below run without a gap.
-    while (!acquired.entry.sandbox.isAlive) {
-      acquired.entry.reserved = false;
-      acquired = await this.acquire();
-    }
-    const { entry, coldStart } = acquired;
-    this.invocations += 1;
-    entry.invocations += 1;
-    try {
+    const run = async (entry: Entry, coldStart: boolean): Promise<PooledInvocation> => {
+      this.invocations += 1;
+      entry.invocations += 1;
       const outcome = await entry.sandbox.invoke(event, timeoutMs, requestId);
       return { outcome, sandboxId: entry.id, coldStart, initMs: entry.sandbox.initMs };
-    } finally {
-      entry.reserved = false;
+    };
+    for (;;) {
+      if (this.closed) throw new SandboxPoolClosedError(`${this.functionName}: the sandbox pool is closed`);
+      this.entries = this.entries.filter((entry) => entry.sandbox.isAlive);
+      const idle = this.entries.find((entry) => !entry.sandbox.isBusy);
+      if (idle !== undefined) return run(idle, false);
+      const started = Sandbox.start(this.options);
+      this.starting.add(started);
+      let sandbox: Sandbox;
+      try {
+        sandbox = await started;
+      } finally {
+        this.starting.delete(started);
+      }
+      // A reload while it was starting closed it: start another.
+      if (!sandbox.isAlive) continue;
+      this.coldStarts += 1;
+      const entry: Entry = { sandbox, id: `${this.functionName}#${this.nextNumber++}`, invocations: 0 };
+      this.entries.push(entry);
+      return run(entry, true);
     }
   }
 
@@ -148,32 +159,5 @@ export class SandboxPool {
       }),
     );
     return { functionName: this.functionName, invocations: this.invocations, coldStarts: this.coldStarts, openFds: openFds(), sandboxes };
-  }
-
-  /** An idle live sandbox, reserved for the caller, or a new one. */
-  private async acquire(): Promise<{ entry: Entry; coldStart: boolean }> {
-    for (;;) {
-      if (this.closed) throw new SandboxPoolClosedError(`${this.functionName}: the sandbox pool is closed`);
-      this.entries = this.entries.filter((entry) => entry.sandbox.isAlive);
-      const idle = this.entries.find((entry) => !entry.reserved);
-      if (idle !== undefined) {
-        idle.reserved = true;
-        return { entry: idle, coldStart: false };
-      }
-      const started = Sandbox.start(this.options);
-      this.starting.add(started);
-      let sandbox: Sandbox;
-      try {
-        sandbox = await started;
-      } finally {
-        this.starting.delete(started);
-      }
-      // A reload while it was starting closed it: start another.
-      if (!sandbox.isAlive) continue;
-      this.coldStarts += 1;
-      const entry: Entry = { sandbox, id: `${this.functionName}#${this.nextNumber++}`, invocations: 0, reserved: true };
-      this.entries.push(entry);
-      return { entry, coldStart: true };
-    }
   }
 }

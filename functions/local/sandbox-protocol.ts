@@ -28,17 +28,17 @@ export interface SerializedError {
   readonly stack?: string | undefined;
 }
 
-/** Parent to thread. */
+/** Parent to thread (one invocation at a time: a result answers the running one). */
 export type ToSandbox =
-  | { readonly type: 'invoke'; readonly id: number; readonly event: SQSEvent; readonly requestId: string; readonly deadline: number }
+  | { readonly type: 'invoke'; readonly event: SQSEvent; readonly requestId: string; readonly deadline: number }
   | { readonly type: 'shutdown' };
 
 /** Thread to parent. */
 export type FromSandbox =
   | { readonly type: 'ready'; readonly initMs: number }
   | { readonly type: 'init-error'; readonly error: SerializedError }
-  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError }
+  | { readonly type: 'result'; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'result'; readonly ok: false; readonly error: SerializedError }
   | { readonly type: 'closed'; readonly closedMetricsClient: boolean };
 
 /** Serializes an error for postMessage. */

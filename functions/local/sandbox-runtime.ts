@@ -63,8 +63,8 @@ async function main(): Promise<void> {
       Promise.resolve()
         .then(() => handler(message.event, contextFor(message.requestId, message.deadline)))
         .then(
-          (value) => post({ type: 'result', id: message.id, ok: true, value }),
-          (error: unknown) => post({ type: 'result', id: message.id, ok: false, error: serializeError(error) }),
+          (value) => post({ type: 'result', ok: true, value }),
+          (error: unknown) => post({ type: 'result', ok: false, error: serializeError(error) }),
         );
     } else if (message.type === 'shutdown') {
       const metrics = module.metrics as { close?: () => Promise<void> } | undefined;

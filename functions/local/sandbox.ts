@@ -52,10 +52,11 @@ function forwardLines(stream: Readable, onLine: (line: string) => void): void {
 /** A running sandbox. */
 export class Sandbox {
   private alive = true;
-  private nextId = 1;
-  private pending: { id: number; resolve: (outcome: InvocationOutcome) => void; started: number; timer: NodeJS.Timeout } | undefined;
+  /** The running invocation (one at a time): what ends it, when it started, its timeout, its outcome. */
+  private pending:
+    | { resolve: (outcome: InvocationOutcome) => void; started: number; timer: NodeJS.Timeout; outcome: Promise<InvocationOutcome> }
+    | undefined;
   private closing: Promise<void> | undefined;
-  private current: Promise<InvocationOutcome> | undefined;
   private crash: SerializedError | undefined;
 
   private constructor(
@@ -65,7 +66,7 @@ export class Sandbox {
     readonly functionName: string,
   ) {
     worker.on('message', (message: FromSandbox) => {
-      if (message.type !== 'result' || this.pending?.id !== message.id) return;
+      if (message.type !== 'result') return;
       this.finish((durationMs) =>
         message.ok ? { kind: 'returned', value: message.value, durationMs } : { kind: 'error', error: message.error, durationMs },
       );
@@ -154,22 +155,19 @@ export class Sandbox {
   invoke(event: SQSEvent, timeoutMs: number, requestId: string = randomUUID()): Promise<InvocationOutcome> {
     if (!this.isAlive) return Promise.reject(new Error(`${this.functionName}: the sandbox is not alive`));
     if (this.isBusy) return Promise.reject(new Error(`${this.functionName}: a sandbox runs one invocation at a time`));
-    const id = this.nextId++;
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;
-    this.current = new Promise<InvocationOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.pending?.id !== id) return;
-        this.alive = false;
-        this.finish((durationMs) => ({ kind: 'timeout', durationMs }));
-        void this.worker.terminate();
-      }, timeoutMs);
-      this.pending = { id, resolve, started, timer };
-      const message: ToSandbox = { type: 'invoke', id, event, requestId, deadline };
-      // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker thread, not a window
-      this.worker.postMessage(message);
-    });
-    return this.current;
+    const { promise: outcome, resolve } = Promise.withResolvers<InvocationOutcome>();
+    const timer = setTimeout(() => {
+      this.alive = false;
+      this.finish((durationMs) => ({ kind: 'timeout', durationMs }));
+      void this.worker.terminate();
+    }, timeoutMs);
+    this.pending = { resolve, started, timer, outcome };
+    const message: ToSandbox = { type: 'invoke', event, requestId, deadline };
+    // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker thread, not a window
+    this.worker.postMessage(message);
+    return outcome;
   }
 
   /**
@@ -184,7 +182,7 @@ export class Sandbox {
   /** Waits for the running invocation, closes the module's metrics client (when it exports one) and ends the thread. Idempotent. */
   close(graceMs = 2000): Promise<void> {
     this.closing ??= (async () => {
-      if (this.current !== undefined) await this.current;
+      await this.pending?.outcome;
       if (this.alive) {
         const closed = new Promise<void>((resolve) => {
           const onMessage = (message: FromSandbox): void => {
