@@ -13,11 +13,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod/mini';
-import { payloadIssues } from '../runtime/payload-issues.ts';
 import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
 import {
-  createScheduleBody,
   SchedulerApiError,
   SchedulerStore,
   SYSTEM_CLOCK,
@@ -154,47 +151,39 @@ function send(response: ServerResponse, status: number, body: unknown, errorType
   response.end(JSON.stringify(body));
 }
 
-/** Routes one request to the store; answers AWS's shapes. */
-async function route(store: SchedulerStore, request: IncomingMessage): Promise<{ status: number; body: unknown }> {
+/** ListSchedules' page: up to MaxResults (1-100) from NextToken, an offset here. */
+function listPage(store: SchedulerStore, query: (name: string) => string | undefined): Record<string, unknown> {
+  const all = store.list({ groupName: query('ScheduleGroup'), namePrefix: query('NamePrefix'), state: query('State') });
+  const start = Number(query('NextToken') ?? '0');
+  const size = Math.min(Math.max(Number(query('MaxResults') ?? '100'), 1), 100);
+  const next = start + size < all.length ? String(start + size) : undefined;
+  return { Schedules: all.slice(start, start + size).map(summary), NextToken: next };
+}
+
+/** Answers one request from the store (AWS's shapes, status 200): the operations by method and path, `{name}` one segment. */
+async function route(store: SchedulerStore, request: IncomingMessage): Promise<unknown> {
   const url = new URL(request.url ?? '/', `http://${LOCAL_HOST}`);
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
-  const [collection, name] = parts;
-  if (collection === 'schedules' && name !== undefined && parts.length === 2) {
-    const group = query('groupName');
-    if (request.method === 'POST') {
-      const parsed = z.safeParse(createScheduleBody, await readJson(request));
-      if (!parsed.success) {
-        const problems = payloadIssues(parsed.error.issues).map((issue) => `${issue.path || 'body'}: ${issue.message}`);
-        throw new SchedulerApiError('ValidationException', `invalid CreateSchedule request: ${problems.join('; ')}`);
-      }
-      return { status: 200, body: { ScheduleArn: store.create({ ...parsed.data, Name: name }) } };
-    }
-    if (request.method === 'GET') return { status: 200, body: describeSchedule(store.get(name, group)) };
-    if (request.method === 'DELETE') {
+  const [collection = '', name = '', ...rest] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const query = (key: string): string | undefined => url.searchParams.get(key) ?? undefined;
+  const group = query('groupName');
+  const operations: Record<string, () => unknown> = {
+    'POST /schedules/{name}': async () => ({ ScheduleArn: store.create({ ...(await readJson(request)), Name: name }) }),
+    'GET /schedules/{name}': () => describeSchedule(store.get(name, group)),
+    'DELETE /schedules/{name}': () => {
       store.delete(name, group);
-      return { status: 200, body: {} };
-    }
-  }
-  if (collection === 'schedules' && parts.length === 1 && request.method === 'GET') {
-    const all = store.list({ groupName: query('ScheduleGroup'), namePrefix: query('NamePrefix'), state: query('State') });
-    const start = Number(query('NextToken') ?? '0');
-    const size = Math.min(Math.max(Number(query('MaxResults') ?? '100'), 1), 100);
-    const page = all.slice(start, start + size);
-    const next = start + size < all.length ? String(start + size) : undefined;
-    return { status: 200, body: { Schedules: page.map(summary), NextToken: next } };
-  }
-  if (collection === 'schedule-groups' && name !== undefined && parts.length === 2) {
-    if (request.method === 'POST') return { status: 200, body: { ScheduleGroupArn: store.createGroup(name) } };
-    if (request.method === 'GET') {
+      return {};
+    },
+    'GET /schedules': () => listPage(store, query),
+    'POST /schedule-groups/{name}': () => ({ ScheduleGroupArn: store.createGroup(name) }),
+    'GET /schedule-groups/{name}': () => {
       const created = seconds(store.getGroup(name));
-      return {
-        status: 200,
-        body: { Arn: store.groupArn(name), Name: name, State: 'ACTIVE', CreationDate: created, LastModificationDate: created },
-      };
-    }
-  }
-  throw new SchedulerApiError('ValidationException', `the local Scheduler does not implement ${request.method} ${url.pathname}`);
+      return { Arn: store.groupArn(name), Name: name, State: 'ACTIVE', CreationDate: created, LastModificationDate: created };
+    },
+  };
+  const operation = rest.length === 0 ? operations[`${request.method} /${collection}${name === '' ? '' : '/{name}'}`] : undefined;
+  if (operation === undefined)
+    throw new SchedulerApiError('ValidationException', `the local Scheduler does not implement ${request.method} ${url.pathname}`);
+  return operation();
 }
 
 /** Sends one occurrence `copies` times, counting each in `counts`; resolves with the number of messages sent. */
@@ -232,7 +221,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
 
   const server = createServer((request, response) => {
     route(store, request).then(
-      ({ status, body }) => send(response, status, body),
+      (body) => send(response, 200, body),
       (error: unknown) => {
         if (error instanceof SchedulerApiError) send(response, error.status, { Message: error.message }, error.code);
         else send(response, 500, { Message: (error as Error).message }, 'InternalServerException');

@@ -5,6 +5,7 @@
  * injectable clock, so tests do not wait for minutes to pass.
  */
 import * as z from 'zod/mini';
+import { payloadIssues } from '../runtime/payload-issues.ts';
 import { parseScheduleExpression, type ScheduleExpression } from '../scheduling/expression.ts';
 import { compileSchedule, type CompiledSchedule } from '../scheduling/next-runs.ts';
 
@@ -28,30 +29,32 @@ export interface SchedulerClock {
 /** The system clock. */
 export const SYSTEM_CLOCK: SchedulerClock = { now: () => new Date() };
 
-/** CreateSchedule's body: the fields the store reads, typed as the Scheduler's API reference says. */
-export const createScheduleBody = z.object({
+/** A field CreateSchedule requires: a string that is not empty. */
+const requiredText = z.string().check(z.minLength(1));
+
+/** CreateSchedule's request (the body, and the name from the path): the fields the store reads, typed as the Scheduler's API reference says. */
+const createScheduleRequest = z.object({
+  Name: z.string(),
   GroupName: z.optional(z.string()),
-  ScheduleExpression: z.string(),
+  ScheduleExpression: requiredText,
   ScheduleExpressionTimezone: z.optional(z.string()),
   Target: z.object({
-    Arn: z.string(),
-    RoleArn: z.string(),
+    Arn: requiredText,
+    RoleArn: requiredText,
     Input: z.optional(z.string()),
     SqsParameters: z.optional(z.object({ MessageGroupId: z.optional(z.string()) })),
     RetryPolicy: z.optional(z.object({ MaximumEventAgeInSeconds: z.optional(z.number()), MaximumRetryAttempts: z.optional(z.number()) })),
     DeadLetterConfig: z.optional(z.object({ Arn: z.optional(z.string()) })),
   }),
-  FlexibleTimeWindow: z.object({ Mode: z.string(), MaximumWindowInMinutes: z.optional(z.number()) }),
+  FlexibleTimeWindow: z.object({ Mode: z.enum(['OFF', 'FLEXIBLE']), MaximumWindowInMinutes: z.optional(z.number()) }),
   ActionAfterCompletion: z.optional(z.string()),
   State: z.optional(z.string()),
   Description: z.optional(z.string()),
   StartDate: z.optional(z.number()), // epoch seconds
 });
 
-/** CreateSchedule's request body plus the name from the path. */
-export type CreateScheduleRequest = z.infer<typeof createScheduleBody> & { readonly Name: string };
 /** The target of a schedule, as CreateSchedule takes it (the fields the project uses). */
-export type ScheduleTarget = CreateScheduleRequest['Target'];
+type ScheduleTarget = z.infer<typeof createScheduleRequest>['Target'];
 
 /** One stored schedule. */
 export interface StoredSchedule {
@@ -83,19 +86,14 @@ const DEFAULT_GROUP = 'default';
 /** Occurrences older than this are dropped, not delivered (the Scheduler's longest MaximumEventAge). */
 const MAX_EVENT_AGE_MS = 86_400_000;
 
-function checkName(kind: string, name: unknown): string {
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+function checkName(kind: string, name: string): string {
+  if (!NAME_PATTERN.test(name)) {
     throw new SchedulerApiError(
       'ValidationException',
       `${kind} name must be 1-64 characters of [0-9a-zA-Z-_.], got ${JSON.stringify(name)}`,
     );
   }
   return name;
-}
-
-function required<T>(value: T | undefined | null, field: string): T {
-  if (value === undefined || value === null || value === '') throw new SchedulerApiError('ValidationException', `${field} is required`);
-  return value;
 }
 
 /** Schedules and groups of one local account. */
@@ -132,23 +130,23 @@ export class SchedulerStore {
     return created;
   }
 
-  /** CreateSchedule: the new schedule's ARN. */
-  create(request: CreateScheduleRequest): string {
+  /** CreateSchedule: checks `given` (a request body with the path's Name, or a template's schedule); the new schedule's ARN. */
+  create(given: unknown): string {
+    const parsed = z.safeParse(createScheduleRequest, given);
+    if (!parsed.success) {
+      const problems = payloadIssues(parsed.error.issues).map((issue) => `${issue.path || 'body'}: ${issue.message}`);
+      throw new SchedulerApiError('ValidationException', `invalid CreateSchedule request: ${problems.join('; ')}`);
+    }
+    const request = parsed.data;
     const name = checkName('Schedule', request.Name);
     const groupName = request.GroupName ?? DEFAULT_GROUP;
     this.getGroup(groupName);
     const key = `${groupName}/${name}`;
     if (this.schedules.has(key)) throw new SchedulerApiError('ConflictException', `Schedule ${name} already exists.`);
-    const target = required(request.Target, 'Target');
-    required(target.Arn, 'Target.Arn');
-    required(target.RoleArn, 'Target.RoleArn');
-    const mode = required(request.FlexibleTimeWindow, 'FlexibleTimeWindow').Mode;
-    if (mode !== 'OFF' && mode !== 'FLEXIBLE')
-      throw new SchedulerApiError('ValidationException', 'FlexibleTimeWindow.Mode must be OFF or FLEXIBLE');
     const now = this.clock.now();
     let compiled: CompiledSchedule;
     try {
-      const expression = parseScheduleExpression(required(request.ScheduleExpression, 'ScheduleExpression'));
+      const expression = parseScheduleExpression(request.ScheduleExpression);
       const startDate = request.StartDate === undefined ? now : new Date(request.StartDate * 1000);
       compiled = compileSchedule(expression, { timeZone: request.ScheduleExpressionTimezone ?? 'UTC', startDate });
     } catch (error) {
@@ -172,7 +170,7 @@ export class SchedulerStore {
       arn: `${this.arnPrefix}:schedule/${groupName}/${name}`,
       expression: compiled.expression,
       timeZone: compiled.timeZone,
-      target,
+      target: request.Target,
       state: request.State === 'DISABLED' ? 'DISABLED' : 'ENABLED',
       actionAfterCompletion: request.ActionAfterCompletion === 'DELETE' ? 'DELETE' : 'NONE',
       description: request.Description,
