@@ -6,7 +6,7 @@
  * Expiry is checked in the condition too: DynamoDB's TTL deletes lazily (days later), and dynalite has no TTL.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
+import type { BeginResult, IdempotencyStore } from './run-job.ts';
 
 /** The DynamoDB SDK and the sandbox's one client, and their loader. */
 export type DynamoDb = { readonly sdk: typeof import('@aws-sdk/client-dynamodb'); readonly client: DynamoDBClient };

@@ -1,6 +1,7 @@
 /**
- * How a job type is declared: its name, its queue, its payload schema, its handler and its options. One file per job
- * type in `functions/jobs/` calls {@link defineJob}; `functions/jobs/catalog.ts` lists them.
+ * How a job type is declared: its name, its queue, its payload schema, its handler and its options, and the retry
+ * delays its policy gives. One file per job type in `functions/jobs/` calls {@link defineJob};
+ * `functions/jobs/catalog.ts` lists them.
  */
 import type * as z from 'zod/mini';
 import { checkJobSchedules, type JobSchedule, type ScheduleOptions } from '../scheduling/job-schedules.ts';
@@ -116,4 +117,29 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
   const idempotency = options.idempotency === true ? {} : options.idempotency === false ? undefined : options.idempotency;
   const schedules = checkJobSchedules(type, options.schema, options.schedules);
   return { ...options, queue, timeoutMs, retry, idempotency, schedules };
+}
+
+/** The un-jittered delay after `attempt` failed attempts: base x 2^(attempt-1), capped. */
+export function exponentialDelaySeconds(policy: RetryPolicy, attempt: number): number {
+  const exponent = Math.max(0, Math.min(attempt - 1, 30));
+  return Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** exponent);
+}
+
+/**
+ * The delay in whole seconds after attempt `attempt` (1-based) failed, within SQS's 12 hours: full jitter draws from
+ * [0, exponential delay], as AWS's "Exponential Backoff And Jitter" recommends; `retryAfterSeconds` (a peer's
+ * `Retry-After`) wins when given.
+ */
+export function retryDelaySeconds(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterSeconds?: number,
+  random: () => number = Math.random,
+): number {
+  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) {
+    return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(retryAfterSeconds)));
+  }
+  const ceiling = exponentialDelaySeconds(policy, attempt);
+  const delay = policy.jitter === 'full' ? random() * ceiling : ceiling;
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.round(delay));
 }

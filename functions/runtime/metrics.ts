@@ -6,11 +6,13 @@
  * (a client per job, never closed, leaks until the sandbox runs out of memory or descriptors); every metric a
  * distribution (`|d`, the only custom-metric kind the Datadog Lambda extension aggregates), with no datadog mode and no
  * client telemetry; at most {@link MAX_TAGS_PER_LINE} tags per line; datagrams of at most {@link MAX_DATAGRAM_BYTES},
- * flushed (bounded) by the `flush-metrics` middleware; socket errors counted and logged, never thrown into a job.
+ * flushed (bounded) at the end of every invocation by {@link flushMetrics}; socket errors counted and logged, never thrown
+ * into a job.
  * No child clients: they share the parent's buffer but not its byte count, and overflow {@link MAX_DATAGRAM_BYTES}.
  */
 import { readdirSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
+import type { MiddlewareObj } from '@middy/core';
 import { StatsD } from 'hot-shots';
 import { ConfigurationError } from './errors.ts';
 import { MAX_DATAGRAM_BYTES, MAX_GLOBAL_TAGS, MAX_TAG_VALUE_LENGTH, MAX_TAGS_PER_LINE } from './metric-limits.ts';
@@ -19,6 +21,8 @@ import { remembered } from './remembered.ts';
 
 /** How often hot-shots sends what is buffered when no flush came first (a long invocation). */
 const BUFFER_FLUSH_INTERVAL_MS = 1000;
+/** Longest the end of an invocation waits for its flush. */
+const INVOCATION_FLUSH_TIMEOUT_MS = 100;
 
 const LIVE_CLIENTS = Symbol.for('serverless-jobs.statsd.live-clients');
 type GlobalWithCounter = typeof globalThis & { [LIVE_CLIENTS]?: { live: number; created: number } };
@@ -207,4 +211,18 @@ export function createMetrics(options: MetricsOptions = {}): JobMetrics {
       });
     },
   };
+}
+
+/**
+ * The middy middleware that records the runtime metrics and flushes `metrics` at the end of every invocation, in `after`
+ * AND `onError` (middy skips `after` when the handler throws), so nothing is left buffered when Lambda freezes the
+ * sandbox. The flush is bounded (hot-shots may never call back when its socket cannot bind); the client is never
+ * closed: the next warm invocation reuses it.
+ */
+export function flushMetrics<TEvent, TResult>({ metrics }: { metrics: JobMetrics }): MiddlewareObj<TEvent, TResult> {
+  const flush = async (): Promise<void> => {
+    metrics.recordRuntime();
+    await metrics.flush(INVOCATION_FLUSH_TIMEOUT_MS);
+  };
+  return { name: 'flush-metrics', after: flush, onError: flush };
 }

@@ -6,7 +6,6 @@
 import type { Context } from 'aws-lambda';
 import type { RecordAbort } from './cancellation.ts';
 import { JobTimeoutError, RetryableJobError } from './errors.ts';
-import type { BeginResult, IdempotencyStore } from './idempotency-store.ts';
 import type { JobContext, JobDefinition } from './job.ts';
 
 /** Default idempotency memory: 7 days. */
@@ -15,6 +14,26 @@ const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 const LEASE_SLACK_MS = 5_000;
 
 const ignore = (): void => undefined;
+
+/**
+ * What {@link IdempotencyStore.begin} found: `started` (the caller now holds the lease and must `complete` or
+ * `release` it), `completed` (within its TTL: acknowledge without running again) or `in_progress` (another delivery
+ * holds an unexpired lease: retry later).
+ */
+export type BeginResult = 'started' | 'completed' | 'in_progress';
+
+/**
+ * Remembers which jobs ran, so a redelivered or concurrently delivered job runs its side effect once (on DynamoDB:
+ * `dynamodb-idempotency-store.ts`).
+ */
+export interface IdempotencyStore {
+  /** Takes a lease on `key` for `leaseMs` (a conditional write), unless the job completed or is leased. */
+  begin(key: string, leaseMs: number): Promise<BeginResult>;
+  /** Marks `key` completed, remembered for `ttlSeconds`. */
+  complete(key: string, ttlSeconds: number): Promise<void>;
+  /** Drops the lease after a failure, so a retry may run the job. */
+  release(key: string): Promise<void>;
+}
 
 /** One job about to run: its payload (as its schema outputs it), its context and the record's abort. */
 export interface JobRun {

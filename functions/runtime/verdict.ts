@@ -4,9 +4,8 @@
  * new verdict.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { retryDelaySeconds } from './backoff.ts';
 import { JobNotStartedError, JobTimeoutError, PermanentJobError, RetryableJobError } from './errors.ts';
-import type { RetryPolicy } from './job.ts';
+import { retryDelaySeconds, type RetryPolicy } from './job.ts';
 import type { Logger } from './logger.ts';
 import { UNKNOWN_JOB_TYPE, type DeadReason } from './metric-names.ts';
 

@@ -8,8 +8,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDynamoDbAttemptLedger } from './attempt-ledger.ts';
 import { createDynamoDbIdempotencyStore, dynamoDbLoader } from './dynamodb-idempotency-store.ts';
 import type { FindJob } from './decode-record.ts';
-import { flushMetrics } from './flush-metrics.ts';
-import { createMetrics, type JobMetrics } from './metrics.ts';
+import { createMetrics, flushMetrics, type JobMetrics } from './metrics.ts';
 import { createBatchProcessor, type BatchHandler, type ProcessorOptions } from './processor.ts';
 
 /** Options of {@link createWorkerHandler}. */

@@ -9,10 +9,9 @@ import { z } from 'zod';
 import { physicalName } from '../../functions/client/queue-names.ts';
 import { scheduleGroupName } from '../../functions/scheduling/names.ts';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
-import { exponentialDelaySeconds } from '../../functions/runtime/backoff.ts';
+import { exponentialDelaySeconds, type JobDefinition } from '../../functions/runtime/job.ts';
 import { ConfigurationError } from '../../functions/runtime/errors.ts';
 import { tagValueProblem } from './query.ts';
-import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { resolveQueueSettings } from '../queue-settings.ts';
 
 /** One logical queue with its worker. */

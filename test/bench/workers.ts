@@ -13,11 +13,11 @@ import middyCore from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readdirSync } from 'node:fs';
 import { StatsD } from 'hot-shots';
-import { flushMetrics } from '../../functions/runtime/flush-metrics.ts';
 import type { JobDefinition } from '../../functions/runtime/job.ts';
 import { METRIC, TAG, type DeadReason, type Outcome } from '../../functions/runtime/metric-names.ts';
 import {
   createMetrics,
+  flushMetrics,
   sanitizeTagValue,
   type JobMetrics,
   type MetricsOptions,

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { createDynamoDbIdempotencyStore } from '../../functions/runtime/dynamodb-idempotency-store.ts';
-import type { IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
+import type { IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { defineJob, type JobDefinition } from '../../functions/runtime/job.ts';
 import { createBatchProcessor } from '../../functions/runtime/processor.ts';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.ts';

@@ -10,7 +10,7 @@
  * change a job's fate, and the predicted end state does not depend on timing.
  */
 import { CHAOS_ORDERED, CHAOS_RETRY, CHAOS_TASK, RETRY_AFTER_SECONDS, type Step } from './chaos-jobs.ts';
-import { exponentialDelaySeconds } from '../../functions/runtime/backoff.ts';
+import { exponentialDelaySeconds } from '../../functions/runtime/job.ts';
 import type { DeadReason } from '../../functions/runtime/metric-names.ts';
 
 /** mulberry32: a small, well-mixed 32-bit PRNG; returns floats in [0, 1). */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import type { AttemptLedger } from '../../functions/runtime/attempt-ledger.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/dead-letter-attributes.ts';
-import type { IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
+import type { IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { defineJob, type JobContext, type JobDefinition } from '../../functions/runtime/job.ts';
 import { createBatchProcessor, type ProcessorOptions } from '../../functions/runtime/processor.ts';
 import { job, lambdaContext, sqsEvent, sqsRecord } from '../support/lambda.ts';

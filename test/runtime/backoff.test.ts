@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { exponentialDelaySeconds, retryDelaySeconds } from '../../functions/runtime/backoff.ts';
-import { DEFAULT_RETRY_POLICY, MAX_VISIBILITY_SECONDS, type RetryPolicy } from '../../functions/runtime/job.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  exponentialDelaySeconds,
+  MAX_VISIBILITY_SECONDS,
+  retryDelaySeconds,
+  type RetryPolicy,
+} from '../../functions/runtime/job.ts';
 
 const policy: RetryPolicy = { maxAttempts: 8, baseDelaySeconds: 10, maxDelaySeconds: 300, jitter: 'none' };
 

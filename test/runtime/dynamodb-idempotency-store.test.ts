@@ -6,7 +6,7 @@ import {
   DYNAMODB_WAIT_MS,
   DynamoDbTimeoutError,
 } from '../../functions/runtime/dynamodb-idempotency-store.ts';
-import type { IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
+import type { IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.ts';
 
 describe('DynamoDB idempotency store (on dynalite)', () => {

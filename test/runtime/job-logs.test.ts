@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { PermanentJobError } from '../../functions/runtime/errors.ts';
-import type { BeginResult, IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
+import type { BeginResult, IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { defineJob, type JobDefinition } from '../../functions/runtime/job.ts';
 import { rootLogger } from '../../functions/runtime/logger.ts';
 import { createBatchProcessor, type ProcessorOptions } from '../../functions/runtime/processor.ts';

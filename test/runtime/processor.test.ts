@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { PermanentJobError, RetryableJobError } from '../../functions/runtime/errors.ts';
-import type { BeginResult, IdempotencyStore } from '../../functions/runtime/idempotency-store.ts';
+import type { BeginResult, IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { defineJob, type JobDefinition } from '../../functions/runtime/job.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../../functions/runtime/dead-letter-attributes.ts';
 import { createBatchProcessor, type ProcessorOptions } from '../../functions/runtime/processor.ts';

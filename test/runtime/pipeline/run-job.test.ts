@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { RecordAbort } from '../../../functions/runtime/cancellation.ts';
 import { JobTimeoutError, RetryableJobError } from '../../../functions/runtime/errors.ts';
-import type { BeginResult, IdempotencyStore } from '../../../functions/runtime/idempotency-store.ts';
 import { defineJob, type JobOptions } from '../../../functions/runtime/job.ts';
 import type { Logger } from '../../../functions/runtime/logger.ts';
-import { idempotencyLease, runJob, type JobRun } from '../../../functions/runtime/run-job.ts';
+import { idempotencyLease, runJob, type BeginResult, type IdempotencyStore, type JobRun } from '../../../functions/runtime/run-job.ts';
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
