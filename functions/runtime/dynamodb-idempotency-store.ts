@@ -24,21 +24,17 @@ export class DynamoDbTimeoutError extends Error {
 }
 
 /**
- * Settles with `task`, or rejects with a {@link DynamoDbTimeoutError} naming `what` after {@link DYNAMODB_WAIT_MS}: a
- * store that stops answering must not hold an invocation past its deadline (its batch would come back after the job's
- * lease expired, and a completed job could run again).
+ * Makes one DynamoDB call of `what` (the store, the ledger) on the loaded SDK; it rejects with a
+ * {@link DynamoDbTimeoutError} after {@link DYNAMODB_WAIT_MS}: a store that stops answering must not hold an invocation
+ * past its deadline (its batch would come back after the job's lease expired, and a completed job could run again).
  */
-function withinWait<T>(task: Promise<T>, what: string): Promise<T> {
+export async function dynamoDbCall<T>(dynamo: LoadDynamoDb, what: string, call: (api: DynamoDb) => Promise<T>): Promise<T> {
+  const task = call(await dynamo());
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DynamoDbTimeoutError(`${what} did not answer within ${DYNAMODB_WAIT_MS} ms`)), DYNAMODB_WAIT_MS);
   });
   return Promise.race([task, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Makes one DynamoDB call of `what` (the store, the ledger) on the loaded SDK, bounded by {@link DYNAMODB_WAIT_MS}. */
-export async function dynamoDbCall<T>(dynamo: LoadDynamoDb, what: string, call: (api: DynamoDb) => Promise<T>): Promise<T> {
-  return withinWait(call(await dynamo()), what);
 }
 
 /** Loads the SDK and creates `client` (default: the SDK's standard configuration, bounded requests) once, on first use. */

@@ -113,8 +113,8 @@ async function processRecord(record: SQSRecord, invocation: Invocation): Promise
 
 /**
  * The record's delivery, made once per invocation (a record that never started, when it ends on its last receive).
- * Its attempt is 1 on its first receive, else its failed runs + 1; without the ledger, or when its count could not be
- * read, the receive count: never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
+ * Its attempt is its failed runs + 1; the receive count when none were read (its first receive, no ledger, or a count
+ * that could not be read): never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
  */
 function deliveryOf(record: SQSRecord, invocation: Invocation): Delivery {
   return remembered(invocation.deliveries, record, () => makeDelivery(record, invocation));
@@ -123,8 +123,8 @@ function deliveryOf(record: SQSRecord, invocation: Invocation): Delivery {
 function makeDelivery(record: SQSRecord, { pipeline, failedRuns, lambdaContext }: Invocation): Delivery {
   const decoded = decodeRecord(record.body, pipeline.findJob);
   const receiveCount = receiveCountOf(record);
-  const runs = receiveCount > 1 && pipeline.attemptLedger ? failedRuns.get(record.messageId) : undefined;
-  const attempt = receiveCount === 1 ? 1 : runs === undefined ? receiveCount : runs + 1;
+  const runs = failedRuns.get(record.messageId);
+  const attempt = runs === undefined ? receiveCount : runs + 1;
   const logger = recordLogger({
     jobId: decoded.jobId,
     jobType: decoded.ok ? decoded.job.type : undefined,
