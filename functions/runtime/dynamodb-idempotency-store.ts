@@ -53,15 +53,16 @@ function seconds(ms: number): { N: string } {
   return { N: String(Math.ceil(ms / 1000)) };
 }
 
-/** Resolves whether a conditional write was made: false when its condition failed; rejects with any other error. */
-function conditionally({ sdk }: DynamoDb, write: Promise<unknown>): Promise<boolean> {
-  return write.then(
-    () => true,
-    (error: unknown) => {
-      if (error instanceof sdk.ConditionalCheckFailedException) return false;
-      throw error;
-    },
-  );
+/** A conditional write as a call that resolves whether it was made: false when its condition failed; rejects with any other error. */
+function conditionally(write: (api: DynamoDb) => Promise<unknown>): (api: DynamoDb) => Promise<boolean> {
+  return (api) =>
+    write(api).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof api.sdk.ConditionalCheckFailedException) return false;
+        throw error;
+      },
+    );
 }
 
 const idKey = (key: string) => ({ id: { S: key } });
@@ -85,14 +86,8 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
       const at = now();
       const Item = { ...idKey(key), status: { S: 'in_progress' }, expiresAt: seconds(at + leaseMs) };
       const ConditionExpression = 'attribute_not_exists(id) OR expiresAt < :now';
-      const leased = await call((api) =>
-        conditionally(
-          api,
-          api.client.send(
-            new api.sdk.PutItemCommand({ TableName, Item, ConditionExpression, ExpressionAttributeValues: { ':now': seconds(at) } }),
-          ),
-        ),
-      );
+      const lease = { TableName, Item, ConditionExpression, ExpressionAttributeValues: { ':now': seconds(at) } };
+      const leased = await call(conditionally(({ sdk, client }) => client.send(new sdk.PutItemCommand(lease))));
       if (leased) return 'started';
       const existing = await call(({ sdk, client }) =>
         client.send(new sdk.GetItemCommand({ TableName, Key: idKey(key), ConsistentRead: true })),
@@ -112,7 +107,7 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
       };
-      await call((api) => conditionally(api, api.client.send(new api.sdk.DeleteItemCommand(release))));
+      await call(conditionally(({ sdk, client }) => client.send(new sdk.DeleteItemCommand(release))));
     },
   };
 }
