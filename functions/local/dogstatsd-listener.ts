@@ -9,7 +9,7 @@ import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-ext
 import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
-import { checkPort, LOCAL_HOST, listenFailure } from './local-server.ts';
+import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
 
 export type { MetricAggregate, TagFilter };
 
@@ -201,7 +201,6 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
     for (const metric of parsed.metrics) judge(metric);
   });
 
-  let closed = false;
   return {
     port: socket.address().port,
     host: LOCAL_HOST,
@@ -222,11 +221,9 @@ export async function startDogStatsdListener(options: DogStatsdListenerOptions =
       rejectedKept = [];
       totals = { ...NO_TOTALS };
     },
-    close() {
-      if (closed) return Promise.resolve();
-      closed = true;
+    close: once(() => {
       subscribers.clear();
       return new Promise<void>((resolve) => socket.close(() => resolve()));
-    },
+    }),
   };
 }

@@ -16,7 +16,7 @@ import { startDogStatsdListener, type DogStatsdListener, type ListenerWarning } 
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-server.ts';
 import { startEventSource, type EventSource, type EventSourceOptions, type InvocationCounts } from './event-source.ts';
 import { addTemplateSchedules, schedulerVariables, startLocalScheduler, type LocalSchedulerOptions } from './local-scheduler.ts';
-import type { LocalServer, LocalServerSpec } from './local-server.ts';
+import { once, type LocalServer, type LocalServerSpec } from './local-server.ts';
 import { LOCAL_STAGE, synthesizeLocalTemplate, type SynthOptions } from './local-synth.ts';
 import {
   applyToProcessEnv,
@@ -248,7 +248,6 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     if (options.applyToProcessEnv ?? true) closers.unshift(applyToProcessEnv(env));
 
     const servers = coreServers(core, queues.values(), scheduled);
-    let stopping: Promise<void> | undefined;
     const environment: LocalEnvironment = {
       ...core,
       servers,
@@ -260,7 +259,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       outboxDir,
       workerStats: () => statsOf(workers, queues),
       reloadWorkers: async () => void (await Promise.all(workers.map((worker) => worker.reload()))),
-      stop: () => (stopping ??= closeAll(closers)),
+      stop: once(() => closeAll(closers)),
     };
     for (const spec of options.servers ?? []) {
       const server = await spec.start(environment);

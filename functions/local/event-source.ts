@@ -21,6 +21,7 @@ import { Consumer } from 'sqs-consumer';
 import { SandboxInitError } from './sandbox.ts';
 import { SandboxPool, type PoolSnapshot, type PooledInvocation } from './sandbox-pool.ts';
 import { deleteRecords, failedRecordIds, gatherBatch, releaseRecords, toSqsRecord, type QueueAccess } from './lambda-sqs.ts';
+import { once } from './local-server.ts';
 import type { LocalQueue, TemplateFunction, TemplateMapping } from './template.ts';
 
 /** Lambda's SQS pollers long-poll for 20 s. */
@@ -239,7 +240,6 @@ export function startEventSource(options: EventSourceOptions): EventSource {
   };
   const pollers = startPollers(options, settings, handleMessageBatch, (error) => stopping || access.onError(error));
 
-  let stopped: Promise<void> | undefined;
   return {
     functionName: fn.functionName,
     queue,
@@ -251,14 +251,11 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     snapshot: () => pool.snapshot(),
     reload: () => pool.reload(),
     killBusySandboxes: () => pool.killBusy(),
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        for (const poller of pollers) poller.stop({ abort: true });
-        while (running.size > 0) await Promise.allSettled(running);
-        await pool.close();
-      })();
-      return stopped;
-    },
+    stop: once(async () => {
+      stopping = true;
+      for (const poller of pollers) poller.stop({ abort: true });
+      while (running.size > 0) await Promise.allSettled(running);
+      await pool.close();
+    }),
   };
 }

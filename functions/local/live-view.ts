@@ -62,7 +62,6 @@ interface Rows {
 /** One row per job queue: depth, DLQ depth, the worker's sandboxes and invocations. */
 async function queueRows(env: LocalEnvironment): Promise<Rows> {
   const counts = await env.sqs.counts().catch(() => new Map<string, { visible: number; inFlight: number; delayed: number }>());
-  const stats = new Map(env.workerStats().map((entry) => [entry.functionName, entry]));
   const columns = [
     ['queue', 12],
     ['visible', 9],
@@ -80,7 +79,7 @@ async function queueRows(env: LocalEnvironment): Promise<Rows> {
     const dlq = queue.deadLetter ? counts.get(queue.deadLetter.name) : undefined;
     const dlqDepth = dlq ? dlq.visible + dlq.inFlight + dlq.delayed : 0;
     const worker = env.workers.find((candidate) => candidate.queue.logicalId === queue.logicalId);
-    const stat = queue.functionName ? stats.get(queue.functionName) : undefined;
+    const stat = worker?.counts();
     const max =
       worker?.maximumConcurrency !== undefined && worker.maximumConcurrency > worker.concurrency
         ? ` (max ${worker.maximumConcurrency})`

@@ -29,15 +29,12 @@ function text(value: unknown, where: string, context: ResolveContext): string {
 /** Starts the local Scheduler endpoint, delivering into the local SQS server. */
 export async function startLocalScheduler(sqs: LocalSqsServer, options: LocalSchedulerOptions = {}): Promise<LocalSchedulerServer> {
   const client = sqs.createClient();
-  const { port, clock, tickMs, deliveriesPerOccurrence } = options;
+  const { onNotice, ...endpointOptions } = options;
   const server = await startLocalSchedulerServer({
-    port,
-    clock,
-    tickMs,
-    deliveriesPerOccurrence,
+    ...endpointOptions,
     deliver: sqsDelivery(client, sqs.endpoint),
     onDeliveryError: (error, delivery) =>
-      options.onNotice?.(`scheduler: could not deliver ${delivery.scheduleName} to ${delivery.queueArn}: ${(error as Error).message}`),
+      onNotice?.(`scheduler: could not deliver ${delivery.scheduleName} to ${delivery.queueArn}: ${(error as Error).message}`),
   });
   return {
     ...server,

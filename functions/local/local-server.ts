@@ -31,6 +31,12 @@ export interface LocalServerSpec {
   start(environment: LocalEnvironment): Promise<LocalServer>;
 }
 
+/** `close` made idempotent, as {@link LocalServer.close} must be: the first call runs it, later calls get the same promise. */
+export function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
+}
+
 /** The header lines of the running servers, names aligned. */
 export function serverLines(servers: readonly LocalServer[]): string[] {
   const width = Math.max(10, ...servers.map((server) => server.name.length + 1));

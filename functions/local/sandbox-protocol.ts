@@ -39,7 +39,7 @@ export type FromSandbox =
   | { readonly type: 'init-error'; readonly error: SerializedError }
   | { readonly type: 'result'; readonly ok: true; readonly value: unknown }
   | { readonly type: 'result'; readonly ok: false; readonly error: SerializedError }
-  | { readonly type: 'closed'; readonly closedMetricsClient: boolean };
+  | { readonly type: 'closed' };
 
 /** Serializes an error for postMessage. */
 export function serializeError(error: unknown): SerializedError {

@@ -68,11 +68,12 @@ async function main(): Promise<void> {
         );
     } else if (message.type === 'shutdown') {
       const metrics = module.metrics as { close?: () => Promise<void> } | undefined;
-      const closing = typeof metrics?.close === 'function' ? metrics.close().then(() => true) : Promise.resolve(false);
-      void closing
-        .catch(() => false)
-        .then((closedMetricsClient) => {
-          post({ type: 'closed', closedMetricsClient });
+      // A close that fails or is missing still ends the sandbox.
+      void Promise.resolve()
+        .then(() => metrics?.close?.())
+        .catch(() => undefined)
+        .then(() => {
+          post({ type: 'closed' });
           port.close();
         });
     }

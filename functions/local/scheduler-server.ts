@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
+import { checkPort, LOCAL_HOST, listenTcp, once } from './local-server.ts';
 import {
   SchedulerApiError,
   SchedulerStore,
@@ -246,7 +246,6 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
   const timer = tickMs > 0 ? setInterval(() => void runDue(), tickMs) : undefined;
   timer?.unref();
 
-  let closed = false;
   return {
     port,
     endpoint,
@@ -254,13 +253,11 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
     createClient: () => new SchedulerClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS }),
     runDue,
     deliveries: () => ({ ...counts }),
-    async close() {
-      if (closed) return;
-      closed = true;
+    close: once(async () => {
       if (timer) clearInterval(timer);
       await running.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    }),
   };
 }

@@ -9,7 +9,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { checkPort, LOCAL_HOST, listenFailure } from './local-server.ts';
+import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
 
 /** ElasticMQ's customary port, which other tools look for. */
 export const DEFAULT_SQS_PORT = 9324;
@@ -104,7 +104,6 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
     return { status: response.statusCode, body: response.statusCode === 200 ? response.json() : undefined };
   };
 
-  let closed = false;
   return {
     port,
     endpoint,
@@ -118,10 +117,6 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
       const queue = body as { name: string; url: string; arn: string; attributes: Record<string, string> };
       return { name: queue.name, url: queue.url, arn: queue.arn, attributes: queue.attributes };
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-    },
+    close: once(() => app.close()),
   };
 }
