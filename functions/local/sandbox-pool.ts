@@ -68,20 +68,15 @@ function openFds(): number | undefined {
 
 /** The sandboxes of one function. */
 export class SandboxPool {
-  readonly functionName: string;
-  private readonly options: SandboxOptions;
   private entries: Entry[] = [];
   private readonly starting = new Set<Promise<Sandbox>>();
-  private nextNumber = 1;
   private invocations = 0;
+  /** Sandboxes started, each a cold start; the last one's number. */
   private coldStarts = 0;
   private closed = false;
 
   /** `options` are every sandbox's (entry module, export, memory, environment, log sink). Starts nothing yet. */
-  constructor(options: SandboxOptions) {
-    this.options = options;
-    this.functionName = options.functionName;
-  }
+  constructor(private readonly options: SandboxOptions) {}
 
   /** Sandboxes alive now. */
   get size(): number {
@@ -101,7 +96,7 @@ export class SandboxPool {
       return { outcome, sandboxId: entry.id, coldStart, initMs: entry.sandbox.initMs };
     };
     for (;;) {
-      if (this.closed) throw new SandboxPoolClosedError(`${this.functionName}: the sandbox pool is closed`);
+      if (this.closed) throw new SandboxPoolClosedError(`${this.options.functionName}: the sandbox pool is closed`);
       this.entries = this.entries.filter((entry) => entry.sandbox.isAlive);
       const idle = this.entries.find((entry) => !entry.sandbox.isBusy);
       if (idle !== undefined) return run(idle, false);
@@ -116,7 +111,7 @@ export class SandboxPool {
       // A reload while it was starting closed it: start another.
       if (!sandbox.isAlive) continue;
       this.coldStarts += 1;
-      const entry: Entry = { sandbox, id: `${this.functionName}#${this.nextNumber++}`, invocations: 0 };
+      const entry: Entry = { sandbox, id: `${this.options.functionName}#${this.coldStarts}`, invocations: 0 };
       this.entries.push(entry);
       return run(entry, true);
     }
@@ -158,6 +153,7 @@ export class SandboxPool {
         };
       }),
     );
-    return { functionName: this.functionName, invocations: this.invocations, coldStarts: this.coldStarts, openFds: openFds(), sandboxes };
+    const { functionName } = this.options;
+    return { functionName, invocations: this.invocations, coldStarts: this.coldStarts, openFds: openFds(), sandboxes };
   }
 }

@@ -99,9 +99,10 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
   port = typeof address === 'object' && address !== null ? address.port : requestedPort;
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
-  const getJson = async (path: string): Promise<{ status: number; body: unknown }> => {
+  /** The JSON of fauxqs' inspection endpoint `path`, or undefined unless it answers 200. */
+  const inspection = async (path: string): Promise<unknown> => {
     const response = await app.inject({ method: 'GET', url: path });
-    return { status: response.statusCode, body: response.statusCode === 200 ? response.json() : undefined };
+    return response.statusCode === 200 ? response.json() : undefined;
   };
 
   return {
@@ -110,10 +111,10 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
     queueUrl: (name) => `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
     queueArn: (name) => `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`,
     createClient: () => new SQSClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
-    counts: async () => countsOf((await getJson('/_fauxqs/queues')).body),
+    counts: async () => countsOf(await inspection('/_fauxqs/queues')),
     async inspect(name) {
-      const { status, body } = await getJson(`/_fauxqs/queues/${encodeURIComponent(name)}`);
-      if (status !== 200 || typeof body !== 'object' || body === null) return undefined;
+      const body = await inspection(`/_fauxqs/queues/${encodeURIComponent(name)}`);
+      if (typeof body !== 'object' || body === null) return undefined;
       const queue = body as { name: string; url: string; arn: string; attributes: Record<string, string> };
       return { name: queue.name, url: queue.url, arn: queue.arn, attributes: queue.attributes };
     },
