@@ -11,8 +11,6 @@ import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, t
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
 import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
 
-export type { MetricAggregate, TagFilter };
-
 /** The customary DogStatsD port (and the Datadog Lambda extension's). */
 export const DEFAULT_DOGSTATSD_PORT = 8125;
 

@@ -7,6 +7,7 @@ import { METRIC, OUTCOMES, TAG } from '../runtime/metric-names.ts';
 import { describeWarning, type ListenerWarning } from './dogstatsd-listener.ts';
 import type { LocalEnvironment } from './environment.ts';
 import type { InvocationReport } from './event-source.ts';
+import type { QueueCounts } from './sqs-server.ts';
 
 /** Options of {@link startLiveView}. */
 export interface LiveViewOptions {
@@ -61,7 +62,7 @@ interface Rows {
 
 /** One row per job queue: depth, DLQ depth, the worker's sandboxes and invocations. */
 async function queueRows(env: LocalEnvironment): Promise<Rows> {
-  const counts = await env.sqs.counts().catch(() => new Map<string, { visible: number; inFlight: number; delayed: number }>());
+  const counts = await env.sqs.counts().catch(() => new Map<string, QueueCounts>());
   const columns = [
     ['queue', 12],
     ['visible', 9],
