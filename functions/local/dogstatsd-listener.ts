@@ -137,28 +137,25 @@ function waitForCount(
   count: number,
   { where, timeoutMs = 30_000 }: { where?: TagFilter; timeoutMs?: number },
 ): Promise<MetricAggregate> {
-  return new Promise<MetricAggregate>((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      subscribers.delete(onMetric);
-    };
-    const check = (): void => {
-      if (aggregates.count(name, where) < count) return;
-      done();
-      const aggregate = aggregates.query(name, where);
-      if (aggregate === undefined) reject(new MetricWaitTimeoutError(`no ${name} recorded`));
-      else resolve(aggregate);
-    };
-    const onMetric = (metric: ParsedMetric): void => {
-      if (metric.name === name) check();
-    };
-    const timer = setTimeout(() => {
-      done();
-      const filter = where ? ` ${JSON.stringify(where)}` : '';
-      reject(new MetricWaitTimeoutError(`waited ${timeoutMs} ms for ${count} × ${name}${filter}, got ${aggregates.count(name, where)}`));
-    }, timeoutMs);
-    subscribers.add(onMetric);
-    check();
+  const { promise, resolve, reject } = Promise.withResolvers<MetricAggregate>();
+  const check = (): void => {
+    if (aggregates.count(name, where) < count) return;
+    const aggregate = aggregates.query(name, where);
+    if (aggregate === undefined) reject(new MetricWaitTimeoutError(`no ${name} recorded`));
+    else resolve(aggregate);
+  };
+  const onMetric = (metric: ParsedMetric): void => {
+    if (metric.name === name) check();
+  };
+  const timer = setTimeout(() => {
+    const filter = where ? ` ${JSON.stringify(where)}` : '';
+    reject(new MetricWaitTimeoutError(`waited ${timeoutMs} ms for ${count} × ${name}${filter}, got ${aggregates.count(name, where)}`));
+  }, timeoutMs);
+  subscribers.add(onMetric);
+  check();
+  return promise.finally(() => {
+    clearTimeout(timer);
+    subscribers.delete(onMetric);
   });
 }
 

@@ -102,21 +102,18 @@ export function sandboxEnvironment(fn: TemplateFunction, given: SandboxVariables
   };
 }
 
+/** Sets each variable on this process; undefined unsets it. */
+function setProcessVariables(values: ReadonlyMap<string, string | undefined>): void {
+  for (const [key, value] of values) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+}
+
 /** Sets `variables` on this process (and unsets AWS_SESSION_TOKEN / AWS_PROFILE); returns what restores them. */
 export function applyToProcessEnv(variables: Readonly<Record<string, string>>): () => Promise<void> {
-  const previous = new Map<string, string | undefined>();
-  for (const [key, value] of Object.entries(variables)) {
-    previous.set(key, process.env[key]);
-    process.env[key] = value;
-  }
-  for (const key of ['AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
-    previous.set(key, process.env[key]);
-    delete process.env[key];
-  }
-  return async () => {
-    for (const [key, value] of previous) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
+  const changes = new Map([...Object.entries(variables), ['AWS_SESSION_TOKEN', undefined], ['AWS_PROFILE', undefined]]);
+  const previous = new Map([...changes.keys()].map((key) => [key, process.env[key]]));
+  setProcessVariables(changes);
+  return async () => setProcessVariables(previous);
 }

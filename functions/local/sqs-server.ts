@@ -84,11 +84,7 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
   let port = requestedPort;
   const fauxqsUrl = /http:\/\/sqs\.[a-z0-9-]+\.localhost(?::\d+)?\//g;
   app.addHook('onSend', (_request, _reply, payload, done) => {
-    if (typeof payload === 'string' && payload.includes('.localhost')) {
-      done(null, payload.replace(fauxqsUrl, `http://${LOCAL_HOST}:${port}/`));
-    } else {
-      done(null, payload);
-    }
+    done(null, typeof payload === 'string' ? payload.replace(fauxqsUrl, `http://${LOCAL_HOST}:${port}/`) : payload);
   });
 
   await app.listen({ host: LOCAL_HOST, port: requestedPort }).catch(async (error: unknown) => {
