@@ -14,7 +14,6 @@ import { decodeRecord, type DecodedJob, type FindJob, type RejectedMessage } fro
 import { ConfigurationError, JobNotStartedError } from './errors.ts';
 import { recordLogger, type Logger } from './logger.ts';
 import type { JobMetrics } from './metrics.ts';
-import { remembered } from './remembered.ts';
 import { runRecords } from './run-records.ts';
 import { idempotencyLease, runJob, type IdempotencyStore, type JobRun } from './run-job.ts';
 import { settleBatch, type Settlement } from './settle-batch.ts';
@@ -88,8 +87,6 @@ interface Invocation {
   readonly lambdaContext: Context;
   /** Failed runs by message id, from the ledger; a record received before but absent could not be read. */
   readonly failedRuns: ReadonlyMap<string, number>;
-  /** Each record's delivery, made once (see {@link deliveryOf}). */
-  readonly deliveries: Map<SQSRecord, Delivery>;
 }
 
 /** One record on its way: decoded and routed, its attempt, its logger. */
@@ -112,15 +109,11 @@ async function processRecord(record: SQSRecord, invocation: Invocation): Promise
 }
 
 /**
- * The record's delivery, made once per invocation (a record that never started, when it ends on its last receive).
- * Its attempt is its failed runs + 1; the receive count when none were read (its first receive, no ledger, or a count
- * that could not be read): never fewer than the runs so far, so a handler never runs past `retry.maxAttempts`.
+ * The record's delivery. Its attempt is its failed runs + 1; the receive count when none were read (its first receive,
+ * no ledger, or a count that could not be read): never fewer than the runs so far, so a handler never runs past
+ * `retry.maxAttempts`.
  */
-function deliveryOf(record: SQSRecord, invocation: Invocation): Delivery {
-  return remembered(invocation.deliveries, record, () => makeDelivery(record, invocation));
-}
-
-function makeDelivery(record: SQSRecord, { pipeline, failedRuns, lambdaContext }: Invocation): Delivery {
+function deliveryOf(record: SQSRecord, { pipeline, failedRuns, lambdaContext }: Invocation): Delivery {
   const decoded = decodeRecord(record.body, pipeline.findJob);
   const receiveCount = receiveCountOf(record);
   const runs = failedRuns.get(record.messageId);
@@ -198,6 +191,7 @@ async function readFailedRuns(records: readonly SQSRecord[], ledger: AttemptLedg
 function endOnLastReceive(result: RecordResult, invocation: Invocation): RecordResult {
   const ended = deadIfLastReceive(result, invocation.pipeline.maxReceiveCount);
   if (ended === result || ended.verdict.outcome !== 'dead') return result;
+  // Decoded again (it is pure): only a record that did not run on its last receive comes this far.
   const { decoded, logger } = deliveryOf(result.record, invocation);
   const verdict = dead('not_started', decoded.ok ? decoded.job.type : ended.verdict.jobType, ended.verdict.error);
   logger.error('the job did not run on its last receive: it goes to the DLQ', { error: verdict.error });
@@ -219,7 +213,7 @@ export function createBatchProcessor(options: ProcessorOptions): BatchHandler {
     let results: RecordResult[];
     try {
       const failedRuns = await readFailedRuns(records, pipeline.attemptLedger);
-      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns, deliveries: new Map() };
+      const invocation: Invocation = { pipeline, lambdaContext, deadline, failedRuns };
       const ran = await runRecords(records, pipeline.concurrency, deadline, (record) => processRecord(record, invocation));
       results = ran.map((result) => endOnLastReceive(result, invocation));
     } finally {
