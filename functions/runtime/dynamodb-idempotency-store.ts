@@ -12,11 +12,14 @@ import type { BeginResult, IdempotencyStore } from './run-job.ts';
 export type DynamoDb = { readonly sdk: typeof import('@aws-sdk/client-dynamodb'); readonly client: DynamoDBClient };
 export type LoadDynamoDb = () => Promise<DynamoDb>;
 
-/** Longest one DynamoDB request may take (`requestTimeout`; `throwOnRequestTimeout`, or the SDK only warns and waits on). */
-const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
-
 /** Longest the worker waits for one DynamoDB call, the SDK's retries included. */
 export const DYNAMODB_WAIT_MS = 2_000;
+
+/**
+ * Longest one DynamoDB request may take (`requestTimeout`; `throwOnRequestTimeout`, or the SDK only warns and waits on):
+ * half the wait, so a request that stalls (a connection that died while the sandbox was frozen) is retried inside it.
+ */
+const DYNAMODB_REQUEST_TIMEOUT_MS = DYNAMODB_WAIT_MS / 2;
 
 /** A DynamoDB call that did not answer within {@link DYNAMODB_WAIT_MS}. */
 export class DynamoDbTimeoutError extends Error {

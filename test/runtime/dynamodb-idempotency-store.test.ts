@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -94,5 +94,51 @@ describe('the DynamoDB idempotency store, when DynamoDB accepts connections and 
     await expect(store.complete('job#silent', 60)).rejects.toBeInstanceOf(DynamoDbTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(DYNAMODB_WAIT_MS - 50);
     client.destroy();
+  });
+});
+
+describe('the DynamoDB idempotency store with its default client, when one request stalls', () => {
+  let dynamo: LocalDynamo;
+  let proxy: Server;
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await dynamo.createTable('idempotency');
+    const target = new URL(dynamo.endpoint);
+    // The first connection is accepted and never answered; every later one reaches dynalite.
+    proxy = createServer((socket) => {
+      connections += 1;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      if (connections === 1) return;
+      const upstream = connect(Number(target.port), target.hostname);
+      upstream.on('error', () => socket.destroy());
+      sockets.add(upstream);
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const address = proxy.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    await dynamo.close();
+  });
+
+  it('retries the stalled request and answers within DYNAMODB_WAIT_MS', async () => {
+    const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency' });
+    await expect(store.begin('job#stalled-once', 30_000)).resolves.toBe('started');
+    expect(connections).toBe(2);
   });
 });
