@@ -19,7 +19,16 @@ import { idempotencyLease, runJob, type IdempotencyStore, type JobRun } from './
 import { settleBatch, type Settlement } from './settle-batch.ts';
 import { sourceQueues } from './source-queue.ts';
 import { changeVisibility, sendToDeadLetterQueue, type SqsActions } from './sqs-actions.ts';
-import { classifyFailure, dead, deadIfLastReceive, logFailure, receiveCountOf, type RecordResult, type Verdict } from './verdict.ts';
+import {
+  classifyFailure,
+  dead,
+  deadIfLastReceive,
+  isLastReceive,
+  logFailure,
+  receiveCountOf,
+  type RecordResult,
+  type Verdict,
+} from './verdict.ts';
 
 export type { SqsActions } from './sqs-actions.ts';
 
@@ -164,7 +173,7 @@ async function runToVerdict(
     const lease = idempotencyLease(run, pipeline.idempotencyStore, { safetyMarginMs: pipeline.safetyMarginMs, lambdaContext });
     return { outcome: await runJob(run, lease), jobType: job.type };
   } catch (error) {
-    const lastReceive = receiveCount >= (pipeline.maxReceiveCount ?? Infinity);
+    const lastReceive = isLastReceive(receiveCount, pipeline.maxReceiveCount);
     const ran = run.handlerCalled === true;
     const { random } = pipeline;
     const verdict = classifyFailure(error, { jobType: job.type, retry: job.retry, attempt, receiveCount, lastReceive, ran, random });

@@ -98,6 +98,11 @@ export function receiveCountOf(record: SQSRecord): number {
   return Number(record.attributes.ApproximateReceiveCount) || 1;
 }
 
+/** Whether this receive is the queue's last (`maxReceiveCount`; without one, no receive is known to be the last). */
+export function isLastReceive(receiveCount: number, maxReceiveCount: number | undefined): boolean {
+  return maxReceiveCount !== undefined && receiveCount >= maxReceiveCount;
+}
+
 /**
  * On the queue's last receive (`maxReceiveCount`), a record that would come back unprocessed is dead instead
  * (`not_started`, saying why): SQS's own redrive would move it to the DLQ without a reason.
@@ -105,7 +110,7 @@ export function receiveCountOf(record: SQSRecord): number {
 export function deadIfLastReceive(result: RecordResult, maxReceiveCount: number | undefined): RecordResult {
   const { verdict, record } = result;
   const receives = receiveCountOf(record);
-  if (verdict.outcome !== 'retry' || verdict.ran || maxReceiveCount === undefined || receives < maxReceiveCount) return result;
+  if (verdict.outcome !== 'retry' || verdict.ran || !isLastReceive(receives, maxReceiveCount)) return result;
   const why = `not started on the queue's last receive (${receives} of ${maxReceiveCount}): ${verdict.error.message}`;
   return { ...result, verdict: dead('not_started', verdict.jobType, new JobNotStartedError(why, { cause: verdict.error })) };
 }
