@@ -6,6 +6,7 @@
  * Expiry is checked in the condition too: DynamoDB's TTL deletes lazily (days later), and dynalite has no TTL.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadedOnce } from './remembered.ts';
 import type { BeginResult, IdempotencyStore } from './run-job.ts';
 
 /** The DynamoDB SDK and the sandbox's one client, and their loader. */
@@ -42,13 +43,13 @@ export async function dynamoDbCall<T>(dynamo: LoadDynamoDb, what: string, call: 
 
 /** Loads the SDK and creates `client` (default: the SDK's standard configuration, bounded requests) once, on first use. */
 export function dynamoDbLoader(client?: DynamoDBClient): LoadDynamoDb {
-  let loaded: Promise<DynamoDb> | undefined;
-  return () =>
-    (loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
+  return loadedOnce(() =>
+    import('@aws-sdk/client-dynamodb').then((sdk) => ({
       sdk,
       client:
         client ?? new sdk.DynamoDBClient({ requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true } }),
-    })));
+    })),
+  );
 }
 
 /** Epoch seconds (DynamoDB's TTL unit) of a time in ms, as a DynamoDB number. */

@@ -5,9 +5,10 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { inBatches } from '../client/batches.ts';
+import { loadedOnce } from './remembered.ts';
 
 type Sqs = { readonly sdk: typeof import('@aws-sdk/client-sqs'); readonly client: SQSClient };
-let loaded: Promise<Sqs> | undefined;
+const loadSqs = loadedOnce(() => import('@aws-sdk/client-sqs').then((sdk): Sqs => ({ sdk, client: new sdk.SQSClient({}) })));
 
 /** One message to put on the dead-letter queue: the source message's id, body, group id (FIFO) and why it is dead. */
 export interface DeadLetterEntry {
@@ -43,8 +44,7 @@ async function sendInBatches<Entry extends { readonly id: string }>(
   await Promise.all(
     inBatches(entries, size).map(async (batch) => {
       try {
-        loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({ sdk, client: new sdk.SQSClient({}) }));
-        const result = await send(await loaded, batch);
+        const result = await send(await loadSqs(), batch);
         for (const failure of result.Failed ?? []) {
           const entry = batch[Number(failure.Id)];
           if (entry) failed.add(entry.id);
