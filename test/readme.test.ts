@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MONITOR_KINDS, renderRunbookMarkdown, runbookAnchor } from '../infra/monitoring/runbook.ts';
+import * as ports from '../functions/local/ports.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -17,5 +18,14 @@ describe('README', () => {
 
   it('has an anchor for every monitor kind the monitors link to', () => {
     for (const kind of MONITOR_KINDS) expect(readme).toContain(`<a id="${runbookAnchor(kind)}"></a>`);
+  });
+
+  it('lists each local server on the address and variable that functions/local/ports.ts defines', () => {
+    const host = ports.LOCAL_HOST;
+    expect(readme).toContain(`| \`http://${host}:${ports.DEFAULT_SQS_PORT}\` | \`${ports.SQS_PORT_ENV}\` |`);
+    expect(readme).toContain(`| \`udp://${host}:${ports.DEFAULT_DOGSTATSD_PORT}\` | \`${ports.DOGSTATSD_PORT_ENV}\` |`);
+    expect(readme).toContain(`| a free port (shown on start) | \`${ports.DYNAMODB_PORT_ENV}\` |`);
+    expect(readme).toContain(`| \`http://${host}:${ports.DEFAULT_DASHBOARD_PORT}\` | \`${ports.DASHBOARD_PORT_ENV}\` |`);
+    expect(readme).toContain(`| \`http://${host}:${ports.DEFAULT_SCHEDULER_PORT}\` | \`${ports.SCHEDULER_PORT_ENV}\` |`);
   });
 });

@@ -3,6 +3,7 @@
  * prints it). `runCli` takes its world as {@link CliIo}, so tests run it in-process.
  */
 import { parseArgs } from 'node:util';
+import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, DEFAULT_SQS_PORT, LOCAL_HOST, SQS_PORT_ENV } from '../local/ports.ts';
 import { dlqListCommand } from './commands/dlq-list.ts';
 import { dlqPurgeCommand } from './commands/dlq-purge.ts';
 import { dlqRedriveCommand } from './commands/dlq-redrive.ts';
@@ -29,9 +30,9 @@ Commands:
   dlq redrive <queue>                move dead-letter messages back to the queue (safe to stop and rerun)
   dlq purge <queue>                  delete every dead-letter message (asks first)
   soak <type>                        leak check: run a job type in a warm local sandbox, print heap/RSS/fd slopes
-  ui                                 the web dashboard for the stage on http://127.0.0.1:9400 (read-only by default)
+  ui                                 the web dashboard for the stage on http://${LOCAL_HOST}:${DEFAULT_DASHBOARD_PORT} (read-only by default)
 
-Where (default: the local environment, http://127.0.0.1:9324 or $LOCAL_SQS_PORT, stage "local"):
+Where (default: the local environment, http://${LOCAL_HOST}:${DEFAULT_SQS_PORT} or $${SQS_PORT_ENV}, stage "local"):
   --stage <stage>       a deployed stage on AWS (credentials and region from the usual AWS environment)
   --local               the local environment even with --stage
   --endpoint <url>      another SQS endpoint (implies --local)
@@ -44,7 +45,7 @@ dlq redrive:      --type <job type>  --reason <reason>  --limit <n>  --rate <mes
                   (${CRASHED_REASON}: moved by SQS with no reason attached; the worker crashed, timed out or ran out of memory)
 dlq purge:        --yes
 soak:             --invocations <n> (default 2000)  --payload <json|@file> (default the job's example)  --batch-size <n>
-ui:               --port <port> (default $LOCAL_DASHBOARD_PORT or 9400)  --allow-actions (redrive, delete, purge from the page)
+ui:               --port <port> (default $${DASHBOARD_PORT_ENV} or ${DEFAULT_DASHBOARD_PORT})  --allow-actions (redrive, delete, purge from the page)
 Everywhere:       --json (machine-readable output), --help
 
 <queue> is a logical queue name of the job catalog (default, webhooks).`;

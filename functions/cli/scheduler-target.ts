@@ -5,9 +5,8 @@
  */
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SchedulerSettings } from '../client/delayed.ts';
-import { LOCAL_SCHEDULER_ROLE_ARN } from '../local/local-scheduler.ts';
-import { DEFAULT_SCHEDULER_PORT } from '../local/scheduler-server.ts';
-import { SCHEDULER_ENV, scheduleGroupName } from '../scheduling/names.ts';
+import { DEFAULT_SCHEDULER_PORT, LOCAL_HOST, SCHEDULER_PORT_ENV } from '../local/ports.ts';
+import { LOCAL_SCHEDULER_ROLE_ARN, SCHEDULER_ENV, scheduleGroupName } from '../scheduling/names.ts';
 import type { Target } from './target.ts';
 
 /** The Scheduler side of a target. */
@@ -23,7 +22,7 @@ export function schedulerTarget(target: Target, env: Readonly<Record<string, str
   const groupName = env[SCHEDULER_ENV.groupName] ?? scheduleGroupName(target.stage);
   const deadLetterQueueArn = env[SCHEDULER_ENV.deadLetterQueueArn];
   if (target.local) {
-    const endpoint = env.AWS_ENDPOINT_URL_SCHEDULER ?? `http://127.0.0.1:${env.LOCAL_SCHEDULER_PORT ?? DEFAULT_SCHEDULER_PORT}`;
+    const endpoint = env.AWS_ENDPOINT_URL_SCHEDULER ?? `http://${LOCAL_HOST}:${env[SCHEDULER_PORT_ENV] ?? DEFAULT_SCHEDULER_PORT}`;
     const region = env.AWS_REGION ?? 'us-east-1';
     return {
       client: new SchedulerClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),

@@ -5,10 +5,9 @@
  */
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_STAGE, QUEUE_NAME_PREFIX, physicalQueueName } from '../client/queue-names.ts';
+import { DEFAULT_SQS_PORT, LOCAL_HOST, SQS_PORT_ENV } from '../local/ports.ts';
 import { QueueMissingError, UsageError, type ErrorContext } from './errors.ts';
 
-/** The local environment's SQS port unless LOCAL_SQS_PORT moves it. */
-export const DEFAULT_LOCAL_SQS_PORT = 9324;
 /** Region of the local environment. */
 export const LOCAL_REGION = 'us-east-1';
 
@@ -55,8 +54,8 @@ export function resolveTarget(options: TargetOptions, env: Readonly<Record<strin
     throw new UsageError((error as Error).message);
   }
   if (local) {
-    const port = env.LOCAL_SQS_PORT ?? String(DEFAULT_LOCAL_SQS_PORT);
-    const endpoint = checkEndpoint(options.endpoint ?? env.AWS_ENDPOINT_URL_SQS ?? `http://127.0.0.1:${port}`);
+    const port = env[SQS_PORT_ENV] ?? String(DEFAULT_SQS_PORT);
+    const endpoint = checkEndpoint(options.endpoint ?? env.AWS_ENDPOINT_URL_SQS ?? `http://${LOCAL_HOST}:${port}`);
     const region = options.region ?? env.AWS_REGION ?? LOCAL_REGION;
     // Never hand real credentials to a local emulator.
     const client = sqs ?? new SQSClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenTcp, LOCAL_HOST } from '../local/local-server.ts';
+import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT } from '../local/ports.ts';
 import { pageBundle } from './bundle.ts';
 import { LiveFeed } from './feed.ts';
 import { parseAction, ActionRequestError, type ParsedAction } from './action-requests.ts';
@@ -15,10 +16,6 @@ import { UnknownQueueError } from './queue-locations.ts';
 import { allowedHosts, checkHost, checkStateChange, newToken, SECURITY_HEADERS } from './security.ts';
 import type { DashboardSource } from './source.ts';
 
-/** The dashboard's default port. */
-export const DEFAULT_DASHBOARD_PORT = 9400;
-/** The variable that moves it. */
-export const DASHBOARD_PORT_ENV = 'LOCAL_DASHBOARD_PORT';
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** Options of {@link startDashboardServer}. */

@@ -10,9 +10,7 @@ import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
 import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
-
-/** The customary DogStatsD port (and the Datadog Lambda extension's). */
-export const DEFAULT_DOGSTATSD_PORT = 8125;
+import { DEFAULT_DOGSTATSD_PORT, DOGSTATSD_PORT_ENV } from './ports.ts';
 
 /**
  * Something the listener reports, with whose rule it is: `by: 'extension'` is what production does (a `dropped`
@@ -103,7 +101,7 @@ async function bindUdp(port: number): Promise<Socket> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.close();
-      reject(listenFailure('The DogStatsD listener', 'udp', port, 'LOCAL_DOGSTATSD_PORT', error));
+      reject(listenFailure('The DogStatsD listener', 'udp', port, DOGSTATSD_PORT_ENV, error));
     };
     socket.once('error', onError);
     socket.bind({ port, address: LOCAL_HOST, exclusive: true }, () => {

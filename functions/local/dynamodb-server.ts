@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
+import { DEFAULT_DYNAMODB_PORT, DYNAMODB_PORT_ENV } from './ports.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
 import type { TemplateTable } from './template.ts';
 
@@ -22,11 +23,11 @@ export interface LocalDynamoDb {
   close(): Promise<void>;
 }
 
-/** Starts dynalite in memory on 127.0.0.1, on `port` (default 0: any free port). */
-export async function startLocalDynamoDb(port = 0): Promise<LocalDynamoDb> {
+/** Starts dynalite in memory on 127.0.0.1, on `port` (default {@link DEFAULT_DYNAMODB_PORT}: any free port). */
+export async function startLocalDynamoDb(port = DEFAULT_DYNAMODB_PORT): Promise<LocalDynamoDb> {
   checkPort('DynamoDB', port);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const endpoint = `http://${LOCAL_HOST}:${await listenTcp(server, port, 'The local DynamoDB', 'LOCAL_DYNAMODB_PORT')}`;
+  const endpoint = `http://${LOCAL_HOST}:${await listenTcp(server, port, 'The local DynamoDB', DYNAMODB_PORT_ENV)}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
     endpoint,

@@ -5,7 +5,7 @@
  * producers read (`SchedulerGroupName`, `SchedulerDeadLetterQueueArn`) as their `JOBS_SCHEDULE*` variables.
  * The Scheduler's role has no local counterpart: producers get a placeholder ARN (nothing checks it locally).
  */
-import { SCHEDULER_ENV } from '../scheduling/names.ts';
+import { LOCAL_SCHEDULER_ROLE_ARN, SCHEDULER_ENV } from '../scheduling/names.ts';
 import { sqsDelivery, startLocalSchedulerServer, type LocalSchedulerServer, type LocalSchedulerServerOptions } from './scheduler-server.ts';
 import type { LocalSqsServer } from './sqs-server.ts';
 import { isObject, objectOr, resolveValue, resourcesOf, TemplateError, type ResolveContext } from './template-values.ts';
@@ -14,9 +14,6 @@ import { isObject, objectOr, resolveValue, resourcesOf, TemplateError, type Reso
 export interface LocalSchedulerOptions extends Pick<LocalSchedulerServerOptions, 'port' | 'clock' | 'tickMs' | 'deliveriesPerOccurrence'> {
   readonly onNotice?: (message: string) => void;
 }
-
-/** The placeholder role ARN of local one-time schedules. */
-export const LOCAL_SCHEDULER_ROLE_ARN = 'arn:aws:iam::000000000000:role/serverless-jobs-local-scheduler';
 
 function text(value: unknown, where: string, context: ResolveContext): string {
   try {

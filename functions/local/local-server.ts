@@ -2,16 +2,17 @@
  * The servers of the local environment as one list: each says in one line where it listens and what it
  * stands in for (`npm start` prints these lines), and closes; they close in the reverse order they started.
  * To add one, write a {@link LocalServerSpec} for the `servers` list of functions/local/start.ts. Rules: bind
- * {@link LOCAL_HOST} only, on a fixed port movable by an env var, checked with {@link checkPort} and bound with
+ * {@link LOCAL_HOST} only, on a fixed port movable by an env var (both defined in ports.ts), checked with {@link checkPort} and bound with
  * {@link listenTcp} (or {@link listenFailure} for UDP): a port that cannot be bound is one sentence saying which
  * port and which variable moves it, and no stack trace.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalEnvironment } from './environment.ts';
+import { LOCAL_HOST } from './ports.ts';
 
-/** The only interface local servers bind. */
-export const LOCAL_HOST = '127.0.0.1';
+/** Re-exported for the servers that import it from here; defined in ports.ts. */
+export { LOCAL_HOST };
 
 /** A running local server. */
 export interface LocalServer {

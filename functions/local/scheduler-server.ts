@@ -14,6 +14,7 @@ import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { checkPort, LOCAL_HOST, listenTcp, once } from './local-server.ts';
+import { DEFAULT_SCHEDULER_PORT, SCHEDULER_PORT_ENV } from './ports.ts';
 import {
   SchedulerApiError,
   SchedulerStore,
@@ -23,9 +24,6 @@ import {
   type StoredSchedule,
 } from './scheduler-store.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
-
-/** The local Scheduler endpoint's default port. */
-export const DEFAULT_SCHEDULER_PORT = 9326;
 
 /** One message the Scheduler sends. */
 export interface SchedulerDelivery {
@@ -228,7 +226,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
       },
     );
   });
-  const port = await listenTcp(server, requestedPort, 'The local Scheduler endpoint', 'LOCAL_SCHEDULER_PORT');
+  const port = await listenTcp(server, requestedPort, 'The local Scheduler endpoint', SCHEDULER_PORT_ENV);
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
   const counts = { periodic: 0, oneTime: 0, failed: 0 };

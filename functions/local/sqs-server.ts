@@ -10,9 +10,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
+import { DEFAULT_SQS_PORT, SQS_PORT_ENV } from './ports.ts';
 
-/** ElasticMQ's customary port, which other tools look for. */
-export const DEFAULT_SQS_PORT = 9324;
 /** The account id in every local queue URL and ARN (fauxqs' fixed account). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 /** The region of the local environment's ARNs and dummy credentials. */
@@ -89,7 +88,7 @@ export async function startLocalSqsServer(options: LocalSqsServerOptions = {}): 
 
   await app.listen({ host: LOCAL_HOST, port: requestedPort }).catch(async (error: unknown) => {
     await app.close().catch(() => undefined);
-    throw listenFailure('The local SQS endpoint', 'tcp', requestedPort, 'LOCAL_SQS_PORT', error);
+    throw listenFailure('The local SQS endpoint', 'tcp', requestedPort, SQS_PORT_ENV, error);
   });
   const address = app.server.address();
   port = typeof address === 'object' && address !== null ? address.port : requestedPort;

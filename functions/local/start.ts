@@ -14,13 +14,20 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { createLocalSource, type LocalSource } from '../dashboard/local-source.ts';
-import { DASHBOARD_PORT_ENV, startDashboardServer, type DashboardServer } from '../dashboard/server.ts';
+import { startDashboardServer, type DashboardServer } from '../dashboard/server.ts';
 import { ConfigurationError } from '../runtime/errors.ts';
 import { enqueueDemo, startEchoServer, type EchoServer } from './demo.ts';
 import { DEFAULT_LOCAL_DIR, REPO_ROOT, startLocalEnvironment, type LocalEnvironment } from './environment.ts';
 import { startLiveView, type LiveView } from './live-view.ts';
 import { ListenError, PortInUseError, serverLines, type LocalServerSpec } from './local-server.ts';
-import { DEFAULT_SCHEDULER_PORT } from './scheduler-server.ts';
+import {
+  DASHBOARD_PORT_ENV,
+  DEFAULT_SCHEDULER_PORT,
+  DOGSTATSD_PORT_ENV,
+  DYNAMODB_PORT_ENV,
+  SCHEDULER_PORT_ENV,
+  SQS_PORT_ENV,
+} from './ports.ts';
 import { TemplateError } from './template-values.ts';
 
 /** A setting variable whose value is not allowed (a port that is not a port...). */
@@ -80,11 +87,11 @@ try {
   // The dashboard first, so its address is the first line; it says "starting" until the environment is up.
   dashboard = await startDashboardServer({ port: portFrom(DASHBOARD_PORT_ENV), allowActions: true });
   process.stdout.write(`serverless-jobs dashboard ${dashboard.url}\n`);
-  const sqsPort = portFrom('LOCAL_SQS_PORT');
-  const dogstatsdPort = portFrom('LOCAL_DOGSTATSD_PORT');
-  const dynamodbPort = portFrom('LOCAL_DYNAMODB_PORT');
+  const sqsPort = portFrom(SQS_PORT_ENV);
+  const dogstatsdPort = portFrom(DOGSTATSD_PORT_ENV);
+  const dynamodbPort = portFrom(DYNAMODB_PORT_ENV);
   // The environment's Scheduler defaults to any free port and no timer (tests fire it with runDue()).
-  const scheduler = { port: portFrom('LOCAL_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT), tickMs: 1_000 };
+  const scheduler = { port: portFrom(SCHEDULER_PORT_ENV, DEFAULT_SCHEDULER_PORT), tickMs: 1_000 };
   const concurrencyLimit = wholeFrom('LOCAL_MAX_CONCURRENCY', undefined, 1, Infinity, 'must be a whole number >= 1');
   const localDir = process.env.LOCAL_STATE_DIR?.trim() ? resolve(process.env.LOCAL_STATE_DIR) : DEFAULT_LOCAL_DIR;
   const logDir = join(localDir, 'logs');
@@ -94,7 +101,7 @@ try {
 
   process.stdout.write('serverless-jobs: synthesizing the stack and starting the local environment...\n');
   const pendingInvocations: Parameters<LiveView['invocation']>[0][] = [];
-  // Servers started once the workers are up: add a LocalServerSpec here (its port from portFrom('<VAR>', <default>)).
+  // Servers started once the workers are up: add a LocalServerSpec here (its port from portFrom(<VAR>, <default>), both in ports.ts).
   const servers: LocalServerSpec[] = [];
   let dashboardSource: LocalSource | undefined;
   env = await startLocalEnvironment({
@@ -122,7 +129,7 @@ try {
 
   const header = [
     `serverless-jobs local environment   (Ctrl-C to stop)`,
-    `  dashboard  ${dashboard.url}   (LOCAL_DASHBOARD_PORT)`,
+    `  dashboard  ${dashboard.url}   (${DASHBOARD_PORT_ENV})`,
     ...serverLines(env.servers),
     `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
     `  producers  ${Object.entries(env.env)

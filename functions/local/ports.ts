@@ -1,0 +1,33 @@
+/**
+ * Where the local environment listens, defined once for its servers, `npm start`, the CLI and the dashboard:
+ * every local server binds {@link LOCAL_HOST} only, on a fixed default port that one environment variable moves
+ * (port 0 picks any free port). No imports, so the CLI reads these without loading a server.
+ */
+
+/** The only interface local servers bind. */
+export const LOCAL_HOST = '127.0.0.1';
+
+/** The local SQS endpoint's default port: ElasticMQ's customary one, which other tools look for. */
+export const DEFAULT_SQS_PORT = 9324;
+/** The variable that moves the local SQS endpoint. */
+export const SQS_PORT_ENV = 'LOCAL_SQS_PORT';
+
+/** The DogStatsD listener's default UDP port: the customary one (and the Datadog Lambda extension's). */
+export const DEFAULT_DOGSTATSD_PORT = 8125;
+/** The variable that moves the DogStatsD listener. */
+export const DOGSTATSD_PORT_ENV = 'LOCAL_DOGSTATSD_PORT';
+
+/** The local EventBridge Scheduler endpoint's default port (`npm start` and the CLI; the environment alone picks a free one). */
+export const DEFAULT_SCHEDULER_PORT = 9326;
+/** The variable that moves the local Scheduler endpoint. */
+export const SCHEDULER_PORT_ENV = 'LOCAL_SCHEDULER_PORT';
+
+/** The dashboard's default port. */
+export const DEFAULT_DASHBOARD_PORT = 9400;
+/** The variable that moves the dashboard. */
+export const DASHBOARD_PORT_ENV = 'LOCAL_DASHBOARD_PORT';
+
+/** The DynamoDB stand-in's default port: 0, any free one (nothing outside the environment looks for it; `npm start` prints it). */
+export const DEFAULT_DYNAMODB_PORT = 0;
+/** The variable that fixes the DynamoDB stand-in's port. */
+export const DYNAMODB_PORT_ENV = 'LOCAL_DYNAMODB_PORT';
