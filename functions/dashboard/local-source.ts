@@ -1,7 +1,8 @@
 /**
  * The dashboard's data source for the local environment (`npm start`): queues and dead letters through the
- * CLI's functions on the environment's SQS endpoint (so the counts are those of `jobs queues`), workers from
- * the event sources' sandbox pools (per sandbox: invocations, heap; the process's open descriptors), charts
+ * CLI's functions on the environment's SQS endpoint (so the counts are those of `jobs queues`), workers'
+ * invocation counts from their event sources (those of the live view) and their sandboxes from the sandbox
+ * pools (per sandbox: invocations, heap; the process's open descriptors), charts
  * from the DogStatsD listener, the latest invocations, and the pending one-time jobs of the environment's
  * EventBridge Scheduler endpoint (one-time-schedules.ts, the same reader and Cancel as a stage's).
  */
@@ -20,7 +21,7 @@ import { periodicSchedules } from './schedules.ts';
 import type { DashboardSource } from './source.ts';
 
 /** The parts of the local environment the dashboard reads. */
-export type LocalParts = Pick<LocalEnvironment, 'sqs' | 'client' | 'listener' | 'queues' | 'workers' | 'workerStats' | 'scheduler'>;
+export type LocalParts = Pick<LocalEnvironment, 'sqs' | 'client' | 'listener' | 'workers' | 'workerStats' | 'scheduler'>;
 
 /** Options of {@link createLocalSource}. */
 export interface LocalSourceOptions {
@@ -55,14 +56,15 @@ export function createLocalSource(env: LocalParts, options: LocalSourceOptions =
       const pool = pools[index];
       if (pool) sandboxes.record(pool, at);
       const stat = stats.get(worker.functionName);
-      const queue = [...env.queues.values()].find((candidate) => candidate.logicalId === worker.queue.logicalId);
       return {
         functionName: worker.functionName,
-        queue: queue?.queue ?? worker.queue.name,
+        queue: stat?.queue ?? worker.queue.name,
         sandboxes: pool?.sandboxes.length ?? worker.sandboxes(),
         concurrency: worker.concurrency,
-        invocations: pool?.invocations ?? stat?.invocations ?? 0,
-        coldStarts: pool?.coldStarts ?? stat?.coldStarts ?? 0,
+        // The event source's counts, as npm start's live view shows: Lambda's, where an init error is an
+        // invocation and a cold start (the pool counts only sandboxes that started).
+        invocations: stat?.invocations ?? 0,
+        coldStarts: stat?.coldStarts ?? 0,
         failed: stat?.failed ?? 0,
         lastError: stat?.lastError,
         sandboxSeries: sandboxes.views(worker.functionName),

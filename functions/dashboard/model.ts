@@ -83,7 +83,9 @@ export interface LocalWorkerView {
   readonly queue: string;
   readonly sandboxes: number;
   readonly concurrency: number;
+  /** Invocations as Lambda counts them (an init error is one), the same figure as `npm start`'s live view. */
   readonly invocations: number;
+  /** Cold starts as Lambda counts them (an init error is one). */
   readonly coldStarts: number;
   readonly failed: number;
   readonly lastError: string | undefined;
