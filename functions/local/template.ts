@@ -3,8 +3,11 @@
  * writes, what `cdk deploy` creates): queues (QueueName, {@link QUEUE_ATTRIBUTE_PROPERTIES}, RedrivePolicy),
  * SQS event source mappings, functions (Handler, or `DD_LAMBDA_HANDLER` behind the Datadog wrapper; Timeout,
  * MemorySize, Environment.Variables as written: template-values.ts resolves them) and DynamoDB tables.
- * A value the local environment needs as a literal and finds as an intrinsic is a {@link TemplateError}.
+ * A value the local environment needs as a literal and finds as an intrinsic, or a table's KeySchema or
+ * AttributeDefinitions in another shape than DynamoDB's, is a {@link TemplateError} naming the resource and property.
  */
+import * as z from 'zod/mini';
+import { payloadIssues } from '../runtime/payload-issues.ts';
 import { isObject, objectOr, referencedId, resourcesOf, TemplateError, type Json, type TemplateResource } from './template-values.ts';
 
 /** CloudFormation's default Lambda timeout (s) and memory (MB), used when the template leaves them out. */
@@ -144,16 +147,42 @@ function readQueue({ logicalId, properties, metadata }: TemplateResource): Templ
   return { logicalId, queueName, fifo, attributes, redrive, redriveAllowPolicy: properties.RedriveAllowPolicy, metadata };
 }
 
+const attributeName = z.string().check(z.minLength(1));
+/** A table's KeySchema as DynamoDB takes it: one or two key attributes, each HASH or RANGE. */
+const KEY_SCHEMA = z
+  .array(z.object({ AttributeName: attributeName, KeyType: z.enum(['HASH', 'RANGE']) }))
+  .check(z.minLength(1), z.maxLength(2));
+/** A table's AttributeDefinitions: each key attribute's name and type. */
+const ATTRIBUTE_DEFINITIONS = z
+  .array(z.object({ AttributeName: attributeName, AttributeType: z.enum(['S', 'N', 'B']) }))
+  .check(z.minLength(1));
+
+/** `value` checked against `schema`; else a {@link TemplateError} naming the resource, the property and what is wrong. */
+function checked<T>(schema: z.ZodMiniType<T>, value: unknown, where: string, property: string): T {
+  const parsed = z.safeParse(schema, value);
+  if (parsed.success) return parsed.data;
+  const problems = payloadIssues(parsed.error.issues.slice(0, 3)).map(
+    (issue) => `${[property, issue.path].filter(Boolean).join('.')}: ${issue.message}`,
+  );
+  throw new TemplateError(`${where} ${problems.join('; ')}`);
+}
+
 function readTable({ logicalId, properties }: TemplateResource): TemplateTable {
   const where = `table ${logicalId}`;
-  if (!Array.isArray(properties.KeySchema) || !Array.isArray(properties.AttributeDefinitions)) {
+  if (properties.KeySchema === undefined || properties.AttributeDefinitions === undefined) {
     throw new TemplateError(`${where} needs KeySchema and AttributeDefinitions`);
+  }
+  const keySchema = checked(KEY_SCHEMA, properties.KeySchema, where, 'KeySchema');
+  const attributeDefinitions = checked(ATTRIBUTE_DEFINITIONS, properties.AttributeDefinitions, where, 'AttributeDefinitions');
+  const undefinedKey = keySchema.find((key) => !attributeDefinitions.some((definition) => definition.AttributeName === key.AttributeName));
+  if (undefinedKey !== undefined) {
+    throw new TemplateError(`${where} KeySchema names ${undefinedKey.AttributeName}, which AttributeDefinitions does not define`);
   }
   return {
     logicalId,
     tableName: properties.TableName === undefined ? logicalId : scalarString(properties.TableName, `${where} TableName`),
-    keySchema: properties.KeySchema as TemplateTable['keySchema'],
-    attributeDefinitions: properties.AttributeDefinitions as TemplateTable['attributeDefinitions'],
+    keySchema,
+    attributeDefinitions,
   };
 }
 

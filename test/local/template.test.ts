@@ -145,6 +145,26 @@ describe('templates the local environment refuses', () => {
     expect(() => readTemplate(template)).toThrow(/queue JobsQueue VisibilityTimeout must be a literal/);
   });
 
+  it('refuses a table whose KeySchema has a key type DynamoDB does not know, naming the table and the property', () => {
+    const template = fixtureTemplate() as { Resources: { Table: { Properties: Record<string, unknown> } } };
+    template.Resources.Table.Properties.KeySchema = [{ AttributeName: 'id', KeyType: 'PRIMARY' }];
+    expect(() => readTemplate(template)).toThrow(new TemplateError('table Table KeySchema.0.KeyType: must be one of "HASH", "RANGE"'));
+  });
+
+  it('refuses a table whose AttributeDefinitions is not a list, naming the table and the property', () => {
+    const template = fixtureTemplate() as { Resources: { Table: { Properties: Record<string, unknown> } } };
+    template.Resources.Table.Properties.AttributeDefinitions = { AttributeName: 'id', AttributeType: 'S' };
+    expect(() => readTemplate(template)).toThrow(new TemplateError('table Table AttributeDefinitions: expected array'));
+  });
+
+  it('refuses a table whose key attribute has no attribute definition', () => {
+    const template = fixtureTemplate() as { Resources: { Table: { Properties: Record<string, unknown> } } };
+    template.Resources.Table.Properties.AttributeDefinitions = [{ AttributeName: 'other', AttributeType: 'S' }];
+    expect(() => readTemplate(template)).toThrow(
+      new TemplateError('table Table KeySchema names id, which AttributeDefinitions does not define'),
+    );
+  });
+
   it('refuses a handler that is not <file>.<export>', () => {
     const template = fixtureTemplate() as { Resources: { Worker: { Properties: Record<string, unknown> } } };
     template.Resources.Worker.Properties.Handler = 'handler';
