@@ -5,8 +5,15 @@
  */
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SchedulerSettings } from '../client/delayed.ts';
-import { DEFAULT_SCHEDULER_PORT, LOCAL_HOST, SCHEDULER_PORT_ENV } from '../local/ports.ts';
-import { LOCAL_SCHEDULER_ROLE_ARN, SCHEDULER_ENV, scheduleGroupName } from '../scheduling/names.ts';
+import {
+  DEFAULT_SCHEDULER_PORT,
+  LOCAL_CREDENTIALS,
+  LOCAL_HOST,
+  LOCAL_REGION,
+  LOCAL_SCHEDULER_ROLE_ARN,
+  SCHEDULER_PORT_ENV,
+} from '../local/ports.ts';
+import { SCHEDULER_ENV, scheduleGroupName } from '../scheduling/names.ts';
 import type { Target } from './target.ts';
 
 /** The Scheduler side of a target. */
@@ -23,9 +30,9 @@ export function schedulerTarget(target: Target, env: Readonly<Record<string, str
   const deadLetterQueueArn = env[SCHEDULER_ENV.deadLetterQueueArn];
   if (target.local) {
     const endpoint = env.AWS_ENDPOINT_URL_SCHEDULER ?? `http://${LOCAL_HOST}:${env[SCHEDULER_PORT_ENV] ?? DEFAULT_SCHEDULER_PORT}`;
-    const region = env.AWS_REGION ?? 'us-east-1';
+    const region = env.AWS_REGION ?? LOCAL_REGION;
     return {
-      client: new SchedulerClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      client: new SchedulerClient({ endpoint, region, credentials: LOCAL_CREDENTIALS }),
       groupName,
       settings: { groupName, roleArn: env[SCHEDULER_ENV.roleArn] ?? LOCAL_SCHEDULER_ROLE_ARN, deadLetterQueueArn },
     };

@@ -5,11 +5,8 @@
  */
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_STAGE, QUEUE_NAME_PREFIX, physicalQueueName } from '../client/queue-names.ts';
-import { DEFAULT_SQS_PORT, LOCAL_HOST, SQS_PORT_ENV } from '../local/ports.ts';
+import { DEFAULT_SQS_PORT, LOCAL_CREDENTIALS, LOCAL_HOST, LOCAL_REGION, SQS_PORT_ENV } from '../local/ports.ts';
 import { QueueMissingError, UsageError, type ErrorContext } from './errors.ts';
-
-/** Region of the local environment. */
-export const LOCAL_REGION = 'us-east-1';
 
 /** Command-line choices about the target. */
 export interface TargetOptions {
@@ -58,7 +55,7 @@ export function resolveTarget(options: TargetOptions, env: Readonly<Record<strin
     const endpoint = checkEndpoint(options.endpoint ?? env.AWS_ENDPOINT_URL_SQS ?? `http://${LOCAL_HOST}:${port}`);
     const region = options.region ?? env.AWS_REGION ?? LOCAL_REGION;
     // Never hand real credentials to a local emulator.
-    const client = sqs ?? new SQSClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = sqs ?? new SQSClient({ endpoint, region, credentials: LOCAL_CREDENTIALS });
     return { stage, endpoint, sqs: client, local: true, target: `local SQS at ${endpoint} (stage ${stage})` };
   }
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;

@@ -27,7 +27,8 @@ import {
   type SandboxVariables,
 } from './local-variables.ts';
 import type { LocalSchedulerServer } from './scheduler-server.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './ports.ts';
+import { startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
 import { createLocalQueues } from './local-queues.ts';
 import { readTemplate, type LocalQueue, type StackModel, type TemplateFunction } from './template.ts';
 import type { ResolveContext } from './template-values.ts';

@@ -5,7 +5,8 @@
  * producers read (`SchedulerGroupName`, `SchedulerDeadLetterQueueArn`) as their `JOBS_SCHEDULE*` variables.
  * The Scheduler's role has no local counterpart: producers get a placeholder ARN (nothing checks it locally).
  */
-import { LOCAL_SCHEDULER_ROLE_ARN, SCHEDULER_ENV } from '../scheduling/names.ts';
+import { SCHEDULER_ENV } from '../scheduling/names.ts';
+import { LOCAL_SCHEDULER_ROLE_ARN } from './ports.ts';
 import { sqsDelivery, startLocalSchedulerServer, type LocalSchedulerServer, type LocalSchedulerServerOptions } from './scheduler-server.ts';
 import type { LocalSqsServer } from './sqs-server.ts';
 import { isObject, objectOr, resolveValue, resourcesOf, TemplateError, type ResolveContext } from './template-values.ts';

@@ -5,7 +5,7 @@
  * only its function's resolved environment plus these, never the developer's own AWS credentials.
  */
 import { queueUrlEnvVar } from '../client/queue-names.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './ports.ts';
 import type { LocalQueue, StackModel, TemplateFunction, TemplateQueue } from './template.ts';
 import { objectOr, resolveEnvironment, type ResolveContext } from './template-values.ts';
 

@@ -1,8 +1,17 @@
 /**
- * Where the local environment listens, defined once for its servers, `npm start`, the CLI and the dashboard:
- * every local server binds {@link LOCAL_HOST} only, on a fixed default port that one environment variable moves
- * (port 0 picks any free port). No imports, so the CLI reads these without loading a server.
+ * Where the local environment listens, and the account it plays, defined once for its servers, `npm start`, the CLI
+ * and the dashboard: every local server binds {@link LOCAL_HOST} only, on a fixed default port that one environment
+ * variable moves (port 0 picks any free port). No imports, so the CLI reads these without loading a server.
  */
+
+/** The account id in every local queue URL and ARN (fauxqs' fixed account). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+/** The region of the local environment's ARNs and dummy credentials. */
+export const LOCAL_REGION = 'us-east-1';
+/** Dummy credentials for everything local (fauxqs does not check signatures). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/** The placeholder role ARN of local one-time schedules (the local Scheduler checks no role). */
+export const LOCAL_SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/serverless-jobs-local-scheduler`;
 
 /** The only interface local servers bind. */
 export const LOCAL_HOST = '127.0.0.1';

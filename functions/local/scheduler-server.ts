@@ -14,7 +14,7 @@ import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { checkPort, LOCAL_HOST, listenTcp, once } from './local-server.ts';
-import { DEFAULT_SCHEDULER_PORT, SCHEDULER_PORT_ENV } from './ports.ts';
+import { DEFAULT_SCHEDULER_PORT, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, SCHEDULER_PORT_ENV } from './ports.ts';
 import {
   SchedulerApiError,
   SchedulerStore,
@@ -23,7 +23,6 @@ import {
   type SchedulerClock,
   type StoredSchedule,
 } from './scheduler-store.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './sqs-server.ts';
 
 /** One message the Scheduler sends. */
 export interface SchedulerDelivery {

@@ -10,14 +10,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
-import { DEFAULT_SQS_PORT, SQS_PORT_ENV } from './ports.ts';
-
-/** The account id in every local queue URL and ARN (fauxqs' fixed account). */
-export const LOCAL_ACCOUNT_ID = '000000000000';
-/** The region of the local environment's ARNs and dummy credentials. */
-export const LOCAL_REGION = 'us-east-1';
-/** Dummy credentials for everything local (fauxqs does not check signatures). */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+import { DEFAULT_SQS_PORT, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, SQS_PORT_ENV } from './ports.ts';
 
 /** Options of {@link startLocalSqsServer}. */
 export interface LocalSqsServerOptions {

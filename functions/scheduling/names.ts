@@ -72,6 +72,3 @@ export const SCHEDULER_ENV = {
   /** Where the Scheduler puts deliveries it gave up on. */
   deadLetterQueueArn: 'JOBS_SCHEDULER_DLQ_ARN',
 } as const;
-
-/** The placeholder role ARN of local one-time schedules (the local environment checks no role); here so the CLI needs no local server module. */
-export const LOCAL_SCHEDULER_ROLE_ARN = 'arn:aws:iam::000000000000:role/serverless-jobs-local-scheduler';

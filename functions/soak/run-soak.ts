@@ -21,7 +21,7 @@ import { resolveQueueSettings, type ResolvedQueueSettings } from '../../infra/qu
 import { physicalQueueName } from '../client/queue-names.ts';
 import { startEchoServer } from '../local/demo.ts';
 import { Sandbox } from '../local/sandbox.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/sqs-server.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/ports.ts';
 import type { JobDefinition } from '../runtime/job.ts';
 import { summarizeIssues } from '../runtime/payload-issues.ts';
 import { startMetricSink, type MetricSink } from './metric-sink.ts';

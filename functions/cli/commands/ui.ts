@@ -9,12 +9,12 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { OneTimeSchedules } from '../../dashboard/one-time-schedules.ts';
 import { scheduleGroupName } from '../../scheduling/names.ts';
 import { startDashboardServer } from '../../dashboard/server.ts';
-import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT } from '../../local/ports.ts';
+import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ports.ts';
 import { createStageSource } from '../../dashboard/stage-source.ts';
 import { numberOption, stringOption } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
-import { LOCAL_REGION, type Target } from '../target.ts';
+import type { Target } from '../target.ts';
 
 function port(values: ParsedValues, io: CliIo): number {
   const fromFlag = numberOption(values, 'port', 0, 65_535);
@@ -45,9 +45,7 @@ export async function uiCommand(target: Target, positionals: readonly string[], 
     !target.local || io.env.AWS_ENDPOINT_URL_SCHEDULER
       ? new SchedulerClient({
           region: region ?? (target.local ? LOCAL_REGION : undefined),
-          ...(target.local
-            ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, endpoint: io.env.AWS_ENDPOINT_URL_SCHEDULER }
-            : {}),
+          ...(target.local ? { credentials: LOCAL_CREDENTIALS, endpoint: io.env.AWS_ENDPOINT_URL_SCHEDULER } : {}),
         })
       : undefined;
   const oneTime = scheduler ? new OneTimeSchedules(scheduler, scheduleGroupName(target.stage)) : undefined;
