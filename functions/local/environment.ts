@@ -27,7 +27,7 @@ import {
   type SandboxVariables,
 } from './local-variables.ts';
 import type { LocalSchedulerServer } from './scheduler-server.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './ports.ts';
+import { DOGSTATSD_PORT_ENV, DYNAMODB_PORT_ENV, LOCAL_ACCOUNT_ID, LOCAL_REGION, SCHEDULER_PORT_ENV, SQS_PORT_ENV } from './ports.ts';
 import { startLocalSqsServer, type LocalSqsServer } from './sqs-server.ts';
 import { createLocalQueues } from './local-queues.ts';
 import { readTemplate, type LocalQueue, type StackModel, type TemplateFunction } from './template.ts';
@@ -137,16 +137,16 @@ async function startCoreServers(options: LocalEnvironmentOptions, closers: Close
 function coreServers({ sqs, listener, dynamodb, scheduler }: CoreServers, queues: Iterable<LocalQueue>, scheduled: number): LocalServer[] {
   const urls = [...queues].map((queue) => queue.url).join(', ');
   return [
-    { name: 'SQS', line: `${sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${urls})`, close: () => sqs.close() },
+    { name: 'SQS', line: `${sqs.endpoint}    (port: ${SQS_PORT_ENV}; AWS_ENDPOINT_URL_SQS; queues ${urls})`, close: () => sqs.close() },
     {
       name: 'DogStatsD',
-      line: `udp://${listener.host}:${listener.port}   (standing in for ${listener.standsInFor})`,
+      line: `udp://${listener.host}:${listener.port}   (port: ${DOGSTATSD_PORT_ENV}; standing in for ${listener.standsInFor})`,
       close: () => listener.close(),
     },
-    { name: 'DynamoDB', line: `${dynamodb.endpoint}   (idempotency table)`, close: () => dynamodb.close() },
+    { name: 'DynamoDB', line: `${dynamodb.endpoint}   (port: ${DYNAMODB_PORT_ENV}; idempotency table)`, close: () => dynamodb.close() },
     {
       name: 'Scheduler',
-      line: `${scheduler.endpoint}    (AWS_ENDPOINT_URL_SCHEDULER; ${scheduled} periodic schedule(s))`,
+      line: `${scheduler.endpoint}    (port: ${SCHEDULER_PORT_ENV}; AWS_ENDPOINT_URL_SCHEDULER; ${scheduled} periodic schedule(s))`,
       close: () => scheduler.close(),
     },
   ];

@@ -129,7 +129,7 @@ try {
 
   const header = [
     `serverless-jobs local environment   (Ctrl-C to stop)`,
-    `  dashboard  ${dashboard.url}   (${DASHBOARD_PORT_ENV})`,
+    `  dashboard  ${dashboard.url}   (port: ${DASHBOARD_PORT_ENV})`,
     ...serverLines(env.servers),
     `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
     `  producers  ${Object.entries(env.env)

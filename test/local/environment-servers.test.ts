@@ -38,11 +38,23 @@ describe('the local environment servers', () => {
       expect(env.servers.map((server) => server.name)).toEqual(['SQS', 'DogStatsD', 'DynamoDB', 'Scheduler']);
       const lines = serverLines(env.servers);
       const urls = [...env.queues.values()].map((queue) => queue.url).join(', ');
-      expect(lines[0]).toBe(`  SQS        ${env.sqs.endpoint}    (AWS_ENDPOINT_URL_SQS; queues ${urls})`);
+      expect(lines[0]).toBe(`  SQS        ${env.sqs.endpoint}    (port: LOCAL_SQS_PORT; AWS_ENDPOINT_URL_SQS; queues ${urls})`);
       expect(lines[1]).toMatch(new RegExp(`^  DogStatsD  udp://127\\.0\\.0\\.1:${env.listener.port} `));
       expect(lines[1]).toContain('standing in for the Datadog Lambda extension layer 99 (DataDog/serverless-components@d0c7f44');
       expect(lines[2]).toContain(env.dynamodb.endpoint);
-      expect(lines[3]).toContain(`${env.scheduler.endpoint}    (AWS_ENDPOINT_URL_SCHEDULER;`);
+      expect(lines[3]).toContain(`${env.scheduler.endpoint}    (port: LOCAL_SCHEDULER_PORT; AWS_ENDPOINT_URL_SCHEDULER;`);
+    } finally {
+      await env.stop();
+    }
+  }, 30_000);
+
+  it('names on each server line the variable that moves its port', async () => {
+    const env = await start();
+    try {
+      const lines = serverLines(env.servers);
+      for (const [index, variable] of ['LOCAL_SQS_PORT', 'LOCAL_DOGSTATSD_PORT', 'LOCAL_DYNAMODB_PORT', 'LOCAL_SCHEDULER_PORT'].entries()) {
+        expect(lines[index]).toContain(`(port: ${variable};`);
+      }
     } finally {
       await env.stop();
     }
