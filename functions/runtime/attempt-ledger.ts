@@ -4,7 +4,7 @@
  * `attempts#<messageId>` with `failedRuns` and the table's TTL `expiresAt`; read once per batch (BatchGetItem, only
  * records received before), counted once per failed run (UpdateItem ADD).
  */
-import { dynamoDbCall, type DynamoDb, type LoadDynamoDb } from './dynamodb-idempotency-store.ts';
+import { dynamoDbCall, type DynamoDbCall, type LoadDynamoDb } from './dynamodb-idempotency-store.ts';
 
 /** The key prefix of ledger items (the stack's grant is limited to it). */
 export const ATTEMPTS_KEY_PREFIX = 'attempts#';
@@ -24,7 +24,11 @@ export interface AttemptLedger {
 const key = (messageId: string) => ({ id: { S: `${ATTEMPTS_KEY_PREFIX}${messageId}` } });
 
 /** The failed runs of up to {@link MAX_KEYS_PER_READ} messages; one whose key came back unprocessed is left out. */
-async function readSome({ sdk, client }: DynamoDb, tableName: string, messageIds: readonly string[]): Promise<[string, number][]> {
+async function readSome(
+  { sdk, client, abortSignal }: DynamoDbCall,
+  tableName: string,
+  messageIds: readonly string[],
+): Promise<[string, number][]> {
   const output = await client.send(
     new sdk.BatchGetItemCommand({
       RequestItems: {
@@ -36,6 +40,7 @@ async function readSome({ sdk, client }: DynamoDb, tableName: string, messageIds
         },
       },
     }),
+    { abortSignal },
   );
   const unread = new Set((output.UnprocessedKeys?.[tableName]?.Keys ?? []).map((item) => item.id?.S));
   const found = new Map((output.Responses?.[tableName] ?? []).map((item) => [item.id?.S, Number(item.failedRuns?.N ?? 0)]));
@@ -49,7 +54,7 @@ async function readSome({ sdk, client }: DynamoDb, tableName: string, messageIds
 export function createDynamoDbAttemptLedger(options: { tableName: string; dynamo: LoadDynamoDb; now?: () => number }): AttemptLedger {
   const { tableName, dynamo } = options;
   const now = options.now ?? Date.now;
-  const call = <T>(send: (api: DynamoDb) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the failed-runs ledger', send);
+  const call = <T>(send: (api: DynamoDbCall) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the failed-runs ledger', send);
   return {
     async failedRuns(messageIds) {
       const reads: Promise<[string, number][]>[] = [];
@@ -66,7 +71,7 @@ export function createDynamoDbAttemptLedger(options: { tableName: string; dynamo
         UpdateExpression: 'ADD failedRuns :one SET expiresAt = :expires',
         ExpressionAttributeValues: { ':one': { N: '1' }, ':expires': { N: expires } },
       };
-      await call(({ sdk, client }) => client.send(new sdk.UpdateItemCommand(update)));
+      await call(({ sdk, client, abortSignal }) => client.send(new sdk.UpdateItemCommand(update), { abortSignal }));
     },
   };
 }

@@ -27,16 +27,25 @@ export class DynamoDbTimeoutError extends Error {
   override readonly name: string = 'DynamoDbTimeoutError';
 }
 
+/** The loaded SDK and client, and the signal that ends this call's requests when the worker stops waiting for it. */
+export type DynamoDbCall = DynamoDb & { readonly abortSignal: AbortSignal };
+
 /**
  * Makes one DynamoDB call of `what` (the store, the ledger) on the loaded SDK; it rejects with a
  * {@link DynamoDbTimeoutError} after {@link DYNAMODB_WAIT_MS}: a store that stops answering must not hold an invocation
  * past its deadline (its batch would come back after the job's lease expired, and a completed job could run again).
+ * Then its requests are aborted: the SDK sends no retry of a call the worker gave up on (a lease taken then would be
+ * held by nobody until it expired).
  */
-export async function dynamoDbCall<T>(dynamo: LoadDynamoDb, what: string, call: (api: DynamoDb) => Promise<T>): Promise<T> {
-  const task = call(await dynamo());
+export async function dynamoDbCall<T>(dynamo: LoadDynamoDb, what: string, call: (api: DynamoDbCall) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const task = call({ ...(await dynamo()), abortSignal: abort.signal });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DynamoDbTimeoutError(`${what} did not answer within ${DYNAMODB_WAIT_MS} ms`)), DYNAMODB_WAIT_MS);
+    timer = setTimeout(() => {
+      reject(new DynamoDbTimeoutError(`${what} did not answer within ${DYNAMODB_WAIT_MS} ms`));
+      abort.abort();
+    }, DYNAMODB_WAIT_MS);
   });
   return Promise.race([task, timeout]).finally(() => clearTimeout(timer));
 }
@@ -58,7 +67,7 @@ function seconds(ms: number): { N: string } {
 }
 
 /** A conditional write as a call that resolves whether it was made: false when its condition failed; rejects with any other error. */
-function conditionally(write: (api: DynamoDb) => Promise<unknown>): (api: DynamoDb) => Promise<boolean> {
+function conditionally(write: (api: DynamoDbCall) => Promise<unknown>): (api: DynamoDbCall) => Promise<boolean> {
   return (api) =>
     write(api).then(
       () => true,
@@ -84,24 +93,26 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
   const { tableName: TableName } = options;
   const now = options.now ?? Date.now;
   const dynamo = options.dynamo ?? dynamoDbLoader(options.client);
-  const call = <T>(send: (api: DynamoDb) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the idempotency store', send);
+  const call = <T>(send: (api: DynamoDbCall) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the idempotency store', send);
   return {
     async begin(key: string, leaseMs: number): Promise<BeginResult> {
       const at = now();
       const Item = { ...idKey(key), status: { S: 'in_progress' }, expiresAt: seconds(at + leaseMs) };
       const ConditionExpression = 'attribute_not_exists(id) OR expiresAt < :now';
       const lease = { TableName, Item, ConditionExpression, ExpressionAttributeValues: { ':now': seconds(at) } };
-      const leased = await call(conditionally(({ sdk, client }) => client.send(new sdk.PutItemCommand(lease))));
+      const leased = await call(
+        conditionally(({ sdk, client, abortSignal }) => client.send(new sdk.PutItemCommand(lease), { abortSignal })),
+      );
       if (leased) return 'started';
-      const existing = await call(({ sdk, client }) =>
-        client.send(new sdk.GetItemCommand({ TableName, Key: idKey(key), ConsistentRead: true })),
+      const existing = await call(({ sdk, client, abortSignal }) =>
+        client.send(new sdk.GetItemCommand({ TableName, Key: idKey(key), ConsistentRead: true }), { abortSignal }),
       );
       // Gone between the two calls (released by a failed run): let the retry take the lease.
       return existing.Item?.status?.S === 'completed' ? 'completed' : 'in_progress';
     },
     async complete(key: string, ttlSeconds: number): Promise<void> {
       const Item = { ...idKey(key), status: { S: 'completed' }, expiresAt: seconds(now() + ttlSeconds * 1000) };
-      await call(({ sdk, client }) => client.send(new sdk.PutItemCommand({ TableName, Item })));
+      await call(({ sdk, client, abortSignal }) => client.send(new sdk.PutItemCommand({ TableName, Item }), { abortSignal }));
     },
     async release(key: string): Promise<void> {
       const release = {
@@ -111,7 +122,7 @@ export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStore
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':inProgress': { S: 'in_progress' } },
       };
-      await call(conditionally(({ sdk, client }) => client.send(new sdk.DeleteItemCommand(release))));
+      await call(conditionally(({ sdk, client, abortSignal }) => client.send(new sdk.DeleteItemCommand(release), { abortSignal })));
     },
   };
 }

@@ -142,3 +142,42 @@ describe('the DynamoDB idempotency store with its default client, when one reque
     expect(connections).toBe(2);
   });
 });
+
+describe('the DynamoDB idempotency store with its default client, when DynamoDB never answers', () => {
+  let silent: Server;
+  let connections = 0;
+  const held = new Set<Socket>();
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    silent = createServer((socket) => {
+      connections += 1;
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
+  it('sends no retry of a call after it gave up on it', async () => {
+    const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency' });
+    await expect(store.begin('job#given-up', 30_000)).rejects.toBeInstanceOf(DynamoDbTimeoutError);
+    const atGiveUp = connections;
+    // Past the request in flight's own timeout and the SDK's retry delay: a retry would have connected by then.
+    await new Promise((resolve) => setTimeout(resolve, DYNAMODB_WAIT_MS));
+    expect(atGiveUp).toBeGreaterThanOrEqual(1);
+    expect(connections).toBe(atGiveUp);
+  });
+});
