@@ -66,7 +66,8 @@ export class Sandbox {
     readonly functionName: string,
   ) {
     worker.on('message', (message: FromSandbox) => {
-      if (message.type !== 'result') return;
+      // A result still queued when the sandbox was killed or timed out is dropped: the invocation ends as the kill says.
+      if (message.type !== 'result' || !this.alive) return;
       this.finish((durationMs) =>
         message.ok ? { kind: 'returned', value: message.value, durationMs } : { kind: 'error', error: message.error, durationMs },
       );
