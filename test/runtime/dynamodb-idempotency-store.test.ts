@@ -97,87 +97,87 @@ describe('the DynamoDB idempotency store, when DynamoDB accepts connections and 
   });
 });
 
+/** An endpoint on 127.0.0.1 that the store's default client reaches (through AWS_ENDPOINT_URL_DYNAMODB), counting connections. */
+interface DefaultClientEndpoint {
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Starts it; `serve` handles each connection (1 for the first) and returns any socket it opened, closed at the end. */
+async function defaultClientEndpoint(serve: (socket: Socket, connection: number) => Socket | undefined): Promise<DefaultClientEndpoint> {
+  const saved = { ...process.env };
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    const opened = serve(socket, connections);
+    if (opened) sockets.add(opened);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+  return {
+    connections: () => connections,
+    async close() {
+      process.env = saved;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 describe('the DynamoDB idempotency store with its default client, when one request stalls', () => {
   let dynamo: LocalDynamo;
-  let proxy: Server;
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const saved = { ...process.env };
+  let endpoint: DefaultClientEndpoint;
 
   beforeAll(async () => {
     dynamo = await startDynalite();
     await dynamo.createTable('idempotency');
     const target = new URL(dynamo.endpoint);
     // The first connection is accepted and never answered; every later one reaches dynalite.
-    proxy = createServer((socket) => {
-      connections += 1;
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-      if (connections === 1) return;
+    endpoint = await defaultClientEndpoint((socket, connection) => {
+      if (connection === 1) return undefined;
       const upstream = connect(Number(target.port), target.hostname);
       upstream.on('error', () => socket.destroy());
-      sockets.add(upstream);
       socket.pipe(upstream).pipe(socket);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const address = proxy.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      return upstream;
     });
   });
   afterAll(async () => {
-    process.env = saved;
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    await endpoint.close();
     await dynamo.close();
   });
 
   it('retries the stalled request and answers within DYNAMODB_WAIT_MS', async () => {
     const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency' });
     await expect(store.begin('job#stalled-once', 30_000)).resolves.toBe('started');
-    expect(connections).toBe(2);
+    expect(endpoint.connections()).toBe(2);
   });
 });
 
 describe('the DynamoDB idempotency store with its default client, when DynamoDB never answers', () => {
-  let silent: Server;
-  let connections = 0;
-  const held = new Set<Socket>();
-  const saved = { ...process.env };
+  let endpoint: DefaultClientEndpoint;
 
   beforeAll(async () => {
-    silent = createServer((socket) => {
-      connections += 1;
-      held.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const address = silent.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    });
+    endpoint = await defaultClientEndpoint(() => undefined);
   });
-  afterAll(async () => {
-    process.env = saved;
-    for (const socket of held) socket.destroy();
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  afterAll(() => endpoint.close());
 
   it('sends no retry of a call after it gave up on it', async () => {
     const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency' });
     await expect(store.begin('job#given-up', 30_000)).rejects.toBeInstanceOf(DynamoDbTimeoutError);
-    const atGiveUp = connections;
+    const atGiveUp = endpoint.connections();
     // Past the request in flight's own timeout and the SDK's retry delay: a retry would have connected by then.
     await new Promise((resolve) => setTimeout(resolve, DYNAMODB_WAIT_MS));
     expect(atGiveUp).toBeGreaterThanOrEqual(1);
-    expect(connections).toBe(atGiveUp);
+    expect(endpoint.connections()).toBe(atGiveUp);
   });
 });
