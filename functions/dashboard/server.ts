@@ -5,8 +5,8 @@
  * check (security.ts), and is refused while the server is read-only. Refusals are 403 with a short reason.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenTcp, LOCAL_HOST } from '../local/local-server.ts';
-import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT } from '../local/ports.ts';
+import { listenTcp } from '../local/local-server.ts';
+import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, LOCAL_HOST } from '../local/ports.ts';
 import { pageBundle } from './bundle.ts';
 import { LiveFeed } from './feed.ts';
 import { parseAction, ActionRequestError, type ParsedAction } from './action-requests.ts';

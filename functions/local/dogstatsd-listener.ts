@@ -9,8 +9,8 @@ import { DATADOG_EXTENSION_LAYER_VERSION, dogstatsdSource } from '../datadog-ext
 import { MAX_TAGS_PER_LINE } from '../runtime/metric-limits.ts';
 import { PARSER_REVISION, parseDatagram, type ParseOptions, type ParsedMetric, type RejectedLine } from './dogstatsd-parser.ts';
 import { MetricAggregates, type MetricAggregate, type TagFilter } from './metric-aggregates.ts';
-import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
-import { DEFAULT_DOGSTATSD_PORT, DOGSTATSD_PORT_ENV } from './ports.ts';
+import { checkPort, listenFailure, once } from './local-server.ts';
+import { DEFAULT_DOGSTATSD_PORT, DOGSTATSD_PORT_ENV, LOCAL_HOST } from './ports.ts';
 
 /**
  * Something the listener reports, with whose rule it is: `by: 'extension'` is what production does (a `dropped`

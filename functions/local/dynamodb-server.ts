@@ -6,8 +6,8 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { checkPort, LOCAL_HOST, listenTcp } from './local-server.ts';
-import { DEFAULT_DYNAMODB_PORT, DYNAMODB_PORT_ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from './ports.ts';
+import { checkPort, listenTcp } from './local-server.ts';
+import { DEFAULT_DYNAMODB_PORT, DYNAMODB_PORT_ENV, LOCAL_CREDENTIALS, LOCAL_HOST, LOCAL_REGION } from './ports.ts';
 import type { TemplateTable } from './template.ts';
 
 const require = createRequire(import.meta.url);

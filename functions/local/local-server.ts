@@ -9,10 +9,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalEnvironment } from './environment.ts';
-import { LOCAL_HOST } from './ports.ts';
-
-/** Re-exported for the servers that import it from here; defined in ports.ts. */
-export { LOCAL_HOST };
+import { isPort, LOCAL_HOST, MAX_PORT } from './ports.ts';
 
 /** A running local server. */
 export interface LocalServer {
@@ -54,10 +51,9 @@ export class ListenError extends Error {
   override readonly name: string = 'ListenError';
 }
 
-/** Checks a port option once, at start: a whole number from 0 (any free port) to 65535. */
+/** Checks a port option once, at start: a whole number from 0 (any free port) to {@link MAX_PORT}. */
 export function checkPort(what: string, port: number): number {
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new RangeError(`${what} port must be a whole number from 0 to 65535, got ${port}`);
+  if (!isPort(port)) throw new RangeError(`${what} port must be a whole number from 0 to ${MAX_PORT}, got ${port}`);
   return port;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Where the local environment listens, and the account it plays, defined once for its servers, `npm start`, the CLI
- * and the dashboard: every local server binds {@link LOCAL_HOST} only, on a fixed default port that one environment
- * variable moves (port 0 picks any free port). No imports, so the CLI reads these without loading a server.
+ * Where the local environment listens (and how a port variable is read), and the account it plays, defined once for
+ * its servers, `npm start`, the CLI and the dashboard: every local server binds {@link LOCAL_HOST} only, on a fixed
+ * default port that one environment variable moves (port 0 picks any free port). No imports, so the CLI reads these
+ * without loading a server.
  */
 
 /** The account id in every local queue URL and ARN (fauxqs' fixed account). */
@@ -12,6 +13,28 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 /** The placeholder role ARN of local one-time schedules (the local Scheduler checks no role). */
 export const LOCAL_SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/serverless-jobs-local-scheduler`;
+
+/** The highest port number (0 picks any free port). */
+export const MAX_PORT = 65_535;
+
+/** Whether `port` is a port number: a whole number from 0 to {@link MAX_PORT}. */
+export function isPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 0 && port <= MAX_PORT;
+}
+
+/** A port variable whose value is not a port number. */
+export class PortVariableError extends Error {
+  override readonly name: string = 'PortVariableError';
+}
+
+/** The port that variable `name` holds in `env`, or `fallback` when it is unset or blank; throws {@link PortVariableError} otherwise. */
+export function portFromVariable<T>(env: Readonly<Record<string, string | undefined>>, name: string, fallback: T): number | T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const port = Number(raw);
+  if (!isPort(port)) throw new PortVariableError(`${name}=${raw} is not a port number (0-${MAX_PORT})`);
+  return port;
+}
 
 /** The only interface local servers bind. */
 export const LOCAL_HOST = '127.0.0.1';

@@ -13,8 +13,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { checkPort, LOCAL_HOST, listenTcp, once } from './local-server.ts';
-import { DEFAULT_SCHEDULER_PORT, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, SCHEDULER_PORT_ENV } from './ports.ts';
+import { checkPort, listenTcp, once } from './local-server.ts';
+import { DEFAULT_SCHEDULER_PORT, LOCAL_ACCOUNT_ID, LOCAL_HOST, LOCAL_CREDENTIALS, LOCAL_REGION, SCHEDULER_PORT_ENV } from './ports.ts';
 import {
   SchedulerApiError,
   SchedulerStore,

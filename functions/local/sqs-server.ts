@@ -9,8 +9,8 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { checkPort, LOCAL_HOST, listenFailure, once } from './local-server.ts';
-import { DEFAULT_SQS_PORT, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, SQS_PORT_ENV } from './ports.ts';
+import { checkPort, listenFailure, once } from './local-server.ts';
+import { DEFAULT_SQS_PORT, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_HOST, LOCAL_REGION, SQS_PORT_ENV } from './ports.ts';
 
 /** Options of {@link startLocalSqsServer}. */
 export interface LocalSqsServerOptions {

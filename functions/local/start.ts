@@ -25,12 +25,14 @@ import {
   DEFAULT_SCHEDULER_PORT,
   DOGSTATSD_PORT_ENV,
   DYNAMODB_PORT_ENV,
+  portFromVariable,
+  PortVariableError,
   SCHEDULER_PORT_ENV,
   SQS_PORT_ENV,
 } from './ports.ts';
 import { TemplateError } from './template-values.ts';
 
-/** A setting variable whose value is not allowed (a port that is not a port...). */
+/** A setting variable whose value is not allowed. */
 class InvalidSettingError extends Error {
   override readonly name: string = 'InvalidSettingError';
 }
@@ -46,7 +48,7 @@ function wholeFrom<T>(name: string, fallback: T, min: number, max: number, probl
 
 /** The port in variable `name`; unset, the server's own default (`fallback`, when the environment's default differs). */
 function portFrom(name: string, fallback?: number): number | undefined {
-  return wholeFrom(name, fallback, 0, 65_535, 'is not a port number (0-65535)');
+  return portFromVariable(process.env, name, fallback);
 }
 
 const args = new Set(process.argv.slice(2));
@@ -65,7 +67,7 @@ let dashboard: DashboardServer | undefined;
 let stopping = false;
 
 /** Errors that are one line for the operator and exit code 1, not a stack trace. */
-const OPERATOR_ERRORS = [PortInUseError, ListenError, ConfigurationError, TemplateError, InvalidSettingError];
+const OPERATOR_ERRORS = [PortInUseError, ListenError, ConfigurationError, TemplateError, InvalidSettingError, PortVariableError];
 
 async function closeAll(): Promise<void> {
   await dashboard?.close();

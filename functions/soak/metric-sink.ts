@@ -5,7 +5,7 @@
  * (`jobs.runtime.heap_used`), so a job that breaks the worker's metrics fails the soak too.
  */
 import { createSocket } from 'node:dgram';
-import { LOCAL_HOST } from '../local/local-server.ts';
+import { LOCAL_HOST } from '../local/ports.ts';
 import { parseDatagram } from '../local/dogstatsd-parser.ts';
 import { METRIC } from '../runtime/metric-names.ts';
 

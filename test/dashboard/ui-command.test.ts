@@ -133,3 +133,16 @@ describe('jobs ui for a stage, through --endpoint', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('jobs ui, given a dashboard port variable that is not a port', () => {
+  it('refuses it with the message npm start gives, and exit code 2', async () => {
+    const stderr = new Collector();
+    const code = await runCli(['ui', '--stage', 'local', '--endpoint', 'http://127.0.0.1:9'], {
+      stdout: new Collector(),
+      stderr,
+      env: { LOCAL_DASHBOARD_PORT: 'ninety' },
+    });
+    expect(code).toBe(2);
+    expect(stderr.text).toContain('LOCAL_DASHBOARD_PORT=ninety is not a port number (0-65535)');
+  });
+});

@@ -9,7 +9,15 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { OneTimeSchedules } from '../../dashboard/one-time-schedules.ts';
 import { scheduleGroupName } from '../../scheduling/names.ts';
 import { startDashboardServer } from '../../dashboard/server.ts';
-import { DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/ports.ts';
+import {
+  DASHBOARD_PORT_ENV,
+  DEFAULT_DASHBOARD_PORT,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  MAX_PORT,
+  portFromVariable,
+  PortVariableError,
+} from '../../local/ports.ts';
 import { createStageSource } from '../../dashboard/stage-source.ts';
 import { numberOption, stringOption } from '../args.ts';
 import { UsageError } from '../errors.ts';
@@ -17,14 +25,13 @@ import { println, type CliIo, type ParsedValues } from '../io.ts';
 import type { Target } from '../target.ts';
 
 function port(values: ParsedValues, io: CliIo): number {
-  const fromFlag = numberOption(values, 'port', 0, 65_535);
+  const fromFlag = numberOption(values, 'port', 0, MAX_PORT);
   if (fromFlag !== undefined) return fromFlag;
-  const fromEnv = io.env[DASHBOARD_PORT_ENV];
-  if (fromEnv === undefined || fromEnv.trim() === '') return DEFAULT_DASHBOARD_PORT;
-  const value = Number(fromEnv);
-  if (!Number.isInteger(value) || value < 0 || value > 65_535)
-    throw new UsageError(`${DASHBOARD_PORT_ENV}=${fromEnv} is not a port number (0-65535)`);
-  return value;
+  try {
+    return portFromVariable(io.env, DASHBOARD_PORT_ENV, DEFAULT_DASHBOARD_PORT);
+  } catch (error) {
+    throw error instanceof PortVariableError ? new UsageError(error.message) : error;
+  }
 }
 
 function until(signal: AbortSignal | undefined): Promise<void> {
