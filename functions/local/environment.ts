@@ -207,9 +207,11 @@ async function createQueues(model: StackModel, client: SQSClient, sqs: LocalSqsS
   return { queuesByLogicalId, resolveContext };
 }
 
-function statsOf(workers: readonly EventSource[], queues: ReadonlyMap<string, LocalJobQueue>): WorkerStats[] {
+/** The workers' counts as read on every view refresh; each worker's job queue is looked up once, here. */
+function statsOf(workers: readonly EventSource[], queues: ReadonlyMap<string, LocalJobQueue>): () => WorkerStats[] {
   const jobQueue = (worker: EventSource) => [...queues.values()].find((queue) => queue.logicalId === worker.queue.logicalId)?.queue;
-  return workers.map((worker) => ({ functionName: worker.functionName, queue: jobQueue(worker) ?? worker.queue.name, ...worker.counts() }));
+  const named = workers.map((worker) => ({ worker, queue: jobQueue(worker) ?? worker.queue.name }));
+  return () => named.map(({ worker, queue }) => ({ functionName: worker.functionName, queue, ...worker.counts() }));
 }
 
 /** Starts everything. Ports 0 pick free ports (tests); a taken port rejects with `PortInUseError`. */
@@ -258,7 +260,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       workers,
       env,
       outboxDir,
-      workerStats: () => statsOf(workers, queues),
+      workerStats: statsOf(workers, queues),
       reloadWorkers: async () => void (await Promise.all(workers.map((worker) => worker.reload()))),
       stop: once(() => closeAll(closers)),
     };

@@ -7,7 +7,7 @@
  * AttributeDefinitions in another shape than DynamoDB's, is a {@link TemplateError} naming the resource and property.
  */
 import * as z from 'zod/mini';
-import { payloadIssues } from '../runtime/payload-issues.ts';
+import { summarizeIssues } from '../runtime/payload-issues.ts';
 import { isObject, objectOr, referencedId, resourcesOf, TemplateError, type Json, type TemplateResource } from './template-values.ts';
 
 /** CloudFormation's default Lambda timeout (s) and memory (MB), used when the template leaves them out. */
@@ -161,10 +161,7 @@ const ATTRIBUTE_DEFINITIONS = z
 function checked<T>(schema: z.ZodMiniType<T>, value: unknown, where: string, property: string): T {
   const parsed = z.safeParse(schema, value);
   if (parsed.success) return parsed.data;
-  const problems = payloadIssues(parsed.error.issues.slice(0, 3)).map(
-    (issue) => `${[property, issue.path].filter(Boolean).join('.')}: ${issue.message}`,
-  );
-  throw new TemplateError(`${where} ${problems.join('; ')}`);
+  throw new TemplateError(`${where} ${summarizeIssues(parsed.error.issues, { limit: 3, under: property })}`);
 }
 
 function readTable({ logicalId, properties }: TemplateResource): TemplateTable {

@@ -54,9 +54,12 @@ export function payloadIssues(issues: readonly Issue[]): PayloadIssue[] {
   }));
 }
 
-/** The first issues as one line, `to: not a valid email; subject: expected string`, for errors and DLQ attributes. */
-export function summarizeIssues(issues: readonly Issue[], limit = 5): string {
+/**
+ * The first `limit` issues as one line, `to: not a valid email; subject: expected string`, for errors and DLQ
+ * attributes; with `under`, each path is under that property (`KeySchema.0.KeyType`, `KeySchema` for its root).
+ */
+export function summarizeIssues(issues: readonly Issue[], { limit = 5, under }: { limit?: number; under?: string } = {}): string {
   return payloadIssues(issues.slice(0, limit))
-    .map((issue) => `${issue.path || '(root)'}: ${issue.message}`)
+    .map((issue) => `${[under, issue.path].filter(Boolean).join('.') || '(root)'}: ${issue.message}`)
     .join('; ');
 }
