@@ -169,8 +169,9 @@ let listedTimeZones: ReadonlySet<string> | undefined;
 
 /**
  * UTC and the listed names are known without an `Intl.DateTimeFormat`: creating one for a zone loads the time zone
- * data, about 15 ms of every cold start (job definitions check their schedules' zones when the worker loads).
- * Aliases (`Asia/Calcutta`) and other spellings are left to `Intl.DateTimeFormat`, which decides as before.
+ * data, at every cold start (job definitions check their schedules' zones when the worker loads; the README's
+ * benchmark section has the cost). Aliases the list leaves out (`US/Eastern`) and other spellings are left to
+ * `Intl.DateTimeFormat`, which decides as before.
  */
 function isKnownTimeZone(timeZone: string): boolean {
   if (timeZone === DEFAULT_TIME_ZONE) return true;
