@@ -20,7 +20,16 @@ import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
 import { schedulesForStage, type JobSchedule } from '../functions/scheduling/job-schedules.ts';
 import { SCHEDULER_RETRY, scheduledJobBody } from '../functions/scheduling/message.ts';
-import { ONE_TIME_PREFIXES, occurrenceJobId, SCHEDULED_TIME, SCHEDULER_ENV, scheduleGroupName } from '../functions/scheduling/names.ts';
+import {
+  ONE_TIME_PREFIXES,
+  occurrenceJobId,
+  SCHEDULED_TIME,
+  SCHEDULER_ENV,
+  scheduleGroupName,
+  schedulerDeadLetterQueueName,
+  schedulerParameterName,
+  type SchedulerParameter,
+} from '../functions/scheduling/names.ts';
 
 export { SCHEDULER_RETRY };
 /** Retention of the scheduler's dead-letter queue (SQS's maximum). */
@@ -40,8 +49,6 @@ export interface JobSchedulesProps {
   readonly stage: string;
   /** Prefix of SSM parameter names: `/<service>/<stage>/scheduler/...`. */
   readonly service: string;
-  /** `serverless-jobs-<stage>`. */
-  readonly namePrefix: string;
   readonly jobs: readonly JobDefinition[];
   readonly queues: readonly ScheduledQueue[];
   readonly removalPolicy: RemovalPolicy;
@@ -72,7 +79,7 @@ export class JobSchedules extends Construct {
     this.group = new scheduler.ScheduleGroup(this, 'Group', { scheduleGroupName: groupName, removalPolicy: props.removalPolicy });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: `${props.namePrefix}-scheduler-dlq`,
+      queueName: schedulerDeadLetterQueueName(props.stage),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
@@ -148,8 +155,7 @@ export class JobSchedules extends Construct {
 
   /** Stack outputs and SSM parameters producers and the CLI read. */
   private publish(props: JobSchedulesProps): JobSchedules['published'] {
-    const prefix = `/${props.service}/${props.stage}/scheduler`;
-    const values: readonly [string, string, string][] = [
+    const values: readonly [string, SchedulerParameter, string][] = [
       ['SchedulerGroupName', 'group-name', this.group.scheduleGroupName],
       ['SchedulerRoleArn', 'role-arn', this.role.roleArn],
       ['SchedulerDeadLetterQueueArn', 'dead-letter-queue-arn', this.deadLetterQueue.queueArn],
@@ -157,7 +163,7 @@ export class JobSchedules extends Construct {
     return values.map(([output, parameter, value]) => ({
       output: new CfnOutput(Stack.of(this), output, { value, description: `EventBridge Scheduler: ${parameter} of the job schedules` }),
       parameter: new ssm.StringParameter(this, `${output}Parameter`, {
-        parameterName: `${prefix}/${parameter}`,
+        parameterName: schedulerParameterName(props.service, props.stage, parameter),
         description: `EventBridge Scheduler ${parameter} of serverless-jobs (${props.stage})`,
         stringValue: value,
       }),

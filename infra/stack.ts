@@ -9,7 +9,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { queueUrlEnvVar, stageNamePrefix } from '../functions/client/queue-names.ts';
+import { DEFAULT_SERVICE, queueUrlEnvVar, stageNamePrefix } from '../functions/client/queue-names.ts';
 import { ConfigurationError } from '../functions/runtime/errors.ts';
 import type { JobDefinition } from '../functions/runtime/job.ts';
 import { ALARM_SYMPTOMS, addQueueAlarms, alarmTopic, refuseSilentAlarms } from './alarms.ts';
@@ -105,7 +105,7 @@ export class ServerlessJobsStack extends Stack {
     const sender = parseSender(props.emailFrom);
     if (!sender)
       throw new ConfigurationError(`emailFrom "${props.emailFrom}" is not an email address (one ASCII line: address or "Name <address>")`);
-    const service = props.service ?? 'serverless-jobs';
+    const service = props.service ?? DEFAULT_SERVICE;
     this.namePrefix = stackName(() => stageNamePrefix(stage));
     const retain = props.retainData ?? stage === 'prod';
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -181,7 +181,6 @@ export class ServerlessJobsStack extends Stack {
     return new JobSchedules(this, 'Scheduler', {
       stage: props.stage,
       service,
-      namePrefix: this.namePrefix,
       jobs: props.jobs,
       queues: jobQueues.map(({ queueName, jobQueue }) => ({
         queueName,

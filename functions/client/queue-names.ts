@@ -9,6 +9,8 @@
 
 /** Prefix of every physical name. */
 export const QUEUE_NAME_PREFIX = 'serverless-jobs';
+/** The stack's default service name: Datadog's `service` tag and the first part of its SSM parameter names. */
+export const DEFAULT_SERVICE = 'serverless-jobs';
 /** The stage the local environment (`npm start`) and the CLI use when no `--stage` is given. */
 export const LOCAL_STAGE = 'local';
 

@@ -4,6 +4,7 @@
  * request id: "what happened to job X" is one query on `@jobId:X`. Payloads and email addresses are never logged.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { DEFAULT_SERVICE } from '../client/queue-names.ts';
 
 /** Extra keys of one log line: identifiers and counts, never payload values. */
 export type LogAttributes = Record<string, string | number | boolean | undefined>;
@@ -18,7 +19,7 @@ export interface Logger {
 
 /** The process-wide logger. Level from `POWERTOOLS_LOG_LEVEL` / `LOG_LEVEL` (default INFO). */
 export const rootLogger = new PowertoolsLogger({
-  serviceName: process.env.DD_SERVICE ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-jobs',
+  serviceName: process.env.DD_SERVICE ?? process.env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE,
 });
 
 /** The logger of one record: every line carries `keys` (undefined ones drop out), without a Powertools child per record. */

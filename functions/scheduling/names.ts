@@ -1,13 +1,14 @@
 /**
  * The names EventBridge Scheduler resources get, defined once for the stack, the producer client, the CLI
  * and the local scheduler:
- * - the schedule group of a stage: `serverless-jobs-<stage>`;
+ * - the schedule group of a stage: `serverless-jobs-<stage>`, and its dead-letter queue `serverless-jobs-<stage>-scheduler-dlq`;
+ * - the SSM parameters the stack publishes the group, role and DLQ under: `/<service>/<stage>/scheduler/<setting>`;
  * - a periodic schedule: `p.<job type>.<schedule name>`;
  * - a one-time schedule: `j.<job id>` when the id fits the Scheduler's name rules, `h.<sha-256 of the id>` otherwise;
  * - the job id of one occurrence of a periodic schedule: `<schedule>@<scheduled time>`, filled in by the Scheduler.
  */
 import { createHash } from 'node:crypto';
-import { QUEUE_NAME_PREFIX } from '../client/queue-names.ts';
+import { QUEUE_NAME_PREFIX, stageNamePrefix } from '../client/queue-names.ts';
 
 /** The Scheduler's limit for schedule and group names. */
 export const MAX_SCHEDULE_NAME_LENGTH = 64;
@@ -30,6 +31,19 @@ export class ScheduleNameError extends Error {
 /** The schedule group of a stage, e.g. `serverless-jobs-prod`. */
 export function scheduleGroupName(stage: string): string {
   return `${QUEUE_NAME_PREFIX}-${stage}`;
+}
+
+/** The queue the Scheduler puts a stage's deliveries in when it gives up on them, e.g. `serverless-jobs-prod-scheduler-dlq`. */
+export function schedulerDeadLetterQueueName(stage: string): string {
+  return `${stageNamePrefix(stage)}-scheduler-dlq`;
+}
+
+/** A scheduler setting the stack publishes as an SSM parameter. */
+export type SchedulerParameter = 'group-name' | 'role-arn' | 'dead-letter-queue-arn';
+
+/** The SSM parameter of one scheduler setting of a stage, e.g. `/serverless-jobs/prod/scheduler/role-arn`. */
+export function schedulerParameterName(service: string, stage: string, setting: SchedulerParameter): string {
+  return `/${service}/${stage}/scheduler/${setting}`;
 }
 
 /** The Scheduler name of a job's periodic schedule; throws {@link ScheduleNameError} when it cannot be one. */

@@ -6,7 +6,7 @@
  * the CDK construct builds it from the stack's queues and workers.
  */
 import { z } from 'zod';
-import { physicalName } from '../../functions/client/queue-names.ts';
+import { DEFAULT_SERVICE, physicalName } from '../../functions/client/queue-names.ts';
 import { scheduleGroupName } from '../../functions/scheduling/names.ts';
 import { catalog, queueNames } from '../../functions/jobs/catalog.ts';
 import { exponentialDelaySeconds, type JobDefinition } from '../../functions/runtime/job.ts';
@@ -115,7 +115,7 @@ export function catalogRetryWindowSeconds(jobTypes: readonly string[]): number {
 /** Builds the monitoring target from the job catalog and a naming rule, without any AWS resource. */
 export function targetFromCatalog(options: CatalogTargetOptions = {}): MonitoringTarget {
   // The worker lower-cases its tag values (and Datadog would anyway).
-  const service = (options.service ?? 'serverless-jobs').toLowerCase();
+  const service = (options.service ?? DEFAULT_SERVICE).toLowerCase();
   const env = (options.env ?? 'dev').toLowerCase();
   const names = options.physicalNames ?? defaultPhysicalNames;
   const named = (queue: string): PhysicalNames => {

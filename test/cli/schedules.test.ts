@@ -4,9 +4,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsDelivery, startLocalSchedulerServer, type LocalSchedulerServer } from '../../functions/local/scheduler-server.ts';
-import { scheduleGroupName } from '../../functions/scheduling/names.ts';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { LOCAL_CREDENTIALS } from '../../functions/local/ports.ts';
+import { scheduleGroupName, schedulerDeadLetterQueueName } from '../../functions/scheduling/names.ts';
 import { parseDelay } from '../../functions/cli/commands/enqueue.ts';
-import { startLocalSqs, type LocalSqs } from '../client/local-sqs.ts';
+import { ACCOUNT, REGION, startLocalSqs, type LocalSqs } from '../client/local-sqs.ts';
 import { createStackQueue, jobs, type StackQueue } from './cli-harness.ts';
 
 const STAGE = 'clisch';
@@ -17,6 +19,7 @@ let local: LocalSqs;
 let queue: StackQueue;
 let scheduler: LocalSchedulerServer;
 let env: Record<string, string>;
+let schedulerClient: SchedulerClient;
 
 beforeAll(async () => {
   local = await startLocalSqs();
@@ -30,9 +33,11 @@ beforeAll(async () => {
     deliver: sqsDelivery(local.sqs, local.endpoint),
   });
   env = { AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint };
+  schedulerClient = new SchedulerClient({ endpoint: scheduler.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
 });
 
 afterAll(async () => {
+  schedulerClient.destroy();
   await scheduler.close();
   await local.close();
 });
@@ -80,6 +85,13 @@ describe('delayed jobs from the CLI', () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('job "cli-twice" is already scheduled');
     await jobs(local, STAGE, ['cancel', 'cli-twice'], { env });
+  });
+
+  it("gives a delayed job the stage's Scheduler dead-letter queue when no variable names one", async () => {
+    expect((await jobs(local, STAGE, ['enqueue', 'send-email', email, '--delay', '1h', '--job-id', 'cli-dlq'], { env })).code).toBe(0);
+    const created = await schedulerClient.send(new GetScheduleCommand({ Name: 'j.cli-dlq', GroupName: scheduleGroupName(STAGE) }));
+    expect(created.Target?.DeadLetterConfig?.Arn).toBe(`arn:aws:sqs:${REGION}:${ACCOUNT}:${schedulerDeadLetterQueueName(STAGE)}`);
+    await jobs(local, STAGE, ['cancel', 'cli-dlq'], { env });
   });
 
   it('lists periodic schedules with their next three runs in their time zone', async () => {

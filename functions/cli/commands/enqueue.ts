@@ -9,13 +9,13 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createJobsClient, type JobsClient, type UncheckedJobRequest } from '../../client/client.ts';
 import { UnknownJobError } from '../../client/errors.ts';
-import { MAX_SCHEDULED_DELAY_SECONDS, type EnqueueOptions } from '../../client/message.ts';
+import { MAX_DELAY_SECONDS, MAX_SCHEDULED_DELAY_SECONDS, type EnqueueOptions } from '../../client/message.ts';
 import { catalog, findJob } from '../../jobs/catalog.ts';
 import { stringOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import { createProgress, type Progress } from '../progress.ts';
-import { schedulerTarget } from '../scheduler-target.ts';
+import { delaySettings, schedulerTarget } from '../scheduler-target.ts';
 import { locateQueue, type Target } from '../target.ts';
 
 /** Lines sent per `enqueueMany` call when reading a file (bounded memory for any file size). */
@@ -78,6 +78,13 @@ function enqueueOptions(values: ParsedValues, bulk: boolean): EnqueueOptions {
     ...(groupId === undefined ? {} : { groupId }),
     ...(deduplicationId === undefined ? {} : { deduplicationId }),
   };
+}
+
+/** Whether `--delay` / `--at` ask for more than SQS's 900 s, so a one-time schedule will send (a minute's slack for the clock). */
+function needsScheduler(values: ParsedValues): boolean {
+  const { delaySeconds, runAt } = enqueueOptions(values, false);
+  const seconds = delaySeconds ?? (runAt === undefined ? 0 : (runAt.getTime() - Date.now()) / 1000);
+  return seconds > MAX_DELAY_SECONDS - 60;
 }
 
 async function countLines(path: string): Promise<number> {
@@ -230,14 +237,15 @@ export async function enqueueCommand(target: Target, positionals: readonly strin
 
   const queue = await locateQueue(target, job.queue);
   const scheduler = schedulerTarget(target, io.env);
-  const client = createJobsClient({
-    sqs: target.sqs,
-    queueUrls: { [job.queue]: queue.url },
-    scheduler: scheduler.client,
-    schedulerSettings: scheduler.settings,
-    env: io.env,
-  });
   try {
+    const settings = needsScheduler(values) ? await delaySettings(target, scheduler, queue.url, io.env) : scheduler.settings;
+    const client = createJobsClient({
+      sqs: target.sqs,
+      queueUrls: { [job.queue]: queue.url },
+      scheduler: scheduler.client,
+      schedulerSettings: settings,
+      env: io.env,
+    });
     if (from !== undefined) return await enqueueFile(client, type, from, values, io, queue.name);
     return await enqueueOne(client, type, payloadArgument ?? '', values, io, queue.name);
   } finally {
