@@ -80,10 +80,9 @@ function conditionally(write: (api: DynamoDbCall) => Promise<unknown>): (api: Dy
 
 const idKey = (key: string) => ({ id: { S: key } });
 
-/** Options of {@link createDynamoDbIdempotencyStore}: the table (`IDEMPOTENCY_TABLE`), a client or a shared loader, a clock. */
+/** Options of {@link createDynamoDbIdempotencyStore}: the table (`IDEMPOTENCY_TABLE`), the client's loader (default {@link dynamoDbLoader}), a clock. */
 export interface DynamoDbIdempotencyStoreOptions {
   readonly tableName: string;
-  readonly client?: DynamoDBClient;
   readonly dynamo?: LoadDynamoDb;
   readonly now?: () => number;
 }
@@ -92,7 +91,7 @@ export interface DynamoDbIdempotencyStoreOptions {
 export function createDynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOptions): IdempotencyStore {
   const { tableName: TableName } = options;
   const now = options.now ?? Date.now;
-  const dynamo = options.dynamo ?? dynamoDbLoader(options.client);
+  const dynamo = options.dynamo ?? dynamoDbLoader();
   const call = <T>(send: (api: DynamoDbCall) => Promise<T>): Promise<T> => dynamoDbCall(dynamo, 'the idempotency store', send);
   return {
     async begin(key: string, leaseMs: number): Promise<BeginResult> {

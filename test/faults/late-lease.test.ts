@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { createDynamoDbIdempotencyStore } from '../../functions/runtime/dynamodb-idempotency-store.ts';
+import { createDynamoDbIdempotencyStore, dynamoDbLoader } from '../../functions/runtime/dynamodb-idempotency-store.ts';
 import type { IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { defineJob, type JobDefinition } from '../../functions/runtime/job.ts';
 import { createBatchProcessor } from '../../functions/runtime/processor.ts';
@@ -36,7 +36,7 @@ afterAll(async () => {
 
 /** The real store, whose first `begin` takes {@link SLOW_FIRST_CALL_MS} before it writes (a cold SDK load). */
 function slowFirstCallStore(): IdempotencyStore & { settled: Promise<void> } {
-  const store = createDynamoDbIdempotencyStore({ tableName: TABLE, client: dynamo.client });
+  const store = createDynamoDbIdempotencyStore({ tableName: TABLE, dynamo: dynamoDbLoader(dynamo.client) });
   let first = true;
   const { promise: settled, resolve: settle } = Promise.withResolvers<void>();
   return {

@@ -5,6 +5,7 @@ import {
   createDynamoDbIdempotencyStore,
   DYNAMODB_WAIT_MS,
   DynamoDbTimeoutError,
+  dynamoDbLoader,
 } from '../../functions/runtime/dynamodb-idempotency-store.ts';
 import type { IdempotencyStore } from '../../functions/runtime/run-job.ts';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.ts';
@@ -17,7 +18,7 @@ describe('DynamoDB idempotency store (on dynalite)', () => {
   beforeAll(async () => {
     dynamo = await startDynalite();
     await dynamo.createTable('idempotency');
-    store = createDynamoDbIdempotencyStore({ tableName: 'idempotency', client: dynamo.client, now: () => clock });
+    store = createDynamoDbIdempotencyStore({ tableName: 'idempotency', dynamo: dynamoDbLoader(dynamo.client), now: () => clock });
   });
   afterAll(() => dynamo.close());
 
@@ -89,7 +90,7 @@ describe('the DynamoDB idempotency store, when DynamoDB accepts connections and 
 
   it('gives up on recording a completion after DYNAMODB_WAIT_MS, with a DynamoDbTimeoutError', async () => {
     const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency', client });
+    const store = createDynamoDbIdempotencyStore({ tableName: 'idempotency', dynamo: dynamoDbLoader(client) });
     const started = Date.now();
     await expect(store.complete('job#silent', 60)).rejects.toBeInstanceOf(DynamoDbTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(DYNAMODB_WAIT_MS - 50);
