@@ -67,6 +67,22 @@ describe('jobs CLI errors', () => {
     expect(JSON.parse(run.stdout)).toMatchObject([{ name: 'serverless-jobs-local-default' }, { name: 'serverless-jobs-local-webhooks' }]);
   });
 
+  it('says the dashboard port is taken and names --port when jobs ui cannot listen, instead of blaming SQS', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const run = await cli(['ui', '--endpoint', local.endpoint, '--port', String(port)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `jobs: the dashboard cannot listen on 127.0.0.1:${port}: the port is already in use (a running \`npm start\` serves its own dashboard there). Pick another with --port <port>.\n`,
+      );
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
   it('says credentials are missing for --stage on AWS, without a stack trace (real process, empty AWS environment)', async () => {
     const run = await runBin(['queues', '--stage', 'prod', '--region', 'eu-west-1'], {
       AWS_CONFIG_FILE: '/nonexistent/config',

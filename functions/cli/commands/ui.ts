@@ -13,14 +13,16 @@ import {
   DASHBOARD_PORT_ENV,
   DEFAULT_DASHBOARD_PORT,
   LOCAL_CREDENTIALS,
+  LOCAL_HOST,
   LOCAL_REGION,
   MAX_PORT,
   portFromVariable,
   PortVariableError,
 } from '../../local/ports.ts';
+import { ListenError, PortInUseError } from '../../local/local-server.ts';
 import { createStageSource } from '../../dashboard/stage-source.ts';
 import { numberOption, stringOption } from '../args.ts';
-import { UsageError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import type { Target } from '../target.ts';
 
@@ -32,6 +34,21 @@ function port(values: ParsedValues, io: CliIo): number {
   } catch (error) {
     throw error instanceof PortVariableError ? new UsageError(error.message) : error;
   }
+}
+
+/**
+ * A dashboard that cannot listen, in the CLI's words: a taken port names the flag that moves it (a running `npm start`
+ * holds 9400 with its own dashboard), instead of reaching the generic "cannot reach SQS" explanation of EADDRINUSE.
+ */
+function listenProblem(error: unknown, listenPort: number): unknown {
+  if (error instanceof PortInUseError) {
+    return new CliError(
+      `the dashboard cannot listen on ${LOCAL_HOST}:${listenPort}: the port is already in use (a running \`npm start\` serves its own dashboard there). Pick another with --port <port>.`,
+      1,
+      { cause: error },
+    );
+  }
+  return error instanceof ListenError ? new CliError(error.message, 1, { cause: error }) : error;
 }
 
 function until(signal: AbortSignal | undefined): Promise<void> {
@@ -57,10 +74,11 @@ export async function uiCommand(target: Target, positionals: readonly string[], 
       : undefined;
   const oneTime = scheduler ? new OneTimeSchedules(scheduler, scheduleGroupName(target.stage)) : undefined;
   const source = createStageSource({ target, cloudWatch, oneTime });
-  const server = await startDashboardServer({ port: port(values, io), allowActions, source }).catch((error: unknown) => {
+  const listenPort = port(values, io);
+  const server = await startDashboardServer({ port: listenPort, allowActions, source }).catch((error: unknown) => {
     cloudWatch?.destroy();
     scheduler?.destroy();
-    throw error;
+    throw listenProblem(error, listenPort);
   });
   println(io.stdout, `dashboard ${server.url}`);
   println(
