@@ -26,6 +26,8 @@ export function createProgress(stream: ProgressStream, label: string, total: num
   let note = '';
   let lastDraw = 0;
   let lastDecile = 0;
+  /** The last plain line written, so `finish` writes the final state only when it says something new. */
+  let lastPlain = '';
   const tty = stream.isTTY === true;
 
   const line = (): string => {
@@ -35,6 +37,8 @@ export function createProgress(stream: ProgressStream, label: string, total: num
     const filled = Math.round(ratio * width);
     return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}% ${counts}`;
   };
+
+  const plainLine = (): string => `${label}: ${done}/${total}${note ? ` ${note}` : ''}`;
 
   const draw = (force: boolean): void => {
     if (tty) {
@@ -47,7 +51,8 @@ export function createProgress(stream: ProgressStream, label: string, total: num
     const decile = total > 0 ? Math.floor((done / total) * 10) : 10;
     if (force || decile > lastDecile) {
       lastDecile = decile;
-      stream.write(`${label}: ${done}/${total}${note ? ` ${note}` : ''}\n`);
+      lastPlain = plainLine();
+      stream.write(`${lastPlain}\n`);
     }
   };
 
@@ -61,7 +66,7 @@ export function createProgress(stream: ProgressStream, label: string, total: num
       if (tty) {
         draw(true);
         stream.write('\n');
-      } else if (lastDecile < 10) {
+      } else if (plainLine() !== lastPlain) {
         draw(true);
       }
     },

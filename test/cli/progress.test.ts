@@ -24,4 +24,13 @@ describe('progress display', () => {
     expect(lines.at(-1)).toBe('redrive q: 1000/1000');
     expect(plain.text).not.toContain('\r');
   });
+
+  it('ends with the final count and note when not a terminal, even after the last tenth was written', () => {
+    const plain = new Collector(false);
+    const progress = createProgress(plain, 'enqueue send-email', 4);
+    progress.update(4, '(1 failed)');
+    progress.update(4, '(4 failed)');
+    progress.finish();
+    expect(plain.text.trim().split('\n').at(-1)).toBe('enqueue send-email: 4/4 (4 failed)');
+  });
 });
