@@ -108,6 +108,19 @@ describe('jobs enqueue <type> --from file.jsonl', () => {
     expect(jobIds.has('bulk-1001')).toBe(true);
   });
 
+  it('lists failed lines in line order, a line that is not JSON among payloads that fail their schema', async () => {
+    const file = join(dir, 'mixed.jsonl');
+    writeFileSync(
+      file,
+      ['{"to":"a@example.com","subject":"1"}', '{"to":"b@example.com","subject":"2"}', 'not json', '{"to":"c@example.com"}', ''].join('\n'),
+    );
+    const run = await jobs(local, STAGE, ['enqueue', 'send-email', '--from', file]);
+    expect(run.code).toBe(1);
+    const listed = run.stdout.split('\n').filter((line) => line.startsWith('  line '));
+    expect(listed.map((line) => /^ {2}line (\d+):/.exec(line)?.[1])).toEqual(['1', '2', '3', '4']);
+    await local.drain(queue.url);
+  });
+
   it('reports a missing file clearly', async () => {
     const run = await jobs(local, STAGE, ['enqueue', 'send-email', '--from', join(dir, 'nope.jsonl')]);
     expect(run.code).toBe(1);

@@ -111,12 +111,15 @@ class FileTally {
   sent = 0;
   failed = 0;
   blank = 0;
-  /** The first failures, for the report. */
+  /** The failures of the lowest line numbers, in line order, for the report. */
   readonly failures: LineFailure[] = [];
 
+  /** Counts a failed line. Lines that are not JSON fail as they are read, the others when their chunk is sent: keep line order. */
   fail(line: number, message: string): void {
     this.failed += 1;
-    if (this.failures.length < MAX_LISTED_FAILURES) this.failures.push({ line, message });
+    this.failures.push({ line, message });
+    this.failures.sort((a, b) => a.line - b.line);
+    if (this.failures.length > MAX_LISTED_FAILURES) this.failures.pop();
   }
 
   settled(): number {
