@@ -174,7 +174,7 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
     firstChecks: [
       `The messages in ${SCHEDULER_DLQ}: one per dropped delivery, with the error of the last attempt. None there means the jobs are lost: a schedule made outside the stack, or a role that cannot write to the DLQ.`,
       `Fix the delivery error first (see "Scheduler cannot deliver"), checking with ${SCHEDULES_LIST} that the schedules point at the stage's queues.`,
-      'Send the kept bodies to their job queue again, or enqueue the lost jobs from the producer: occurrence job ids are `<schedule>@<scheduled time>`, so a re-sent occurrence is deduplicated.',
+      'Send the kept bodies to their job queue again, or enqueue the lost jobs from the producer: occurrence job ids are `p.<job type>.<schedule>@<scheduled time>`, so a re-sent occurrence is deduplicated.',
     ],
   },
 };
