@@ -102,8 +102,9 @@ function metricRows(env: LocalEnvironment): Rows {
   const duration = listener.query(METRIC.duration);
   const latency = listener.query(METRIC.queueLatency);
   const totals = listener.totals();
-  const { periodic, oneTime, failed } = env.scheduler.deliveries();
-  const delivered = `${periodic + oneTime} delivered (periodic ${periodic}, one-time ${oneTime}), ${failed} failed`;
+  const { periodic, oneTime, failed, deadLettered } = env.scheduler.deliveries();
+  const lost = failed > 0 ? ` (${deadLettered} to the Scheduler DLQ)` : '';
+  const delivered = `${periodic + oneTime} delivered (periodic ${periodic}, one-time ${oneTime}), ${failed} failed${lost}`;
   const heaps = [...env.queues.values()].map((queue) => {
     const heap = queue.functionName ? listener.query(METRIC.heapUsed, { [TAG.functionName]: queue.functionName }) : undefined;
     return `${queue.queue} ${mb(heap?.last)}`;

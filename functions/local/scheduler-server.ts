@@ -6,7 +6,9 @@
  * CreateScheduleGroup, GetScheduleGroup, with AWS's error shapes (`x-amzn-ErrorType`, `{"Message"}`).
  *
  * Due occurrences are delivered (SQS SendMessage) with the Scheduler's context attributes replaced in the
- * input, checked every `tickMs` against an injectable clock, or when `runDue()` is called.
+ * input, checked every `tickMs` against an injectable clock, or when `runDue()` is called. A delivery that fails
+ * goes, as the Scheduler sends an error it does not retry, to the schedule's dead-letter queue when it has one:
+ * the input as the body, the Scheduler's dead-letter attributes (`ERROR_CODE`, `SCHEDULE_ARN`, ...) beside it.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,6 +33,8 @@ export interface SchedulerDelivery {
   readonly body: string;
   readonly messageGroupId: string | undefined;
   readonly scheduleName: string;
+  /** SQS message attributes (a dead letter's). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** Messages the endpoint delivered so far (each copy of an occurrence counts), and deliveries that failed. */
@@ -40,6 +44,8 @@ export interface SchedulerDeliveries {
   /** One-time (`at`) schedules: delayed jobs. */
   readonly oneTime: number;
   readonly failed: number;
+  /** Failed deliveries put on the schedule's dead-letter queue. */
+  readonly deadLettered: number;
 }
 
 /** Options of {@link startLocalSchedulerServer}. */
@@ -56,7 +62,7 @@ export interface LocalSchedulerServerOptions {
   readonly deliveriesPerOccurrence?: number;
   /** Schedule groups that exist from the start (besides `default`). */
   readonly groups?: readonly string[];
-  /** Told when a delivery fails (the occurrence is then dropped, as after the Scheduler's retries). */
+  /** Told when a delivery fails (the occurrence then goes to the schedule's DLQ, or is dropped without one). */
   readonly onDeliveryError?: (error: unknown, delivery: SchedulerDelivery) => void;
 }
 
@@ -87,6 +93,9 @@ export function sqsDelivery(sqs: SQSClient, sqsEndpoint: string): (delivery: Sch
         QueueUrl: `${sqsEndpoint}/${account}/${name}`,
         MessageBody: delivery.body,
         MessageGroupId: delivery.messageGroupId,
+        MessageAttributes: Object.fromEntries(
+          Object.entries(delivery.attributes ?? {}).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
+        ),
       }),
     );
   };
@@ -98,11 +107,11 @@ function schedulerTime(date: Date): string {
 }
 
 /** The input of one occurrence with the Scheduler's context attributes filled in (first attempt: no retries locally). */
-function substituteContext(input: string, occurrence: { scheduleArn: string; scheduledTime: Date }): string {
+function substituteContext(input: string, occurrence: { scheduleArn: string; scheduledTime: Date; executionId: string }): string {
   return input
     .replaceAll('<aws.scheduler.scheduled-time>', schedulerTime(occurrence.scheduledTime))
     .replaceAll('<aws.scheduler.schedule-arn>', occurrence.scheduleArn)
-    .replaceAll('<aws.scheduler.execution-id>', randomBytes(8).toString('hex'))
+    .replaceAll('<aws.scheduler.execution-id>', occurrence.executionId)
     .replaceAll('<aws.scheduler.attempt-number>', '1');
 }
 
@@ -183,15 +192,44 @@ async function route(store: SchedulerStore, request: IncomingMessage): Promise<u
   return operation();
 }
 
-/** Sends one occurrence `copies` times, counting each in `counts`; resolves with the number of messages sent. */
-async function deliverOccurrence(
+type Counts = { -readonly [K in keyof SchedulerDeliveries]: number };
+
+/**
+ * A failed delivery as the Scheduler dead-letters an error it does not retry (a missing queue, a refused send): on
+ * the schedule's DLQ, when it has one, with the attributes the Scheduler sets. Resolves whether it was sent.
+ */
+async function deadLetter(
   { schedule, scheduledTime }: DueOccurrence,
+  delivery: SchedulerDelivery,
+  details: { readonly error: unknown; readonly executionId: string },
   options: LocalSchedulerServerOptions,
-  counts: { periodic: number; oneTime: number; failed: number },
-): Promise<number> {
+): Promise<boolean> {
+  const queueArn = schedule.target.DeadLetterConfig?.Arn;
+  if (queueArn === undefined) return false;
+  const error = details.error instanceof Error ? details.error : new Error(String(details.error));
+  const attributes = {
+    ERROR_CODE: error.name,
+    ERROR_MESSAGE: error.message,
+    EXECUTION_ID: details.executionId,
+    IS_PAYLOAD_TRUNCATED: 'false',
+    RETRY_ATTEMPTS: '0',
+    SCHEDULED_TIME: schedulerTime(scheduledTime),
+    SCHEDULE_ARN: schedule.arn,
+    TARGET_ARN: delivery.queueArn,
+  };
+  return options.deliver({ ...delivery, queueArn, messageGroupId: undefined, attributes }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Sends one occurrence `copies` times, counting each in `counts`; resolves with the number of messages sent. */
+async function deliverOccurrence(occurrence: DueOccurrence, options: LocalSchedulerServerOptions, counts: Counts): Promise<number> {
+  const { schedule, scheduledTime } = occurrence;
+  const executionId = randomBytes(8).toString('hex');
   const delivery: SchedulerDelivery = {
     queueArn: schedule.target.Arn,
-    body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime }),
+    body: substituteContext(schedule.target.Input ?? '', { scheduleArn: schedule.arn, scheduledTime, executionId }),
     messageGroupId: schedule.target.SqsParameters?.MessageGroupId,
     scheduleName: schedule.name,
   };
@@ -205,6 +243,7 @@ async function deliverOccurrence(
     } catch (error) {
       counts.failed += 1;
       options.onDeliveryError?.(error, delivery);
+      if (await deadLetter(occurrence, delivery, { error, executionId }, options)) counts.deadLettered += 1;
     }
   }
   return sent;
@@ -228,7 +267,7 @@ export async function startLocalSchedulerServer(options: LocalSchedulerServerOpt
   const port = await listenTcp(server, requestedPort, 'The local Scheduler endpoint', SCHEDULER_PORT_ENV);
   const endpoint = `http://${LOCAL_HOST}:${port}`;
 
-  const counts = { periodic: 0, oneTime: 0, failed: 0 };
+  const counts: Counts = { periodic: 0, oneTime: 0, failed: 0, deadLettered: 0 };
   // One run at a time: a tick never overlaps the previous one.
   let running: Promise<number> = Promise.resolve(0);
   const runDue = (): Promise<number> => {

@@ -137,11 +137,44 @@ describe('the local Scheduler endpoint', () => {
       await counter.send(schedule('j.later', 'at(2026-12-07T10:20:00)', '{}', { ActionAfterCompletion: 'DELETE' }));
       now = new Date('2026-12-07T10:31:00Z');
       await counting.runDue();
-      expect(counting.deliveries()).toEqual({ periodic: 2, oneTime: 1, failed: 1 });
+      expect(counting.deliveries()).toEqual({ periodic: 2, oneTime: 1, failed: 1, deadLettered: 0 });
     } finally {
       counter.destroy();
       await counting.close();
     }
+  });
+
+  it("puts a delivery that failed on the schedule's dead-letter queue, with the Scheduler's attributes", async () => {
+    const dlqUrl = await sqs.createQueue('scheduler-dlq');
+    const missingQueueArn = 'arn:aws:sqs:us-east-1:000000000000:no-such-queue';
+    await client.send(
+      new CreateScheduleCommand({
+        Name: 'j.lost',
+        GroupName: GROUP,
+        ScheduleExpression: 'at(2026-12-07T10:20:00)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: missingQueueArn,
+          RoleArn: 'arn:aws:iam::000000000000:role/scheduler',
+          Input: '{"type":"x","jobId":"lost"}',
+          DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:000000000000:scheduler-dlq' },
+        },
+      }),
+    );
+    now = new Date('2026-12-07T10:21:00Z');
+    expect(await server.runDue()).toBe(0);
+    const [dead, ...more] = await sqs.drain(dlqUrl);
+    expect(more).toEqual([]);
+    expect(dead?.Body).toBe('{"type":"x","jobId":"lost"}');
+    const attribute = (name: string) => dead?.MessageAttributes?.[name]?.StringValue;
+    expect([attribute('TARGET_ARN'), attribute('SCHEDULED_TIME'), attribute('RETRY_ATTEMPTS')]).toEqual([
+      missingQueueArn,
+      '2026-12-07T10:20:00Z',
+      '0',
+    ]);
+    expect(attribute('SCHEDULE_ARN')).toMatch(/:schedule\/serverless-jobs-test\/j\.lost$/);
+    expect(attribute('ERROR_MESSAGE')).toMatch(/queue/i);
+    expect(server.deliveries()).toMatchObject({ failed: 1, deadLettered: 1 });
   });
 
   it('says which variable moves its port when the port is taken', async () => {
