@@ -66,6 +66,19 @@ let echo: EchoServer | undefined;
 let dashboard: DashboardServer | undefined;
 let stopping = false;
 
+/**
+ * The variables a producer in another shell needs, as `name=value` pairs: region and dummy credentials (without a
+ * region the AWS SDK refuses to send), the SQS and Scheduler endpoints, the queue URLs and the Scheduler settings.
+ */
+function producerVariables(variables: Readonly<Record<string, string>>): string {
+  const wanted =
+    /^(AWS_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_ENDPOINT_URL_(SQS|SCHEDULER)|JOBS_QUEUE_URL_.+|JOBS_SCHEDULE.+)$/;
+  return Object.entries(variables)
+    .filter(([key]) => wanted.test(key))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
+}
+
 /** Errors that are one line for the operator and exit code 1, not a stack trace. */
 const OPERATOR_ERRORS = [PortInUseError, ListenError, ConfigurationError, TemplateError, InvalidSettingError, PortVariableError];
 
@@ -134,10 +147,7 @@ try {
     `  dashboard  ${dashboard.url}   (port: ${DASHBOARD_PORT_ENV})`,
     ...serverLines(env.servers),
     `  outbox     ${relative(REPO_ROOT, env.outboxDir) || env.outboxDir}${logStream ? `    worker logs ${relative(REPO_ROOT, logFile)}` : ''}`,
-    `  producers  ${Object.entries(env.env)
-      .filter(([key]) => key.startsWith('JOBS_QUEUE_URL_') || key.startsWith('JOBS_SCHEDULE') || key.startsWith('AWS_ENDPOINT_URL_S'))
-      .map(([key, value]) => `${key}=${value}`)
-      .join(' ')}`,
+    `  producers  ${producerVariables(env.env)}`,
   ];
   view = startLiveView(env, { tty, header });
   for (const report of pendingInvocations.splice(0)) view.invocation(report);

@@ -100,6 +100,31 @@ describe('npm start', () => {
     expect(await run.exited).toBe(0);
   }, 90_000);
 
+  it('prints producer variables that are all a producer in another shell needs', async () => {
+    const run = start(['--no-demo', '--plain'], { LOCAL_SQS_PORT: '0', LOCAL_DOGSTATSD_PORT: '0' });
+    try {
+      await run.waitForOutput(/^ {2}producers {2}.+\n/m, 60_000);
+      const line = /^ {2}producers {2}(.+)$/m.exec(run.stdout())?.[1] ?? '';
+      const variables = Object.fromEntries(
+        line.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      );
+      const producer = spawn(TSX, [join(ROOT, 'test/local/fixtures/producer.ts')], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...variables },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      producer.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      producer.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => producer.on('exit', resolve));
+      expect(output).toMatch(/"messageId":"[0-9a-f-]{36}","scheduleName":"j\.[0-9a-f-]{36}"/);
+      expect(code).toBe(0);
+    } finally {
+      run.interrupt();
+    }
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+
   it('says which port is taken, with no stack trace, and exits with 1', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
