@@ -13,6 +13,12 @@ process.on('SIGINT', () => {
   controller.abort();
 });
 
+/**
+ * The directory relative file arguments (`@payload.json`, `--from`, `--journal`) are read from: where the user typed the
+ * command. `npm run jobs` runs this script at the package root, so there it is npm's INIT_CWD.
+ */
+const cwd = process.env.npm_lifecycle_event === 'jobs' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+
 async function confirm(question: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -26,6 +32,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  cwd,
   stdin: process.stdin,
   signal: controller.signal,
   ...(process.stdin.isTTY ? { confirm } : {}),

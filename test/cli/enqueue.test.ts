@@ -1,7 +1,9 @@
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../client/local-sqs.ts';
 import { createStackQueue, jobs, type StackQueue } from './cli-harness.ts';
@@ -83,6 +85,37 @@ describe('jobs enqueue <type> <json>', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--delay must be seconds or 30m / 2h / 3d, at most one year');
   });
+});
+
+describe('npm run jobs -- enqueue, typed in another directory', () => {
+  it('reads @file relative to the directory the command was typed in, not the package root npm runs it in', async () => {
+    writeFileSync(join(dir, 'here.json'), JSON.stringify({ to: 'ada@example.com', subject: 'From here', text: 'hi' }));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const args = [
+      'run',
+      '-s',
+      '--prefix',
+      root,
+      'jobs',
+      '--',
+      'enqueue',
+      'send-email',
+      '@here.json',
+      '--endpoint',
+      local.endpoint,
+      '--stage',
+      STAGE,
+    ];
+    const npm = spawn('npm', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => npm.on('exit', resolve));
+    expect(output).toMatch(/^sent send-email job [\w-]+ as message [\w-]+ to serverless-jobs-clienq-default\n$/);
+    expect(code).toBe(0);
+    const [message] = await local.drain(queue.url);
+    expect(bodyOf(message?.Body)).toMatchObject({ payload: { subject: 'From here' } });
+  }, 30_000);
 });
 
 describe('jobs enqueue <type> --from file.jsonl', () => {
