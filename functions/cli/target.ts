@@ -126,9 +126,13 @@ export async function locateQueue(target: Target, queue: string): Promise<Locate
   }
   const existing = await stackQueueNames(target);
   const hint = existing.length > 0 ? ` Queues there: ${existing.join(', ')}.` : '';
-  const stageHint = target.local
-    ? ' Is the local environment running (`npm start`)? Another stage: --stage <stage> --local.'
-    : ' Is the stack deployed in this stage, account and region?';
+  // Queues of this stage exist: the environment runs and only the name is wrong, so no question about npm start.
+  const stageRuns = existing.some((name) => name.startsWith(`${QUEUE_NAME_PREFIX}-${target.stage}-`));
+  const stageHint = !target.local
+    ? ' Is the stack deployed in this stage, account and region?'
+    : stageRuns
+      ? ''
+      : ' Is the local environment running (`npm start`)? Another stage: --stage <stage> --local.';
   throw new QueueMissingError(`queue "${queue}" not found: no ${candidates.join(' or ')} at ${target.target}.${hint}${stageHint}`);
 }
 

@@ -96,6 +96,12 @@ describe('jobs dlq list', () => {
     );
     expect(run.stderr).not.toContain('    at ');
   });
+
+  it('does not ask whether the local environment is running when the stage has other queues there', async () => {
+    const run = await jobs(local, STAGE, ['dlq', 'list', 'billing']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toContain('Is the local environment running');
+  });
 });
 
 describe('jobs dlq purge', () => {
