@@ -5,18 +5,23 @@
  * A message the worker dead-lettered carries its `reason`. A message without one was moved by SQS itself (the
  * source queue's redrive policy, after `maxReceiveCount` receives): the worker never got to settle it, because
  * it crashed, timed out or ran out of memory. Those are listed and filtered under the reason {@link CRASHED_REASON}.
+ * A message of the Scheduler's dead-letter queue carries the Scheduler's attributes instead (the delivery's error and
+ * target): it is listed under {@link NOT_DELIVERED_REASON}.
  */
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { inBatches } from '../client/batches.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../runtime/dead-letter-attributes.ts';
 import { DEAD_REASONS } from '../runtime/metric-names.ts';
+import { SCHEDULER_DEAD_LETTER_ATTRIBUTE } from '../scheduling/message.ts';
 import { UsageError } from './errors.ts';
 import type { LocatedQueue, Target } from './target.ts';
 
 /** The reason the CLI gives a dead letter that carries none: SQS moved it after the worker failed to settle it. */
 export const CRASHED_REASON = 'crashed';
-/** Every reason `--reason` accepts: the worker's, and {@link CRASHED_REASON}. */
-export const LISTED_REASONS: readonly string[] = [...DEAD_REASONS, CRASHED_REASON];
+/** The reason the CLI gives a message of the Scheduler's DLQ: the Scheduler could not send the job to its queue. */
+export const NOT_DELIVERED_REASON = 'not_delivered';
+/** Every reason `--reason` accepts: the worker's, {@link CRASHED_REASON} and {@link NOT_DELIVERED_REASON}. */
+export const LISTED_REASONS: readonly string[] = [...DEAD_REASONS, CRASHED_REASON, NOT_DELIVERED_REASON];
 
 /** What a message SQS moved means, with its receive count when the redrive policy gives it. */
 export function crashExplanation(maxReceiveCount: number | undefined): string {
@@ -69,9 +74,16 @@ export function jobTypeOf(message: Message): string | undefined {
   }
 }
 
-/** The reason of a dead-letter message: the worker's attribute, else {@link CRASHED_REASON}. */
+/** The name of the job queue a message of the Scheduler's DLQ was meant for (from its `TARGET_ARN`); undefined for others. */
+export function scheduledTargetOf(message: Message): string | undefined {
+  return stringAttribute(message, SCHEDULER_DEAD_LETTER_ATTRIBUTE.targetArn)?.split(':')[5];
+}
+
+/** The reason of a dead-letter message: the worker's attribute, else {@link NOT_DELIVERED_REASON} or {@link CRASHED_REASON}. */
 export function reasonOf(message: Message): string {
-  return stringAttribute(message, DEAD_LETTER_ATTRIBUTE.reason) ?? CRASHED_REASON;
+  const workerReason = stringAttribute(message, DEAD_LETTER_ATTRIBUTE.reason);
+  if (workerReason !== undefined) return workerReason;
+  return scheduledTargetOf(message) === undefined ? CRASHED_REASON : NOT_DELIVERED_REASON;
 }
 
 /** Whether a dead-letter message passes the `--type` and `--reason` filters (undefined = any). */
@@ -92,10 +104,29 @@ export function matchesFilter(
 export function describeDeadLetter(message: Message, maxReceiveCount?: number): DeadLetterView {
   const sent = Number(message.Attributes?.SentTimestamp);
   const workerReason = stringAttribute(message, DEAD_LETTER_ATTRIBUTE.reason);
-  const movedBySqs = workerReason === undefined;
-  return {
+  const scheduledTarget = scheduledTargetOf(message);
+  const common = {
     messageId: message.MessageId ?? '',
     jobType: jobTypeOf(message),
+    sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : undefined,
+    body: message.Body ?? '',
+  };
+  if (workerReason === undefined && scheduledTarget !== undefined) {
+    const code = stringAttribute(message, SCHEDULER_DEAD_LETTER_ATTRIBUTE.errorCode) ?? 'Error';
+    const why = stringAttribute(message, SCHEDULER_DEAD_LETTER_ATTRIBUTE.errorMessage) ?? '';
+    return {
+      ...common,
+      reason: NOT_DELIVERED_REASON,
+      movedBySqs: false,
+      error: `the Scheduler could not send it to ${scheduledTarget}: ${code}: ${why}`,
+      receiveCount: undefined,
+      failedAt: undefined,
+      sourceQueue: scheduledTarget,
+    };
+  }
+  const movedBySqs = workerReason === undefined;
+  return {
+    ...common,
     reason: workerReason ?? CRASHED_REASON,
     movedBySqs,
     error: movedBySqs ? crashExplanation(maxReceiveCount) : stringAttribute(message, DEAD_LETTER_ATTRIBUTE.error),
@@ -106,8 +137,6 @@ export function describeDeadLetter(message: Message, maxReceiveCount?: number): 
       : stringAttribute(message, DEAD_LETTER_ATTRIBUTE.receiveCount),
     failedAt: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.failedAt),
     sourceQueue: stringAttribute(message, DEAD_LETTER_ATTRIBUTE.sourceQueue),
-    sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : undefined,
-    body: message.Body ?? '',
   };
 }
 

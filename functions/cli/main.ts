@@ -11,7 +11,8 @@ import { enqueueCommand } from './commands/enqueue.ts';
 import { cancelCommand, schedulesCommand } from './commands/schedules.ts';
 import { queuesCommand } from './commands/queues.ts';
 import { soakCommand } from './commands/soak.ts';
-import { CRASHED_REASON, LISTED_REASONS } from './dead-letters.ts';
+import { CRASHED_REASON, LISTED_REASONS, NOT_DELIVERED_REASON } from './dead-letters.ts';
+import { SCHEDULER_QUEUE } from '../scheduling/names.ts';
 import { uiCommand } from './commands/ui.ts';
 import { CliError, explainError, UsageError } from './errors.ts';
 import { println, type CliIo, type ParsedValues } from './io.ts';
@@ -42,13 +43,15 @@ enqueue options:  --delay <seconds|30m|2h|3d> (up to a year; beyond 900 s throug
 dlq list:         --limit <n> (default 50)  --type <job type>  --reason <reason>
 dlq redrive:      --type <job type>  --reason <reason>  --limit <n>  --rate <messages/s>  --lease <seconds>  --journal <file>
                   <reason>: ${LISTED_REASONS.join(', ')}
-                  (${CRASHED_REASON}: moved by SQS with no reason attached; the worker crashed, timed out or ran out of memory)
+                  (${CRASHED_REASON}: moved by SQS with no reason attached; the worker crashed, timed out or ran out of memory;
+                  ${NOT_DELIVERED_REASON}: in the Scheduler's DLQ, the Scheduler could not send it to its job queue)
 dlq purge:        --yes
 soak:             --invocations <n> (default 2000)  --payload <json|@file> (default the job's example)  --batch-size <n>
 ui:               --port <port> (default $${DASHBOARD_PORT_ENV} or ${DEFAULT_DASHBOARD_PORT})  --allow-actions (redrive, delete, purge from the page)
 Everywhere:       --json (machine-readable output), --help
 
-<queue> is a logical queue name of the job catalog (default, webhooks).`;
+<queue> is a logical queue name of the job catalog (default, webhooks); for the dlq commands also ${SCHEDULER_QUEUE}, the
+Scheduler's dead-letter queue (dlq redrive sends each of its messages to the job queue it was meant for).`;
 
 const OPTIONS = {
   stage: { type: 'string' },

@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inBatches, MAX_BATCH_ENTRIES } from '../client/batches.ts';
 import { messageBytes } from '../client/message.ts';
 import { DEAD_LETTER_ATTRIBUTE } from '../runtime/dead-letter-attributes.ts';
+import { SCHEDULER_DEAD_LETTER_ATTRIBUTE } from '../scheduling/message.ts';
 import { matchesFilter, receiveLeased, releaseLeases } from './dead-letters.ts';
 import { RedriveJournal } from './journal.ts';
 import type { LocatedQueue, Target } from './target.ts';
@@ -31,8 +32,12 @@ export const REDRIVEN_FROM_ATTRIBUTE = 'redrivenFrom';
 /** Receives in a row that bring nothing new before the run ends (messages held past their lease come back). */
 const MAX_STALE_RECEIVES = 3;
 
-/** Attributes not copied: the worker's reasons (the copy is a fresh attempt) and an earlier redrive mark. */
-const DROPPED_ATTRIBUTES = new Set<string>([...Object.values(DEAD_LETTER_ATTRIBUTE), REDRIVEN_FROM_ATTRIBUTE]);
+/** Attributes not copied: the worker's or the Scheduler's reasons (the copy is a fresh attempt) and an earlier redrive mark. */
+const DROPPED_ATTRIBUTES = new Set<string>([
+  ...Object.values(DEAD_LETTER_ATTRIBUTE),
+  ...Object.values(SCHEDULER_DEAD_LETTER_ATTRIBUTE),
+  REDRIVEN_FROM_ATTRIBUTE,
+]);
 
 /** What one redrive run did. */
 export interface RedriveReport {

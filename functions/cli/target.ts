@@ -6,6 +6,7 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_STAGE, QUEUE_NAME_PREFIX, physicalQueueName } from '../client/queue-names.ts';
 import { DEFAULT_SQS_PORT, LOCAL_CREDENTIALS, LOCAL_HOST, LOCAL_REGION, SQS_PORT_ENV } from '../local/ports.ts';
+import { SCHEDULER_QUEUE, schedulerDeadLetterQueueName } from '../scheduling/names.ts';
 import { QueueMissingError, UsageError, type ErrorContext } from './errors.ts';
 
 /** Command-line choices about the target. */
@@ -167,4 +168,24 @@ export async function locateDeadLetterQueue(target: Target, source: LocatedQueue
   throw new QueueMissingError(
     `queue "${source.name}" has no dead-letter queue at ${target.target} (no redrive policy, no ${conventional})`,
   );
+}
+
+/** The Scheduler's dead-letter queue of the target's stage. Throws {@link QueueMissingError} when there is none. */
+export async function locateSchedulerDeadLetterQueue(target: Target): Promise<LocatedQueue> {
+  const name = schedulerDeadLetterQueueName(target.stage);
+  const url = await queueUrlByName(target, name);
+  if (url) return { logical: `${SCHEDULER_QUEUE} (dead letters)`, name, url, fifo: false };
+  throw new QueueMissingError(
+    `the Scheduler's dead-letter queue ${name} not found at ${target.target}: is the stack deployed in this stage?`,
+  );
+}
+
+/**
+ * The dead-letter queue that `jobs dlq <command> <queue>` works on: a job queue's ({@link locateDeadLetterQueue}), or
+ * for {@link SCHEDULER_QUEUE} the Scheduler's, which has no source queue (each message names its job queue).
+ */
+export async function locateDeadLetters(target: Target, queue: string): Promise<{ source: LocatedQueue | undefined; dlq: LocatedQueue }> {
+  if (queue === SCHEDULER_QUEUE) return { source: undefined, dlq: await locateSchedulerDeadLetterQueue(target) };
+  const source = await locateQueue(target, queue);
+  return { source, dlq: await locateDeadLetterQueue(target, source) };
 }

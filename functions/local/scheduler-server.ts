@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SCHEDULER_DEAD_LETTER_ATTRIBUTE } from '../scheduling/message.ts';
 import { checkPort, listenTcp, once } from './local-server.ts';
 import { DEFAULT_SCHEDULER_PORT, LOCAL_ACCOUNT_ID, LOCAL_HOST, LOCAL_CREDENTIALS, LOCAL_REGION, SCHEDULER_PORT_ENV } from './ports.ts';
 import {
@@ -207,15 +208,16 @@ async function deadLetter(
   const queueArn = schedule.target.DeadLetterConfig?.Arn;
   if (queueArn === undefined) return false;
   const error = details.error instanceof Error ? details.error : new Error(String(details.error));
+  const attribute = SCHEDULER_DEAD_LETTER_ATTRIBUTE;
   const attributes = {
-    ERROR_CODE: error.name,
-    ERROR_MESSAGE: error.message,
-    EXECUTION_ID: details.executionId,
-    IS_PAYLOAD_TRUNCATED: 'false',
-    RETRY_ATTEMPTS: '0',
-    SCHEDULED_TIME: schedulerTime(scheduledTime),
-    SCHEDULE_ARN: schedule.arn,
-    TARGET_ARN: delivery.queueArn,
+    [attribute.errorCode]: error.name,
+    [attribute.errorMessage]: error.message,
+    [attribute.executionId]: details.executionId,
+    [attribute.payloadTruncated]: 'false',
+    [attribute.retryAttempts]: '0',
+    [attribute.scheduledTime]: schedulerTime(scheduledTime),
+    [attribute.scheduleArn]: schedule.arn,
+    [attribute.targetArn]: delivery.queueArn,
   };
   return options.deliver({ ...delivery, queueArn, messageGroupId: undefined, attributes }).then(
     () => true,

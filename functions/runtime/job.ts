@@ -5,6 +5,7 @@
  */
 import type * as z from 'zod/mini';
 import { checkJobSchedules, type JobSchedule, type ScheduleOptions } from '../scheduling/job-schedules.ts';
+import { SCHEDULER_QUEUE } from '../scheduling/names.ts';
 import { ConfigurationError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -106,6 +107,7 @@ export function defineJob<const Type extends string, Payload>(options: JobOption
   const problem = (what: string): ConfigurationError => new ConfigurationError(`job "${type}": ${what}`);
   const queue = options.queue ?? 'default';
   if (!QUEUE_NAME_PATTERN.test(queue)) throw problem(`queue "${queue}" must be lower-case kebab-case, at most 40 characters`);
+  if (queue === SCHEDULER_QUEUE) throw problem(`queue "${queue}" is the Scheduler's dead-letter queue's name: choose another`);
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const { maxAttempts, baseDelaySeconds, maxDelaySeconds } = retry;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw problem('retry.maxAttempts must be a whole number >= 1');

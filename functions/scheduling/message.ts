@@ -26,5 +26,21 @@ export function scheduledJobBody(body: ScheduledJobBody): ScheduledJobBody {
   };
 }
 
+/**
+ * The message attributes EventBridge Scheduler sets on a delivery it gives up on, in the schedule's dead-letter
+ * queue (the body is the schedule's input: for this project, the job message).
+ */
+export const SCHEDULER_DEAD_LETTER_ATTRIBUTE = {
+  errorCode: 'ERROR_CODE',
+  errorMessage: 'ERROR_MESSAGE',
+  executionId: 'EXECUTION_ID',
+  exhaustedRetryCondition: 'EXHAUSTED_RETRY_CONDITION',
+  payloadTruncated: 'IS_PAYLOAD_TRUNCATED',
+  retryAttempts: 'RETRY_ATTEMPTS',
+  scheduledTime: 'SCHEDULED_TIME',
+  scheduleArn: 'SCHEDULE_ARN',
+  targetArn: 'TARGET_ARN',
+} as const;
+
 /** How long and how often the Scheduler retries a delivery before it goes to the scheduler DLQ (periodic and one-time). */
 export const SCHEDULER_RETRY = { maximumEventAgeSeconds: 86_400, maximumRetryAttempts: 185 } as const;

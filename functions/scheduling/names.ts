@@ -8,7 +8,7 @@
  * - the job id of one occurrence of a periodic schedule: `<schedule>@<scheduled time>`, filled in by the Scheduler.
  */
 import { createHash } from 'node:crypto';
-import { QUEUE_NAME_PREFIX, stageNamePrefix } from '../client/queue-names.ts';
+import { physicalName, QUEUE_NAME_PREFIX } from '../client/queue-names.ts';
 
 /** The Scheduler's limit for schedule and group names. */
 export const MAX_SCHEDULE_NAME_LENGTH = 64;
@@ -33,9 +33,15 @@ export function scheduleGroupName(stage: string): string {
   return `${QUEUE_NAME_PREFIX}-${stage}`;
 }
 
-/** The queue the Scheduler puts a stage's deliveries in when it gives up on them, e.g. `serverless-jobs-prod-scheduler-dlq`. */
+/** The logical name of the Scheduler's dead-letter queue (`jobs dlq list scheduler`); no job queue may take it. */
+export const SCHEDULER_QUEUE = 'scheduler';
+
+/**
+ * The queue the Scheduler puts a stage's deliveries in when it gives up on them, named as the dead-letter queue of
+ * the logical queue {@link SCHEDULER_QUEUE}: `serverless-jobs-<stage>-scheduler-dlq`.
+ */
 export function schedulerDeadLetterQueueName(stage: string): string {
-  return `${stageNamePrefix(stage)}-scheduler-dlq`;
+  return physicalName(stage, SCHEDULER_QUEUE, 'dead-letter-queue');
 }
 
 /** A scheduler setting the stack publishes as an SSM parameter. */

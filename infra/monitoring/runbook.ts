@@ -46,6 +46,8 @@ const outcome = (o: Outcome): string => `\`${METRIC.processed}\` ${TAG.outcome}:
 const DLQ_LIST = '`npm run jobs -- dlq list <queue> --stage <stage>`';
 const DLQ_REDRIVE = '`npm run jobs -- dlq redrive <queue> --stage <stage>`';
 const SCHEDULES_LIST = '`npm run jobs -- schedules --stage <stage>`';
+const SCHEDULER_DLQ_LIST = '`npm run jobs -- dlq list scheduler --stage <stage>`';
+const SCHEDULER_DLQ_REDRIVE = '`npm run jobs -- dlq redrive scheduler --stage <stage>`';
 /** The scheduler's dead-letter queue of a stage (infra/schedules.ts: `<stage prefix>-scheduler-dlq`). */
 const SCHEDULER_DLQ = `\`${QUEUE_NAME_PREFIX}-<stage>-scheduler-dlq\``;
 
@@ -165,16 +167,16 @@ export const RUNBOOK: Readonly<Record<MonitorKind, RunbookEntry>> = {
     firstChecks: [
       `${SCHEDULES_LIST}: do the schedules still point at the stage's queues? A queue replaced by a deploy needs the schedules redeployed.`,
       "The scheduler role (`JOBS_SCHEDULER_ROLE_ARN`) in IAM: it must allow `sqs:SendMessage` on every job queue (and the queue's KMS key); the errors' CloudTrail events name the denied call.",
-      `The messages in ${SCHEDULER_DLQ}: their attributes carry the error code and message of the failed delivery; after the fix, send their bodies to the job queue again.`,
+      `The messages in ${SCHEDULER_DLQ} (${SCHEDULER_DLQ_LIST}): each names its job queue and the error of the failed delivery; after the fix, ${SCHEDULER_DLQ_REDRIVE} sends each to its job queue.`,
     ],
   },
   'scheduler-dropped': {
     title: 'Scheduled jobs dropped',
     meaning: `EventBridge Scheduler gave up on deliveries of schedule group \`<schedule_group>\` after their retries: those scheduled jobs were not enqueued. Each one is kept in the scheduler's dead-letter queue (${SCHEDULER_DLQ}) if the schedule has it and the role can write to it (the stack gives it to every schedule); otherwise it is lost.`,
     firstChecks: [
-      `The messages in ${SCHEDULER_DLQ}: one per dropped delivery, with the error of the last attempt. None there means the jobs are lost: a schedule made outside the stack, or a role that cannot write to the DLQ.`,
+      `The messages in ${SCHEDULER_DLQ} (${SCHEDULER_DLQ_LIST}): one per dropped delivery, with the error of the last attempt. None there means the jobs are lost: a schedule made outside the stack, or a role that cannot write to the DLQ.`,
       `Fix the delivery error first (see "Scheduler cannot deliver"), checking with ${SCHEDULES_LIST} that the schedules point at the stage's queues.`,
-      'Send the kept bodies to their job queue again, or enqueue the lost jobs from the producer: occurrence job ids are `p.<job type>.<schedule>@<scheduled time>`, so a re-sent occurrence is deduplicated.',
+      `Send the kept ones to their job queues with ${SCHEDULER_DLQ_REDRIVE}, or enqueue the lost jobs from the producer: occurrence job ids are \`p.<job type>.<schedule>@<scheduled time>\`, so a re-sent occurrence is deduplicated.`,
     ],
   },
 };

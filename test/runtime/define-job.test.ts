@@ -27,6 +27,7 @@ describe('defineJob', () => {
   it.each([
     ['a type that is not kebab-case', { type: 'Send_Email' }],
     ['a queue name that is not kebab-case', { type: 'x', queue: 'My Queue' }],
+    ["the Scheduler dead-letter queue's name as a queue", { type: 'x', queue: 'scheduler' }],
     ['zero attempts', { type: 'x', retry: { maxAttempts: 0 } }],
     ['a cap below the base delay', { type: 'x', retry: { baseDelaySeconds: 10, maxDelaySeconds: 5 } }],
     ['a cap above 12 hours', { type: 'x', retry: { maxDelaySeconds: 50_000 } }],

@@ -11,7 +11,7 @@ import { peekDeadLetters, reasonOption } from '../dead-letters.ts';
 import { UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
 import { oneLine, renderTable } from '../table.ts';
-import { locateDeadLetterQueue, locateQueue, type Target } from '../target.ts';
+import { locateDeadLetters, type Target } from '../target.ts';
 
 /** Seconds a peeked message stays invisible if the release fails (e.g. the CLI is killed). */
 export const PEEK_LEASE_SECONDS = 30;
@@ -22,8 +22,7 @@ export async function dlqListCommand(target: Target, positionals: readonly strin
   if (!queueName || extra.length > 0) throw new UsageError('usage: jobs dlq list <queue> [--limit N] [--type T] [--reason R] [--json]');
   const limit = numberOption(values, 'limit', 1, 10_000) ?? 50;
   const filter = { type: stringOption(values, 'type'), reason: reasonOption(stringOption(values, 'reason')) };
-  const source = await locateQueue(target, queueName);
-  const dlq = await locateDeadLetterQueue(target, source);
+  const { dlq } = await locateDeadLetters(target, queueName);
 
   const { views, read, unreleased } = await peekDeadLetters(target, dlq, limit, PEEK_LEASE_SECONDS, { filter, signal: io.signal });
   if (unreleased > 0)

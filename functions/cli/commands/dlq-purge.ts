@@ -2,15 +2,14 @@
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { CliError, UsageError } from '../errors.ts';
 import { println, type CliIo, type ParsedValues } from '../io.ts';
-import { locateDeadLetterQueue, locateQueue, type Target } from '../target.ts';
+import { locateDeadLetters, type Target } from '../target.ts';
 import { queueDepth } from './queues.ts';
 
 /** Runs `dlq purge`. Exit code 1 when the user says no. */
 export async function dlqPurgeCommand(target: Target, positionals: readonly string[], values: ParsedValues, io: CliIo): Promise<number> {
   const [queueName, ...extra] = positionals;
   if (!queueName || extra.length > 0) throw new UsageError('usage: jobs dlq purge <queue> [--yes]');
-  const source = await locateQueue(target, queueName);
-  const dlq = await locateDeadLetterQueue(target, source);
+  const { dlq } = await locateDeadLetters(target, queueName);
   const depth = await queueDepth(target, dlq.url);
   const count = depth.visible + depth.inFlight + depth.delayed;
   if (count === 0) {
