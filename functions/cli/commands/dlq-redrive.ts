@@ -71,7 +71,9 @@ async function redriveScheduled(target: Target, dlq: LocatedQueue, options: Redr
     });
     if (source === undefined) continue;
     const select = (message: Message): boolean => scheduledTargetOf(message) === source.name;
-    const report = await redrive(target, source, dlq, { ...options, limit: options.limit - moved, select });
+    const before = moved;
+    const onProgress = (passMoved: number): void => options.onProgress?.(before + passMoved);
+    const report = await redrive(target, source, dlq, { ...options, limit: options.limit - moved, select, onProgress });
     moved += report.sent + report.completed;
     reports.push(report);
   }
