@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { text } from 'node:stream/consumers';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { stringMessageAttributes } from '../runtime/dead-letter-attributes.ts';
 import { SCHEDULER_DEAD_LETTER_ATTRIBUTE } from '../scheduling/message.ts';
 import { checkPort, listenTcp, once } from './local-server.ts';
 import { DEFAULT_SCHEDULER_PORT, LOCAL_ACCOUNT_ID, LOCAL_HOST, LOCAL_CREDENTIALS, LOCAL_REGION, SCHEDULER_PORT_ENV } from './ports.ts';
@@ -94,9 +95,7 @@ export function sqsDelivery(sqs: SQSClient, sqsEndpoint: string): (delivery: Sch
         QueueUrl: `${sqsEndpoint}/${account}/${name}`,
         MessageBody: delivery.body,
         MessageGroupId: delivery.messageGroupId,
-        MessageAttributes: Object.fromEntries(
-          Object.entries(delivery.attributes ?? {}).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
-        ),
+        MessageAttributes: stringMessageAttributes(delivery.attributes ?? {}),
       }),
     );
   };

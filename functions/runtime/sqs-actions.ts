@@ -5,6 +5,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { inBatches } from '../client/batches.ts';
+import { stringMessageAttributes } from './dead-letter-attributes.ts';
 import { loadedOnce } from './remembered.ts';
 
 type Sqs = { readonly sdk: typeof import('@aws-sdk/client-sqs'); readonly client: SQSClient };
@@ -73,9 +74,7 @@ export function sendToDeadLetterQueue(queueUrl: string, entries: readonly DeadLe
         Entries: batch.map((entry, index) => ({
           Id: String(index),
           MessageBody: entry.body,
-          MessageAttributes: Object.fromEntries(
-            Object.entries(entry.attributes).map(([key, value]) => [key, { DataType: 'String', StringValue: value }]),
-          ),
+          MessageAttributes: stringMessageAttributes(entry.attributes),
           ...(fifo ? { MessageGroupId: entry.groupId ?? 'dead-letter', MessageDeduplicationId: entry.id } : {}),
         })),
       }),
